@@ -1,0 +1,35 @@
+# Every target bootstraps .venv itself; a second run with nothing changed installs nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= S M
+
+.PHONY: run test lint bench scores clean-venv
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthdash needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m healthdash serve
+
+scores: $(STAMP)
+	$(BIN)/python -m healthdash scores
+
+lint: $(STAMP)
+	$(BIN)/ruff check healthdash tests
+	$(BIN)/ruff format --check healthdash tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m healthdash.bench --scales "$(SCALE)"
+
+clean-venv:
+	rm -rf $(VENV)
