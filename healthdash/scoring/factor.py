@@ -1,0 +1,65 @@
+"""What every health factor is: a self-describing unit that normalises one signal to a 0-100 score."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from healthdash.scoring.config import ScoringConfig
+
+Row = Mapping[str, Any]
+
+
+class Factor(ABC):
+    """One explainable ingredient of the health score.
+
+    A factor reads the signal columns it names from a per-customer DataFrame and returns a score from 0 to 100 per
+    customer, NaN where it does not apply. It also describes one customer's raw values and explains its score in a
+    sentence. Weights come from the config, so a factor knows nothing of the others.
+    """
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    signals: ClassVar[tuple[str, ...]]
+    needs_history: ClassVar[bool] = False
+
+    def scores(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
+        """Score every customer from 0 to 100; NaN where the factor does not apply."""
+        values = self.normalise(signals, config).astype(float).clip(0.0, 100.0)
+        if self.needs_history:
+            values = values.where(signals["age_days"] >= config.min_history_days, np.nan)
+        return values
+
+    def explain(self, row: Row, config: ScoringConfig) -> str:
+        """Say in one sentence why this customer gets this factor's score."""
+        if self.needs_history and row["age_days"] < config.min_history_days:
+            return (
+                f"Customer for {_days(int(row['age_days']))}; this factor needs "
+                f"{config.min_history_days} days of history."
+            )
+        return self.describe(row, config)
+
+    @abstractmethod
+    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
+        """Turn the raw signal columns into a score (NaN where not applicable)."""
+
+    @abstractmethod
+    def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
+        """Return the raw values behind one customer's score."""
+
+    @abstractmethod
+    def describe(self, row: Row, config: ScoringConfig) -> str:
+        """Explain one customer's score in plain language."""
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def plural(n: int | float, word: str) -> str:
+    """Return '1 ticket' / '3 tickets'."""
+    return f"{n:g} {word}" if n == 1 else f"{n:g} {word}s"

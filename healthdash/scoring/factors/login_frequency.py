@@ -1,0 +1,28 @@
+"""Login frequency: how many days in the window someone logged in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from healthdash.scoring.config import ScoringConfig
+from healthdash.scoring.factor import Factor, Row
+
+
+class LoginFrequency(Factor):
+    key = "login_frequency"
+    label = "Login frequency"
+    signals = ("login_days",)
+    needs_history = True
+
+    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
+        return 100.0 * signals["login_days"] / config.login_target_days
+
+    def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
+        return {"active_days": int(row["login_days"]), "target_days": config.login_target_days}
+
+    def describe(self, row: Row, config: ScoringConfig) -> str:
+        days = int(row["login_days"])
+        noun = "active day" if days == 1 else "active days"
+        return f"{days} {noun} in the last {config.window_days} (target {config.login_target_days:g})."

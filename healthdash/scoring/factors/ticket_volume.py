@@ -1,0 +1,42 @@
+"""Ticket volume: support tickets opened in the window, weighted by priority."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from healthdash.scoring.config import PRIORITIES, ScoringConfig
+from healthdash.scoring.factor import Factor, Row, plural
+
+
+def ticket_load(counts: pd.DataFrame | Row, config: ScoringConfig) -> Any:
+    """Sum the tickets opened in the window, each weighted by its priority."""
+    weights = config.ticket_priority_weights
+    return sum(counts[f"tickets_{p}"] * weights[p] for p in PRIORITIES)
+
+
+class TicketVolume(Factor):
+    key = "ticket_volume"
+    label = "Support tickets"
+    signals = tuple(f"tickets_{p}" for p in PRIORITIES)
+
+    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
+        load: pd.Series = ticket_load(signals, config)
+        return 100.0 - config.ticket_points_per_unit * load
+
+    def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
+        counts = {p: int(row[f"tickets_{p}"]) for p in PRIORITIES}
+        return {"tickets": counts, "weighted_load": float(ticket_load(row, config))}
+
+    def describe(self, row: Row, config: ScoringConfig) -> str:
+        counts = {p: int(row[f"tickets_{p}"]) for p in PRIORITIES}
+        total = sum(counts.values())
+        if total == 0:
+            return f"No support tickets opened in the last {config.window_days} days."
+        parts = ", ".join(f"{n} {p}" for p, n in reversed(counts.items()) if n)
+        load = float(ticket_load(row, config))
+        return (
+            f"{plural(total, 'ticket')} opened in the last {config.window_days} days ({parts}): "
+            f"weighted load {load:g}, {config.ticket_points_per_unit:g} points each."
+        )

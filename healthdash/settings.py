@@ -1,0 +1,144 @@
+"""Every setting healthdash reads from its environment, parsed and validated in one place, once."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from healthdash.scoring.config import FACTOR_KEYS, ConfigError, ScoringConfig
+
+ENV_PREFIX = "HEALTHDASH_"
+_SCALAR_SCORING_FIELDS = {
+    f.name: f.type for f in fields(ScoringConfig) if f.name not in ("weights", "ticket_priority_weights")
+}
+
+
+class SettingsError(ValueError):
+    """An environment variable or the scoring file holds a value healthdash cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The process-wide configuration."""
+
+    database_url: str | None
+    data_dir: Path
+    host: str
+    port: int
+    api_tokens: tuple[str, ...]
+    public_url: str | None
+    scoring: ScoringConfig
+    cache_seconds: float
+    db_pool_size: int
+    db_connect_timeout: int
+
+
+def normalise_database_url(url: str) -> str:
+    """Return a SQLAlchemy URL for psycopg2 from a libpq-style or SQLAlchemy-style PostgreSQL URL."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    raise SettingsError(f"DATABASE_URL must be a postgresql:// URL, got {url.split(':', 1)[0]!r}:...")
+
+
+def default_data_dir() -> Path:
+    """Return where the embedded database and the generated token live when HEALTHDASH_DATA_DIR is unset."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/healthdash")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "healthdash"
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Parse the settings from an environment mapping; raise SettingsError naming the variable at fault."""
+    database_url = environ.get("DATABASE_URL", "").strip() or None
+    data_dir_text = environ.get(f"{ENV_PREFIX}DATA_DIR", "").strip()
+    tokens = tuple(t.strip() for t in environ.get(f"{ENV_PREFIX}API_TOKENS", "").split(",") if t.strip())
+    for token in tokens:
+        if len(token) < 16:
+            raise SettingsError(f"{ENV_PREFIX}API_TOKENS: every token needs at least 16 characters")
+    return Settings(
+        database_url=normalise_database_url(database_url) if database_url else None,
+        data_dir=Path(data_dir_text).expanduser().absolute() if data_dir_text else default_data_dir(),
+        host=environ.get(f"{ENV_PREFIX}HOST", "127.0.0.1").strip() or "127.0.0.1",
+        port=_int(environ, f"{ENV_PREFIX}PORT", 8000, 0, 65535),
+        api_tokens=tokens,
+        public_url=environ.get(f"{ENV_PREFIX}PUBLIC_URL", "").strip().rstrip("/") or None,
+        scoring=_scoring(environ),
+        cache_seconds=_float(environ, f"{ENV_PREFIX}CACHE_SECONDS", 60.0, 0.0, 3600.0),
+        db_pool_size=_int(environ, f"{ENV_PREFIX}DB_POOL_SIZE", 8, 1, 100),
+        db_connect_timeout=_int(environ, f"{ENV_PREFIX}DB_CONNECT_TIMEOUT", 2, 1, 60),
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Return the settings of this process, read from the environment on first use."""
+    return load_settings(os.environ)
+
+
+def _scoring(environ: Mapping[str, str]) -> ScoringConfig:
+    values: dict[str, Any] = {}
+    file_name = environ.get(f"{ENV_PREFIX}SCORING_FILE", "").strip()
+    if file_name:
+        path = Path(file_name).expanduser()
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"{ENV_PREFIX}SCORING_FILE: cannot read {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{ENV_PREFIX}SCORING_FILE: {path} is not valid TOML: {exc}") from exc
+    weights = dict(values.pop("weights", {}))
+    for key in FACTOR_KEYS:
+        name = f"{ENV_PREFIX}WEIGHT_{key.upper()}"
+        if environ.get(name, "").strip():
+            weights[key] = _float(environ, name, 0.0, None, None)
+    if weights:
+        values["weights"] = weights
+    for field_name, type_name in _SCALAR_SCORING_FIELDS.items():
+        name = f"{ENV_PREFIX}{field_name.upper()}"
+        if environ.get(name, "").strip():
+            parse = _int if type_name == "int" else _float
+            values[field_name] = parse(environ, name, 0, None, None)
+    try:
+        return ScoringConfig.from_mapping(values)
+    except ConfigError as exc:
+        where = f"{ENV_PREFIX}SCORING_FILE / {ENV_PREFIX}* scoring variables"
+        raise SettingsError(f"invalid scoring configuration ({where}): {exc}") from exc
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, low: int | None, high: int | None) -> int:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
+    _check_range(name, value, low, high)
+    return value
+
+
+def _float(environ: Mapping[str, str], name: str, default: float, low: float | None, high: float | None) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SettingsError(f"{name} must be a finite number, got {text!r}")
+    _check_range(name, value, low, high)
+    return value
+
+
+def _check_range(name: str, value: float, low: float | None, high: float | None) -> None:
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value:g}")
