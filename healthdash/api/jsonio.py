@@ -1,0 +1,56 @@
+"""JSON in and out of the API: strict parsing, and encoding of dates, decimals and NaN."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+
+class JSONBodyError(ValueError):
+    """The request body is not a JSON document."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise JSONBodyError(f"{name} is not valid JSON")
+
+
+def parse_body(raw: bytes) -> Any:
+    """Parse a request body as strict JSON (UTF-8, no NaN or Infinity)."""
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise JSONBodyError("the body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise JSONBodyError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise JSONBodyError("malformed JSON: nested too deeply") from None
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """Encode a response body as UTF-8 JSON; NaN becomes null."""
+    return json.dumps(_clean(value), default=_default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,165 @@
+"""The `python -m healthdash` command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from healthdash.clock import AsOfError, resolve_as_of
+from healthdash.scoring import FACTOR_KEYS
+from healthdash.settings import SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one healthdash command and return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (SettingsError, AsOfError) as exc:
+        print(f"healthdash: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"healthdash: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="healthdash", description="Customer health dashboard.")
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    scores = commands.add_parser("scores", help="print every customer's score, tier and factor scores")
+    scores.add_argument("--as-of", help="ISO date or timestamp (default: now, UTC)")
+    scores.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    scores.set_defaults(run=_scores)
+
+    db_url = commands.add_parser("db-url", help="print the URL of the database in use (for psql)")
+    db_url.set_defaults(run=_db_url)
+
+    summary = commands.add_parser("summary", help="print the dashboard summary")
+    summary.add_argument("--as-of", help="ISO date or timestamp (default: now, UTC)")
+    summary.set_defaults(run=_summary)
+
+    serve = commands.add_parser("serve", help="serve the web app and the REST API")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _scores(args: argparse.Namespace) -> int:
+    from healthdash.analysis import scores
+
+    table = scores(as_of=resolve_as_of(args.as_of))
+    records = scores_records(table)
+    if args.format == "json":
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        print(_csv(records), end="")
+    else:
+        print(_table(records), end="")
+    return 0
+
+
+def scores_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return the score table as JSON-ready records with a `factors` mapping."""
+    records = []
+    for customer_id, row in table.iterrows():
+        records.append(
+            {
+                "id": int(customer_id),
+                "name": row["name"],
+                "segment": row["segment"],
+                "plan": row["plan"],
+                "score": _maybe(row["score"]),
+                "tier": row["tier"],
+                "coverage": round(float(row["coverage"]), 4),
+                "factors": {key: _maybe(row[key], 1) for key in FACTOR_KEYS},
+            }
+        )
+    return records
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "name", "segment", "plan", "score", "tier", "coverage", *FACTOR_KEYS])
+    for r in records:
+        factors = ["" if r["factors"][k] is None else r["factors"][k] for k in FACTOR_KEYS]
+        score = "" if r["score"] is None else r["score"]
+        writer.writerow([r["id"], r["name"], r["segment"], r["plan"], score, r["tier"], r["coverage"], *factors])
+    return out.getvalue()
+
+
+def _table(records: list[dict[str, Any]]) -> str:
+    header = ["id", "name", "segment", "plan", "score", "tier", "coverage", *FACTOR_KEYS]
+    rows = [
+        [
+            str(r["id"]),
+            r["name"],
+            r["segment"],
+            r["plan"],
+            _fmt(r["score"]),
+            r["tier"],
+            f"{r['coverage']:.0%}",
+            *(_fmt(r["factors"][k]) for k in FACTOR_KEYS),
+        ]
+        for r in records
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _db_url(args: argparse.Namespace) -> int:
+    from healthdash.db.database import describe_url, resolve_database_url
+    from healthdash.settings import get_settings
+
+    print(describe_url(resolve_database_url(get_settings())))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from healthdash.analysis import scores
+    from healthdash.summary import dashboard_summary
+
+    as_of = resolve_as_of(args.as_of)
+    print(format_summary(dashboard_summary(scores(as_of=as_of), as_of)), end="")
+    return 0
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """Render the dashboard summary as text for a terminal."""
+    tiers = summary["tiers"]
+    lines = [
+        f"Customer health as of {summary['as_of']:%Y-%m-%d %H:%M} UTC",
+        f"  customers      {summary['customer_count']}",
+        f"  average score  {_fmt(summary['average_score'])}",
+        "  tiers          " + ", ".join(f"{k} {v}" for k, v in tiers.items()),
+        "  most at risk:",
+    ]
+    for c in summary["top_at_risk"]:
+        reason = (c["main_reason"] or "-").replace("_", " ")
+        lines.append(f"    {c['score']:5.1f}  {c['tier']:<9} {c['name']}  (main reason: {reason})")
+    return "\n".join(lines) + "\n"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from healthdash.app import serve
+
+    serve()
+    return 0
+
+
+def _maybe(value: Any, digits: int = 1) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

@@ -1,0 +1,122 @@
+"""Recording activity: one event row, and for ticket and invoice events the matching row, in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+class EventRejected(ValueError):
+    """The event contradicts the stored data (unknown feature, ticket or invoice; wrong state)."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+_INSERT_EVENT = text(
+    """
+    INSERT INTO events (customer_id, type, occurred_at, data)
+    VALUES (:customer_id, :type, :occurred_at, CAST(:data AS jsonb))
+    RETURNING id, customer_id, type, occurred_at, data, recorded_at
+    """
+)
+
+
+def customer_exists(conn: Connection, customer_id: int) -> bool:
+    """Tell whether a customer with this id exists."""
+    return conn.execute(text("SELECT 1 FROM customers WHERE id = :id"), {"id": customer_id}).first() is not None
+
+
+def feature_keys(conn: Connection) -> set[str]:
+    """Return the keys of the feature catalogue."""
+    return {row[0] for row in conn.execute(text("SELECT key FROM features"))}
+
+
+def record_event(
+    conn: Connection, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Store one event (and its ticket or invoice change) in the caller's transaction; return the stored event."""
+    stored = dict(data)
+    if event_type == "feature_use" and data["feature"] not in feature_keys(conn):
+        raise EventRejected("data.feature", f"unknown feature {data['feature']!r}; see the feature catalogue")
+    if event_type == "ticket_opened":
+        stored["ticket_id"] = _open_ticket(conn, customer_id, occurred_at, data)
+    elif event_type == "ticket_closed":
+        _close_ticket(conn, customer_id, occurred_at, int(data["ticket_id"]))
+    elif event_type == "invoice_issued":
+        stored["invoice_id"] = _issue_invoice(conn, customer_id, occurred_at, data)
+        stored["amount"] = str(data["amount"])
+        stored["due_at"] = data["due_at"].isoformat()
+    elif event_type == "invoice_paid":
+        _pay_invoice(conn, customer_id, occurred_at, int(data["invoice_id"]))
+    params = {"customer_id": customer_id, "type": event_type, "occurred_at": occurred_at, "data": json.dumps(stored)}
+    return dict(conn.execute(_INSERT_EVENT, params).mappings().one())
+
+
+def _open_ticket(conn: Connection, customer_id: int, occurred_at: dt.datetime, data: dict[str, Any]) -> int:
+    row = conn.execute(
+        text(
+            "INSERT INTO tickets (customer_id, subject, priority, status, opened_at) "
+            "VALUES (:c, :s, :p, 'open', :t) RETURNING id"
+        ),
+        {"c": customer_id, "s": data["subject"], "p": data["priority"], "t": occurred_at},
+    )
+    return int(row.scalar_one())
+
+
+def _close_ticket(conn: Connection, customer_id: int, occurred_at: dt.datetime, ticket_id: int) -> None:
+    ticket = (
+        conn.execute(
+            text("SELECT status, opened_at FROM tickets WHERE id = :id AND customer_id = :c FOR UPDATE"),
+            {"id": ticket_id, "c": customer_id},
+        )
+        .mappings()
+        .first()
+    )
+    if ticket is None:
+        raise EventRejected("data.ticket_id", f"customer {customer_id} has no ticket {ticket_id}")
+    if ticket["status"] == "closed":
+        raise EventRejected("data.ticket_id", f"ticket {ticket_id} is already closed", status=409)
+    if occurred_at < ticket["opened_at"]:
+        raise EventRejected("occurred_at", f"ticket {ticket_id} was opened after {occurred_at.isoformat()}")
+    conn.execute(
+        text("UPDATE tickets SET status = 'closed', closed_at = :t WHERE id = :id"), {"t": occurred_at, "id": ticket_id}
+    )
+
+
+def _issue_invoice(conn: Connection, customer_id: int, occurred_at: dt.datetime, data: dict[str, Any]) -> int:
+    issued = occurred_at.astimezone(dt.UTC).date()
+    due: dt.date = data["due_at"]
+    if due < issued:
+        raise EventRejected("data.due_at", f"due date {due} is before the issue date {issued}")
+    amount: Decimal = data["amount"]
+    row = conn.execute(
+        text("INSERT INTO invoices (customer_id, amount, issued_at, due_at) VALUES (:c, :a, :i, :d) RETURNING id"),
+        {"c": customer_id, "a": amount, "i": issued, "d": due},
+    )
+    return int(row.scalar_one())
+
+
+def _pay_invoice(conn: Connection, customer_id: int, occurred_at: dt.datetime, invoice_id: int) -> None:
+    invoice = (
+        conn.execute(
+            text("SELECT paid_at, issued_at FROM invoices WHERE id = :id AND customer_id = :c FOR UPDATE"),
+            {"id": invoice_id, "c": customer_id},
+        )
+        .mappings()
+        .first()
+    )
+    if invoice is None:
+        raise EventRejected("data.invoice_id", f"customer {customer_id} has no invoice {invoice_id}")
+    if invoice["paid_at"] is not None:
+        raise EventRejected("data.invoice_id", f"invoice {invoice_id} is already paid", status=409)
+    paid = occurred_at.astimezone(dt.UTC).date()
+    if paid < invoice["issued_at"]:
+        raise EventRejected("occurred_at", f"invoice {invoice_id} was issued after {paid}")
+    conn.execute(text("UPDATE invoices SET paid_at = :p WHERE id = :id"), {"p": paid, "id": invoice_id})

@@ -1,0 +1,104 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL), the sample data loaded once into a
+template database, per-test copies for tests that write, and a real healthdash server over HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from healthdash.db.database import create_database, load_sample_data
+from healthdash.db.embedded import EmbeddedPostgres
+from healthdash.settings import normalise_database_url
+from tests.servers import RunningServer, start_server
+
+TEST_TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> Iterator[str]:
+    """URL of a maintenance database on the test server: TEST_DATABASE_URL, or a throwaway embedded server.
+
+    Override to point the whole suite at another server.
+    """
+    configured = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if configured:
+        yield normalise_database_url(configured)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="hd-test-", dir="/tmp"))
+    folder.chmod(0o755)  # our own folder: the server account must reach the data dir below it
+    server = EmbeddedPostgres(folder / "data", durable=False)
+    server.start()
+    try:
+        yield server.url("postgres")
+    finally:
+        server.release()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _url_for(admin_url: str, database: str) -> str:
+    engine = create_engine(admin_url, poolclass=NullPool)
+    try:
+        return engine.url.set(database=database).render_as_string(hide_password=False)
+    finally:
+        engine.dispose()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_url: str) -> Iterator[str]:
+    """Name of a database holding db/init.sql, loaded once per session; tests copy it."""
+    name = f"hd_template_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name)
+    load_sample_data(_url_for(admin_url, name))
+    yield name
+    drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def sample_db_url(admin_url: str, template_db: str) -> Iterator[str]:
+    """URL of a session-wide copy of the sample data, for tests that only read."""
+    name = f"hd_read_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name, template=template_db)
+    yield _url_for(admin_url, name)
+    drop_database(admin_url, name)
+
+
+@pytest.fixture
+def fresh_db_url(admin_url: str, template_db: str) -> Iterator[str]:
+    """URL of a private copy of the sample data, for a test that writes."""
+    name = f"hd_test_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name, template=template_db)
+    yield _url_for(admin_url, name)
+    drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(admin_url: str, template_db: str) -> Iterator[str]:
+    """URL of a copy of the sample data shared by one test module (for a module's server)."""
+    name = f"hd_mod_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name, template=template_db)
+    yield _url_for(admin_url, name)
+    drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def server(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A real healthdash server (web app and API) on a free port over a module-private database."""
+    with start_server(module_db_url, tmp_path_factory.mktemp("server"), TEST_TOKEN) as running:
+        yield running
