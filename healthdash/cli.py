@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import sqlalchemy.exc
 
 from healthdash.clock import AsOfError, resolve_as_of
 from healthdash.scoring import FACTOR_KEYS
@@ -28,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RuntimeError as exc:
         print(f"healthdash: {exc}", file=sys.stderr)
+        return 1
+    except sqlalchemy.exc.OperationalError as exc:
+        print(f"healthdash: cannot reach the database: {str(exc.orig).strip()}", file=sys.stderr)
         return 1
 
 

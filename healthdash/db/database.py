@@ -67,7 +67,8 @@ def _load_once(engine: Engine, init_sql: Path) -> bool:
                     f"cannot read the schema file {init_sql} ({exc.strerror}); run from a checkout of the "
                     "repository, or set DATABASE_URL to a database loaded with db/init.sql"
                 ) from exc
-            conn.exec_driver_sql(script)
+            with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+                cursor.execute(script)  # the driver's own call: no parameter interpolation of the script
             return True
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOAD_LOCK})
