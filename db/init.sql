@@ -125,6 +125,24 @@ CREATE TRIGGER events_rollup AFTER INSERT ON events
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION customer_daily_apply();
 
+-- Tells every listening app instance which customers' scores may have changed (delivered at commit).
+-- The payload is the comma-separated customer ids, or '*' when the list would not fit in a notification.
+CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids text;
+BEGIN
+    SELECT string_agg(DISTINCT customer_id::text, ',') INTO ids FROM new_events;
+    IF ids IS NOT NULL THEN
+        PERFORM pg_notify('healthdash_events', CASE WHEN length(ids) > 7000 THEN '*' ELSE ids END);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+
 -- ---------------------------------------------------------------------------------------------------------------------
 -- Sample data: 64 invented customers with 150 days of history that ends yesterday.
 --
@@ -266,7 +284,7 @@ SELECT id, name, segment, plan, seats, industry, region, owner,
   FROM sample_customer
  ORDER BY id;
 
-SELECT setval(pg_get_serial_sequence('customers', 'id'), (SELECT max(id) FROM customers));
+DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('customers', 'id'), (SELECT max(id) FROM customers)); END $$;
 
 -- How each story behaves. Each pair is a range; a customer draws its own value from it, so that customers of one
 -- story differ in intensity. *_start applies 150 days ago and *_end yesterday; in between the value moves along
