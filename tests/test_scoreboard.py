@@ -1,0 +1,104 @@
+"""The server-side score cache: built once, patched on writes, rebuilt in the background when stale."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from healthdash.clock import utc_now
+from healthdash.scoreboard import ScoreBoard
+from healthdash.scoring import ScoringConfig
+from healthdash.service import HealthService
+
+
+@pytest.fixture
+def service(fresh_db_url: str) -> Iterator[HealthService]:
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    yield HealthService(engine, ScoringConfig())
+    engine.dispose()
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(2) as pool:
+        yield pool
+
+
+def lowest_login_customer(table: pd.DataFrame) -> int:
+    scored = table[table["tier"] != "insufficient_data"]
+    return int(scored["login_frequency"].idxmin())
+
+
+def test_the_snapshot_is_built_once_and_reused(service: HealthService, executor: ThreadPoolExecutor) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=60)
+        first = await board.current()
+        second = await board.current()
+        assert first is second
+        assert len(first.table) >= 60
+        assert first.view("k", lambda: object()) is first.view("k", lambda: object())
+
+    asyncio.run(scenario())
+
+
+def test_a_recorded_event_is_patched_in_and_matches_a_full_recompute(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=60)
+        before = await board.current()
+        customer = lowest_login_customer(before.table)
+        for days_ago in range(1, 6):
+            service.record_event(customer, "login", utc_now() - dt.timedelta(days=days_ago), {})
+        board.mark_changed([customer])
+        after = await board.current()
+        assert after is not before
+        assert after.table.loc[customer, "login_frequency"] > before.table.loc[customer, "login_frequency"]
+        recomputed = service.score_table(after.as_of)
+        pd.testing.assert_frame_equal(after.table, recomputed, check_like=True)
+
+    asyncio.run(scenario())
+
+
+def test_a_stale_snapshot_is_served_while_it_is_rebuilt(service: HealthService, executor: ThreadPoolExecutor) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=0.0)
+        first = await board.current()
+        served = await board.current()
+        assert served is first, "readers do not wait for the rebuild"
+        assert board._rebuild is not None
+        await board._rebuild
+        assert (await board.current()).built_at > first.built_at
+
+    asyncio.run(scenario())
+
+
+def test_past_snapshots_are_cached_until_an_event_arrives(service: HealthService, executor: ThreadPoolExecutor) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=60)
+        past = utc_now() - dt.timedelta(days=10)
+        first = await board.at(past)
+        assert await board.at(past) is first
+        board.mark_changed([1])
+        assert await board.at(past) is not first
+        today = await board.at(utc_now())
+        assert today is await board.current()
+
+    asyncio.run(scenario())
+
+
+def test_invalidate_all_rebuilds_from_scratch(service: HealthService, executor: ThreadPoolExecutor) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=60)
+        first = await board.current()
+        board.invalidate_all()
+        assert await board.current() is not first
+
+    asyncio.run(scenario())
