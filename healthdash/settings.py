@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from healthdash.db.embedded import default_data_dir
 from healthdash.scoring.config import FACTOR_KEYS, ConfigError, ScoringConfig
 
 ENV_PREFIX = "HEALTHDASH_"
@@ -45,14 +46,6 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg2://" + url[len(prefix) :]
     raise SettingsError(f"DATABASE_URL must be a postgresql:// URL, got {url.split(':', 1)[0]!r}:...")
-
-
-def default_data_dir() -> Path:
-    """Return where the embedded database and the generated token live when HEALTHDASH_DATA_DIR is unset."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/healthdash")
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "healthdash"
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
