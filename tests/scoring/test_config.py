@@ -37,8 +37,9 @@ def test_invalid_settings_are_refused_with_a_clear_message(values: dict[str, obj
 
 def test_missing_weight_is_refused() -> None:
     with pytest.raises(ConfigError, match="missing weight for: api_usage"):
-        ScoringConfig(weights={"login_frequency": 1, "feature_adoption": 1, "ticket_volume": 1,
-                               "invoice_timeliness": 1})
+        ScoringConfig(
+            weights={"login_frequency": 1, "feature_adoption": 1, "ticket_volume": 1, "invoice_timeliness": 1}
+        )
 
 
 def test_partial_weights_keep_the_other_defaults() -> None:

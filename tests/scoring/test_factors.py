@@ -50,8 +50,12 @@ def test_empty_catalogue_makes_adoption_not_applicable() -> None:
 
 @pytest.mark.parametrize(
     ("tickets", "expected"),
-    [({}, 100.0), ({"tickets_low": 1}, 90.0), ({"tickets_urgent": 1, "tickets_high": 1}, 20.0),
-     ({"tickets_urgent": 3}, 0.0)],
+    [
+        ({}, 100.0),
+        ({"tickets_low": 1}, 90.0),
+        ({"tickets_urgent": 1, "tickets_high": 1}, 20.0),
+        ({"tickets_urgent": 3}, 0.0),
+    ],
 )
 def test_ticket_volume_loses_ten_points_per_weighted_ticket(tickets: dict[str, int], expected: float) -> None:
     assert TicketVolume().scores(signals(tickets), CONFIG).iloc[0] == expected

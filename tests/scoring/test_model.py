@@ -61,7 +61,9 @@ def test_one_more_ticket_never_raises_the_score(row: dict[str, Any], priority: s
     assert after["ticket_volume"] <= before["ticket_volume"]
 
 
-@given(signal_rows.filter(lambda r: r["invoices_late"] > 0), st.sampled_from(["invoices_on_time", "invoices_late_grace"]))
+@given(
+    signal_rows.filter(lambda r: r["invoices_late"] > 0), st.sampled_from(["invoices_on_time", "invoices_late_grace"])
+)
 def test_paying_an_overdue_invoice_never_lowers_the_score(row: dict[str, Any], paid: str) -> None:
     before = score_of(row)
     after = score_of({**row, "invoices_late": row["invoices_late"] - 1, paid: row[paid] + 1})
@@ -74,9 +76,11 @@ def test_scaling_all_weights_changes_nothing(row: dict[str, Any], w: dict[str, f
     plain = score_of(row, ScoringConfig(weights=w))
     scaled = score_of(row, ScoringConfig(weights={k: v * factor for k, v in w.items()}))
     assert scaled["score"] == pytest.approx(plain["score"], abs=0.05001)
-    assert scaled["tier"] == plain["tier"] or abs(plain["score"] - CONFIG.healthy_min) < 0.1 or abs(
-        plain["score"] - CONFIG.at_risk_min
-    ) < 0.1
+    assert (
+        scaled["tier"] == plain["tier"]
+        or abs(plain["score"] - CONFIG.healthy_min) < 0.1
+        or abs(plain["score"] - CONFIG.at_risk_min) < 0.1
+    )
     assert scaled["coverage"] == pytest.approx(plain["coverage"])
 
 
