@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from healthdash.scoring.config import ScoringConfig
-from healthdash.scoring.factor import Factor, Row
+from healthdash.scoring.factor import Columns, Factor, Row
 from healthdash.scoring.factors import (
     ApiUsage,
     FeatureAdoption,
@@ -78,31 +78,67 @@ def score_customers(
     the factor that lost the most points, None when none lost any) and, per factor key, the factor score
     (NaN when not applicable) and `<key>_points` / `<key>_lost`: the points it contributes to and takes from 100.
     """
+    return score_frame(score_columns(signals, len(signals), config, factors), signals.index)
+
+
+def score_columns(
+    signals: Columns,
+    size: int,
+    config: ScoringConfig | None = None,
+    factors: Sequence[Factor] = DEFAULT_FACTORS,
+) -> dict[str, np.ndarray]:
+    """Score `size` customers given as signal columns (a DataFrame or a mapping of arrays); return result columns.
+
+    The columns are those of `score_customers`, as arrays in the same order; this is its engine, cheap for one
+    customer as for a hundred thousand.
+    """
     config = config or ScoringConfig()
-    scores = pd.DataFrame({f.key: f.scores(signals, config) for f in factors}, index=signals.index)
-    weights = pd.Series({f.key: float(config.weights[f.key]) for f in factors})
-    applies = scores.notna()
-    applicable_weight = applies.mul(weights, axis=1).sum(axis=1)
-    share = applies.mul(weights, axis=1).div(applicable_weight.where(applicable_weight > 0, np.nan), axis=0)
+    keys = [f.key for f in factors]
+    scores = np.empty((size, len(factors)))
+    for i, f in enumerate(factors):
+        scores[:, i] = f.values(signals, config)
+    weights = np.array([float(config.weights[key]) for key in keys])
+    applies = ~np.isnan(scores)
+    weighted = applies * weights
+    applicable_weight = weighted.sum(axis=1)
+    share = weighted / np.where(applicable_weight > 0, applicable_weight, np.nan)[:, None]
     points = share * scores
     lost = share * (100.0 - scores)
-    overall = points.sum(axis=1, min_count=1).round(1)
+    total = np.where(applies.any(axis=1), np.where(np.isnan(points), 0.0, points).sum(axis=1), np.nan)
+    # rounding twice keeps the score independent of float noise (e.g. from scaling every weight)
+    overall = total.round(9).round(1)
+    coverage = applicable_weight / weights.sum()
 
-    result = scores.copy()
-    for f in factors:
-        result[f"{f.key}_points"] = points[f.key].fillna(0.0)
-        result[f"{f.key}_lost"] = lost[f.key].fillna(0.0)
+    result: dict[str, np.ndarray] = {key: scores[:, i] for i, key in enumerate(keys)}
+    for i, key in enumerate(keys):
+        result[f"{key}_points"] = np.where(np.isnan(points[:, i]), 0.0, points[:, i])
+        result[f"{key}_lost"] = np.where(np.isnan(lost[:, i]), 0.0, lost[:, i])
     result["score"] = overall
-    result["coverage"] = applicable_weight / weights.sum()
-    result["tier"] = [
-        tier_for_score(s, c, config) for s, c in zip(overall.to_numpy(), result["coverage"].to_numpy(), strict=True)
-    ]
-    lost_filled = lost.fillna(0.0)
-    has_loss = lost_filled.max(axis=1) > 0
-    main = lost_filled.idxmax(axis=1) if len(result) else pd.Series(index=result.index, dtype=object)
-    reasons = [key if loses else None for key, loses in zip(main, has_loss, strict=True)]
-    result["main_reason"] = pd.Series(reasons, index=result.index, dtype=object)
+    result["coverage"] = coverage
+    result["tier"] = tiers_for_scores(overall, coverage, config)
+    lost_filled = np.where(np.isnan(lost), 0.0, lost)
+    reasons = np.array([*keys, None], dtype=object)
+    main = np.where(lost_filled.max(axis=1, initial=0.0) > 0, lost_filled.argmax(axis=1), len(keys)) if size else []
+    result["main_reason"] = reasons[np.asarray(main, dtype=np.int64)]
     return result
+
+
+def tiers_for_scores(scores: np.ndarray, coverage: np.ndarray, config: ScoringConfig) -> np.ndarray:
+    """Name the tier of each score, exactly as `tier_for_score` does one at a time."""
+    named = np.where(
+        scores >= config.healthy_min, "healthy", np.where(scores >= config.at_risk_min, "at_risk", "critical")
+    )
+    insufficient = (coverage < config.min_coverage) | ~np.isfinite(scores)
+    return np.where(insufficient, "insufficient_data", named).astype(object)
+
+
+def score_frame(columns: Mapping[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+    """Return result columns as a frame on the customers' index (tiers as text, main reasons as objects)."""
+    frame = pd.DataFrame(
+        {name: values for name, values in columns.items() if name != "main_reason"}, index=index, copy=False
+    )
+    frame["main_reason"] = pd.Series(columns["main_reason"], index=index, dtype=object)
+    return frame
 
 
 def explain_customer(

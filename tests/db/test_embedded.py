@@ -151,8 +151,9 @@ def server_processes(server: EmbeddedPostgres) -> tuple[int, list[int]]:
     engine = create_engine(server.url(), poolclass=NullPool)
     with engine.connect() as connection:
         backend = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        # read while the backend lives: it exits as soon as the connection closes
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(") ", 1)[1].split()[1])
     engine.dispose()
-    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(") ", 1)[1].split()[1])
     children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
     return postmaster, [int(child) for child in children]
 
