@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -20,6 +21,10 @@ from healthdash.settings import normalise_database_url
 from tests.servers import RunningServer, start_server
 
 TEST_TOKEN = "test-token-0123456789abcdef"
+
+# Property tests must not fail because a busy machine is slow: no per-example deadline.
+settings.register_profile("healthdash", deadline=None, max_examples=60)
+settings.load_profile("healthdash")
 
 
 @pytest.fixture(scope="session")
