@@ -126,14 +126,24 @@ CREATE TRIGGER events_rollup AFTER INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION customer_daily_apply();
 
 -- Tells every listening app instance which customers' scores may have changed (delivered at commit).
--- The payload is the comma-separated customer ids, or '*' when the list would not fit in a notification.
+-- The payload is comma-separated customer ids, at most 350 per notification (a statement that touches more sends
+-- several), or '*' when a statement touches more customers than 64 notifications hold.
 CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    ids text;
+    parts text[];
+    part text;
 BEGIN
-    SELECT string_agg(DISTINCT customer_id::text, ',') INTO ids FROM new_events;
-    IF ids IS NOT NULL THEN
-        PERFORM pg_notify('healthdash_events', CASE WHEN length(ids) > 7000 THEN '*' ELSE ids END);
+    SELECT array_agg(ids ORDER BY chunk) INTO parts
+      FROM (SELECT chunk, string_agg(customer_id::text, ',' ORDER BY customer_id) AS ids
+              FROM (SELECT customer_id, (row_number() OVER (ORDER BY customer_id) - 1) / 350 AS chunk
+                      FROM (SELECT DISTINCT customer_id FROM new_events) d) n
+             GROUP BY chunk) c;
+    IF cardinality(parts) > 64 THEN
+        PERFORM pg_notify('healthdash_events', '*');
+    ELSIF parts IS NOT NULL THEN
+        FOREACH part IN ARRAY parts LOOP
+            PERFORM pg_notify('healthdash_events', part);
+        END LOOP;
     END IF;
     RETURN NULL;
 END;
@@ -142,6 +152,17 @@ $$;
 CREATE TRIGGER events_notify AFTER INSERT ON events
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+
+-- The answers to event batches sent with an Idempotency-Key header, so that a retried batch is stored only once:
+-- the key, a hash of the batch it came with, and the answer (status and body) to give again. Kept for a day.
+CREATE TABLE idempotency_keys (
+    key          text        PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 255),
+    request_hash text        NOT NULL,
+    status       smallint    NOT NULL,
+    response     bytea       NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 
 -- ---------------------------------------------------------------------------------------------------------------------
 -- Sample data: 64 invented customers with 150 days of history that ends yesterday.

@@ -4,28 +4,48 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.utils import url_path_join
+from tornado.ioloop import IOLoop
 from tornado.web import RedirectHandler
 from traitlets import Any as AnyTrait
 from traitlets.config import Config
 from voila.app import Voila
+from voila.tornado.handler import TornadoVoilaHandler
 
 from healthdash.api.context import ApiContext
 from healthdash.api.routes import api_handlers
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
+from healthdash.db.listener import ChangeListener
 from healthdash.scoreboard import ScoreBoard
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
 from healthdash.tokens import write_tokens
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 HOME_PAGE = "voila/render/dashboard.ipynb"
+SWITCH_INTERVAL = 0.001  # seconds
+IDLE_KERNEL_SECONDS = 600  # a kernel whose page went away without saying so is shut down after this long
 log = logging.getLogger("healthdash")
+
+
+class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
+    """Voila's page handler, also setting the `_xsrf` cookie.
+
+    A page asks to shut its kernel down when it is closed, with a POST that echoes the `_xsrf` cookie. Standalone
+    Voila never sets that cookie, so the POST fails the XSRF check and kernels linger (voila#1458). Setting the
+    cookie on the page keeps the check and lets the shutdown through.
+    """
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        self.xsrf_token  # noqa: B018  (reading it sets the cookie)
 
 
 class HealthdashServer(Voila):  # type: ignore[misc]
@@ -38,8 +58,16 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
         home = url_path_join(self.server_url, HOME_PAGE)
         ours.append((self.server_url.rstrip("/") + "/?", RedirectHandler, {"url": home}))
-        voila_handlers: list[Any] = super().init_handlers()
+        voila_handlers: list[Any] = [
+            (pattern, PageHandler if handler is TornadoVoilaHandler else handler, *rest)
+            for pattern, handler, *rest in super().init_handlers()
+        ]
         return ours + voila_handlers
+
+    def setup_template_dirs(self) -> None:
+        """Find the page template in healthdash/templates first (Voila's lab page without its CDN assets)."""
+        super().setup_template_dirs()
+        self.template_paths.insert(0, str(TEMPLATES))
 
 
 def api_url(settings: Settings) -> str:
@@ -52,7 +80,14 @@ def api_url(settings: Settings) -> str:
 
 
 def voila_config(settings: Settings) -> Config:
-    """Return the Voila configuration of the app."""
+    """Return the Voila configuration of the app.
+
+    Every notebook keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels (0: none, each page starts its own): each
+    has run its notebook up to the cell that waits for the page request (`voila.utils.wait_for_request` /
+    `get_query_string`), so a page only fetches its data and shows it.
+    Kernels whose page is closed are shut down by the page (see PageHandler); those whose page vanished without
+    a word are culled once idle. Pages render with healthdash/templates only: no template or theme override.
+    """
     config = Config()
     config.Voila.ip = settings.host
     config.Voila.port = settings.port
@@ -61,18 +96,40 @@ def voila_config(settings: Settings) -> Config:
     config.Voila.root_dir = str(NOTEBOOKS)
     config.Voila.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff"}}
     config.VoilaConfiguration.show_tracebacks = False
+    config.VoilaConfiguration.template = "lab"  # extended by healthdash/templates/index.html.j2
+    config.VoilaConfiguration.allow_template_override = "NO"
+    config.VoilaConfiguration.allow_theme_override = "NO"
+    config.VoilaConfiguration.preheat_kernel = settings.kernel_pool_size > 0
+    config.VoilaConfiguration.default_pool_size = settings.kernel_pool_size
+    # a preheated kernel asks the server for its page's request over a websocket at this address
+    config.VoilaKernelManager.default_env_variables = {"VOILA_APP_IP": _local_address(settings.host)}
+    config.MappingKernelManager.cull_idle_timeout = IDLE_KERNEL_SECONDS
+    config.MappingKernelManager.cull_interval = 60
+    config.MappingKernelManager.cull_connected = False  # a page still open keeps its kernel
     return config
+
+
+def _local_address(host: str) -> str:
+    """Return how a process on this machine reaches a server bound to `host` (URL form for IPv6)."""
+    if host in ("0.0.0.0", "", "*"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def serve(settings: Settings | None = None) -> None:
     """Serve the app until interrupted."""
     settings = settings or get_settings()
+    # a thread back from the database waits at most this long for the interpreter, not the default 5 ms
+    sys.setswitchinterval(SWITCH_INTERVAL)
     url = resolve_database_url(settings)
     engine = make_engine(url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout)
     executor = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="healthdash-db")
     service = HealthService(engine, settings.scoring)
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
     context = ApiContext(service, ScoreBoard(service, executor, settings.cache_seconds), executor, tokens)
+    listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
     os.environ["HEALTHDASH_API_TOKEN"] = tokens[0]
     app = HealthdashServer(config=voila_config(settings))
@@ -83,8 +140,10 @@ def serve(settings: Settings | None = None) -> None:
         print(f"write token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)
     else:
         print("write tokens: from HEALTHDASH_API_TOKENS", flush=True)
+    IOLoop.current().add_callback(listener.start)  # runs once the server's event loop does
     try:
         app.start()
     finally:
+        listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)
         engine.dispose()

@@ -53,7 +53,30 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the web app and the REST API")
     serve.set_defaults(run=_serve)
+
+    generate = commands.add_parser("generate", help="load a large synthetic data set (the sample data's stories)")
+    generate.add_argument("--customers", type=_positive, required=True, help="how many customers")
+    generate.add_argument("--days", type=_positive, default=150, help="days of history up to yesterday (150)")
+    generate.add_argument("--seed", type=int, default=0, help="the same seed on the same day gives the same data")
+    generate.add_argument("--replace", action="store_true", help="delete the data already in the database first")
+    generate.set_defaults(run=_generate)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from healthdash.db.database import resolve_database_url
+    from healthdash.db.generator import generate
+    from healthdash.settings import get_settings
+
+    generate(resolve_database_url(get_settings()), args.customers, args.days, args.seed, replace=args.replace)
+    return 0
 
 
 def _scores(args: argparse.Namespace) -> int:

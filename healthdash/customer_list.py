@@ -8,8 +8,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from healthdash.score_table import ScoreTable
+from healthdash.scoring import TIERS
+
 SortKey = Literal["score", "name", "trend"]
 Order = Literal["asc", "desc"]
+VOCABULARY = {
+    "tier": TIERS,
+    "segment": ("enterprise", "mid_market", "smb"),
+    "plan": ("starter", "growth", "business", "enterprise"),
+}
 
 
 @dataclass(frozen=True)
@@ -26,35 +34,60 @@ class ListQuery:
     offset: int = 0
 
 
-def select_customers(table: pd.DataFrame, query: ListQuery) -> tuple[pd.DataFrame, int]:
+def select_customers(table: pd.DataFrame | ScoreTable, query: ListQuery) -> tuple[pd.DataFrame, int]:
     """Return one page of the filtered, sorted customers and how many matched in all.
 
     Sorting is stable and total: ties are broken by name (case-insensitive), then id; customers without a value for
     the sort key (no trend yet) come last in either order.
     """
-    mask = np.ones(len(table), dtype=bool)
-    for column in ("tier", "segment", "plan"):
+    scores = table if isinstance(table, ScoreTable) else ScoreTable.from_frame(table)
+    rows, total = select_rows(scores, query)
+    return scores.frame().iloc[rows], total
+
+
+def select_rows(scores: ScoreTable, query: ListQuery) -> tuple[np.ndarray, int]:
+    """Return the rows (positions in the table) of one page of the list, and how many customers matched in all."""
+    order = scores.order(query.sort, query.order == "asc")
+    mask = matching(scores, query)
+    if mask is not None:
+        order = order[mask[order]]
+    return order[query.offset : query.offset + query.limit], len(order)
+
+
+def matching(scores: ScoreTable, query: ListQuery) -> np.ndarray | None:
+    """Return which customers the filters let through (None when there is no filter)."""
+    mask: np.ndarray | None = None
+    for column, vocabulary in VOCABULARY.items():
         wanted = getattr(query, column)
         if wanted is not None:
-            mask &= (table[column] == wanted).to_numpy()
+            code = vocabulary.index(wanted) if wanted in vocabulary else -2
+            hit = scores.codes(column, vocabulary) == code
+            mask = hit if mask is None else mask & hit
     if query.q:
-        mask &= table["name"].str.casefold().str.contains(query.q.casefold(), regex=False).to_numpy()
-    matched = table[mask]
-    key = {"score": "score", "name": "_name", "trend": "trend"}[query.sort]
-    frame = matched.assign(_name=matched["name"].str.casefold(), _id=matched.index)
-    ascending = query.order == "asc"
-    if key == "_name":
-        ordered = frame.sort_values(["_name", "_id"], ascending=[ascending, ascending], kind="stable")
-    else:
-        ordered = frame.sort_values(
-            [key, "_name", "_id"], ascending=[ascending, True, True], kind="stable", na_position="last"
-        )
-    page = ordered.iloc[query.offset : query.offset + query.limit]
-    return page.drop(columns=["_name", "_id"]), int(mask.sum())
+        hit = scores.search(query.q)
+        mask = hit if mask is None else mask & hit
+    return mask
+
+
+def page_records(scores: ScoreTable, rows: np.ndarray) -> list[dict[str, Any]]:
+    """Return the list rows as JSON-ready records."""
+    columns = scores.columns
+    return [
+        {
+            "id": int(scores.ids[row]),
+            "name": columns["name"][row],
+            "segment": columns["segment"][row],
+            "plan": columns["plan"][row],
+            "score": _number(columns["score"][row]),
+            "tier": columns["tier"][row],
+            "trend": _number(columns["trend"][row]),
+        }
+        for row in rows.tolist()
+    ]
 
 
 def list_records(page: pd.DataFrame) -> list[dict[str, Any]]:
-    """Return the list rows as JSON-ready records."""
+    """Return the list rows of a frame as JSON-ready records, in the frame's order."""
     return [
         {
             "id": int(customer_id),

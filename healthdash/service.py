@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from healthdash.clock import as_of_day, utc_now
-from healthdash.db import reads, writes
-from healthdash.db.signals import signals_for_customers
+from healthdash.commit_group import CommitGroup
+from healthdash.db import batches, reads, writes
+from healthdash.db.signals import WindowSignals, window_signals
+from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
-from healthdash.scoring.trend import score_with_trend
+from healthdash.scoring.trend import trend_columns
 
 ACTIVITY_DAYS = 90
+Rescored = Callable[[ScoreTable, dt.date], None]  # a customer's fresh scores (stamped) and the day they are for
+Recorded = tuple[dict[str, Any], dict[str, Any]]  # the stored event, and the customer's score and tier after it
 
 
 class HealthService:
@@ -24,32 +30,100 @@ class HealthService:
     def __init__(self, engine: Engine, config: ScoringConfig) -> None:
         self.engine = engine
         self.config = config
+        self.rescored: list[Rescored] = []  # told of the customer's fresh scores after each recorded event
+        self._activity: CommitGroup[writes.Activity, Recorded | None] = CommitGroup(self._record_activities)
 
     def score_table(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
         """Return every customer's (or the given ones') score, tier, factors and trend, indexed by customer id."""
-        day = as_of_day(as_of)
-        previous_day = day - dt.timedelta(days=self.config.window_days)
-        with self.engine.connect() as conn:
-            signals = signals_for_customers(conn, [day, previous_day], self.config, customer_ids)
-        return score_with_trend(_day(signals, day), _day(signals, previous_day), self.config)
+        return self.scores(as_of, customer_ids).frame()
+
+    def scores(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> ScoreTable:
+        """Return every customer's (or the given ones') scores as columns (rows stamped with when reading began)."""
+        with self._reading() as conn:
+            return self._scores_on(conn, as_of, customer_ids)
+
+    def _reading(self) -> Connection:
+        """Return a connection whose statements each run on their own (no BEGIN, COMMIT or ROLLBACK round trips).
+
+        Under READ COMMITTED every statement sees what was committed when it began, in a transaction or not; a
+        single INSERT is atomic and durable on its own.
+        """
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _scores_on(self, conn: Connection, as_of: dt.datetime, customer_ids: Sequence[int] | None) -> ScoreTable:
+        started = time.monotonic()
+        signals = window_signals(conn, as_of_day(as_of), self.config, customer_ids)
+        return scores_from(signals, self.config, started)
 
     def record_event(
         self, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """Store an event; return it with the customer's updated score and tier, or None for an unknown customer."""
+        if event_type in writes.ACTIVITY:  # stored together with the activity of concurrent requests
+            return self._activity.submit((customer_id, event_type, occurred_at, data))
+        with self.engine.connect() as conn:
+            with conn.begin():
+                if not writes.customer_exists(conn, customer_id):
+                    return None
+                event = writes.record_event(conn, customer_id, event_type, occurred_at, data)
+            now = utc_now()
+            rows = self._scores_on(conn, now, [customer_id])
+        self._tell(rows, now)
+        return event, _health(rows, customer_id)
+
+    def _record_activities(self, events: Sequence[writes.Activity]) -> list[Recorded | BaseException | None]:
+        """Store the activity of several requests with one statement and one durable commit; rescore them at once."""
+        with self._reading() as conn:
+            stored = writes.record_activities(conn, events)
+            customers = sorted({e[0] for e, s in zip(events, stored, strict=True) if isinstance(s, dict)})
+            now = utc_now()
+            rows = self._scores_on(conn, now, customers) if customers else None
+        if rows is not None:
+            self._tell(rows, now)
+        results: list[Recorded | BaseException | None] = []
+        for event, outcome in zip(events, stored, strict=True):
+            if isinstance(outcome, dict) and rows is not None:
+                results.append((outcome, _health(rows, event[0])))
+            else:
+                results.append(None if isinstance(outcome, dict) else outcome)
+        return results
+
+    def _tell(self, rows: ScoreTable, now: dt.datetime) -> None:
+        for listener in self.rescored:
+            listener(rows, as_of_day(now))
+
+    def record_batch(
+        self,
+        events: Sequence[batches.NewEvent],
+        respond: Callable[[list[int]], batches.Answer],
+        idempotency_key: str | None = None,
+        request_hash: str = "",
+    ) -> tuple[batches.Answer, list[int]]:
+        """Store a batch of events all or nothing; return the answer and the customers concerned.
+
+        `respond` makes the answer from the stored events' ids. With an idempotency key, a batch seen before gets
+        the answer it got then and no customer is concerned (raises KeyReused if the key came with another batch).
+        """
         with self.engine.begin() as conn:
-            if not writes.customer_exists(conn, customer_id):
-                return None
-            event = writes.record_event(conn, customer_id, event_type, occurred_at, data)
-        row = self.score_table(utc_now(), [customer_id])
-        if row.empty:
-            return event, {"score": None, "tier": "insufficient_data"}
-        return event, {"score": _number(row["score"].iloc[0]), "tier": row["tier"].iloc[0]}
+            if idempotency_key is not None:
+                earlier = batches.claim_key(conn, idempotency_key, request_hash)
+                if earlier is not None:
+                    return earlier, []
+            ids = batches.record_batch(conn, events)
+            answer = respond(ids)
+            if idempotency_key is not None:
+                batches.remember_answer(conn, idempotency_key, answer)
+        return answer, sorted({e.customer_id for e in events})
 
     def event(self, customer_id: int, event_id: int) -> dict[str, Any] | None:
         """Return one stored event of a customer, or None."""
         with self.engine.connect() as conn:
             return reads.customer_event(conn, customer_id, event_id)
+
+    def feature_keys(self) -> list[str]:
+        """Return the keys of the feature catalogue, in catalogue order."""
+        with self.engine.connect() as conn:
+            return reads.feature_keys(conn)
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -61,17 +135,15 @@ class HealthService:
     ) -> dict[str, Any] | None:
         """Return one customer's score with its breakdown and evidence, or None for an unknown customer."""
         day = as_of_day(as_of)
-        previous_day = day - dt.timedelta(days=self.config.window_days)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             profile = reads.customer_profile(conn, customer_id)
             if profile is None:
                 return None
-            signals = signals_for_customers(conn, [day, previous_day], self.config, [customer_id])
+            signals = window_signals(conn, day, self.config, [customer_id])
             events, events_total = reads.recent_events(conn, customer_id, as_of, events_limit, events_offset)
             tickets = reads.customer_tickets(conn, customer_id, as_of)
             invoices = reads.customer_invoices(conn, customer_id, day, self.config.invoice_grace_days)
             activity = reads.daily_activity(conn, customer_id, day, ACTIVITY_DAYS)
-        current = _day(signals, day)
         health: dict[str, Any] = {
             "customer": profile,
             "as_of": as_of,
@@ -80,26 +152,47 @@ class HealthService:
             "invoices": invoices,
             "activity": activity,
         }
-        if current.empty:  # created after as_of
+        if not len(signals.ids):  # created after as_of
             health.update(score=None, tier="insufficient_data", coverage=0.0, main_reason=None, factors=[])
             health["trend"] = {"previous_score": None, "delta": None}
             return health
-        row = score_with_trend(current, _day(signals, previous_day), self.config).iloc[0]
+        row = scores_from(signals, self.config).record(0)
+        current = {name: _plain(values[0]) for name, values in signals.current.items()}
         health.update(
             score=_number(row["score"]),
             tier=row["tier"],
             coverage=round(float(row["coverage"]), 4),
             main_reason=row["main_reason"],
             trend={"previous_score": _number(row["previous_score"]), "delta": _number(row["trend"])},
-            factors=[f.as_dict() for f in explain_customer(current.iloc[0].to_dict(), row.to_dict(), self.config)],
+            factors=[f.as_dict() for f in explain_customer(current, row, self.config)],
         )
         return health
 
 
-def _day(signals: pd.DataFrame, day: dt.date) -> pd.DataFrame:
-    if day in signals.index.get_level_values("as_of_day"):
-        return signals.xs(day, level="as_of_day")
-    return signals.iloc[0:0].droplevel("as_of_day")
+def scores_from(signals: WindowSignals, config: ScoringConfig, stamp: float = 0.0) -> ScoreTable:
+    """Score customers from their signals now and a window earlier (rows stamped with when their reading began)."""
+    columns = trend_columns(
+        signals.current,
+        signals.ids,
+        signals.previous,
+        signals.previous_ids,
+        len(signals.ids),
+        len(signals.previous_ids),
+        config,
+    )
+    return ScoreTable(signals.ids, columns, stamp)
+
+
+def _health(rows: ScoreTable, customer_id: int) -> dict[str, Any]:
+    """Return a customer's score and tier from fresh rows (insufficient data when it did not exist yet)."""
+    (row,) = rows.positions([customer_id])
+    if row < 0:
+        return {"score": None, "tier": "insufficient_data"}
+    return {"score": _number(rows.columns["score"][row]), "tier": rows.columns["tier"][row]}
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _number(value: Any) -> float | None:

@@ -37,6 +37,7 @@ class Settings:
     cache_seconds: float
     db_pool_size: int
     db_connect_timeout: int
+    kernel_pool_size: int = 1
 
 
 def normalise_database_url(url: str) -> str:
@@ -67,6 +68,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         cache_seconds=_float(environ, f"{ENV_PREFIX}CACHE_SECONDS", 60.0, 0.0, 3600.0),
         db_pool_size=_int(environ, f"{ENV_PREFIX}DB_POOL_SIZE", 8, 1, 100),
         db_connect_timeout=_int(environ, f"{ENV_PREFIX}DB_CONNECT_TIMEOUT", 2, 1, 60),
+        kernel_pool_size=_int(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZE", 1, 0, 8),
     )
 
 

@@ -6,12 +6,15 @@ import datetime as dt
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from healthdash.score_table import ScoreTable
 from healthdash.scoring import DEFAULT_FACTORS, TIERS
 
 TOP_AT_RISK = 5
 BUCKET = 10
+INSUFFICIENT = TIERS.index("insufficient_data")
 
 
 def scored_only(table: pd.DataFrame) -> pd.DataFrame:
@@ -19,42 +22,52 @@ def scored_only(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["tier"] != "insufficient_data"]
 
 
-def dashboard_summary(table: pd.DataFrame, as_of: dt.datetime) -> dict[str, Any]:
+def dashboard_summary(table: pd.DataFrame | ScoreTable, as_of: dt.datetime) -> dict[str, Any]:
     """Summarise a score table: counts per tier, averages, the most at risk and the score distribution.
 
     Averages and the distribution cover customers with enough data; insufficient_data customers are counted
-    in `tiers` only.
+    in `tiers` only. The most at risk are the lowest scores first, ties by name (casefolded), then id.
     """
-    scored = scored_only(table)
-    at_risk = scored.assign(_name=scored["name"].str.casefold()).sort_values(["score", "_name"], kind="stable")
+    scores = table if isinstance(table, ScoreTable) else ScoreTable.from_frame(table)
+    tiers = scores.tier_codes()
+    scored = tiers != INSUFFICIENT
+    by_score = scores.order("score", ascending=True)
     top = [
         {
-            "id": int(customer_id),
-            "name": row["name"],
-            "score": float(row["score"]),
-            "tier": row["tier"],
-            "main_reason": row["main_reason"],
+            "id": int(scores.ids[row]),
+            "name": scores.columns["name"][row],
+            "score": float(scores.columns["score"][row]),
+            "tier": scores.columns["tier"][row],
+            "main_reason": scores.columns["main_reason"][row],
         }
-        for customer_id, row in at_risk.head(TOP_AT_RISK).iterrows()
+        for row in by_score[scored[by_score]][:TOP_AT_RISK]
     ]
-    counts = table["tier"].value_counts()
+    counts = np.bincount(tiers[tiers >= 0], minlength=len(TIERS))
+    score = scores.columns["score"][scored]
     return {
         "as_of": as_of,
-        "customer_count": len(table),
-        "average_score": _mean(scored["score"]),
-        "tiers": {tier: int(counts.get(tier, 0)) for tier in TIERS},
+        "customer_count": len(scores),
+        "average_score": _mean(score),
+        "tiers": {tier: int(counts[i]) for i, tier in enumerate(TIERS)},
         "top_at_risk": top,
-        "factor_averages": {f.key: _mean(scored[f.key]) for f in DEFAULT_FACTORS},
-        "distribution": score_distribution(scored["score"]),
+        "factor_averages": {f.key: _mean(scores.columns[f.key][scored]) for f in DEFAULT_FACTORS},
+        "distribution": score_distribution(score),
     }
 
 
-def score_distribution(scores: pd.Series) -> list[dict[str, int]]:
+def score_distribution(scores: pd.Series | np.ndarray) -> list[dict[str, int]]:
     """Count scores in 10-point buckets [0, 10), [10, 20), ... [90, 100]."""
-    buckets = (scores // BUCKET).clip(upper=100 // BUCKET - 1).astype(int).value_counts()
-    return [{"from": b * BUCKET, "to": (b + 1) * BUCKET, "count": int(buckets.get(b, 0))} for b in range(100 // BUCKET)]
+    values = np.asarray(scores, dtype=float)
+    buckets = np.clip(values // BUCKET, 0, 100 // BUCKET - 1).astype(np.int64)
+    counts = np.bincount(buckets, minlength=100 // BUCKET)
+    return [{"from": b * BUCKET, "to": (b + 1) * BUCKET, "count": int(counts[b])} for b in range(100 // BUCKET)]
 
 
-def _mean(values: pd.Series) -> float | None:
-    mean = values.mean()
-    return None if mean is None or math.isnan(mean) else round(float(mean), 1)
+def _mean(values: np.ndarray) -> float | None:
+    """Return the mean of the values that are not NaN (summed as pandas does), rounded to 0.1; None if none are."""
+    known = ~np.isnan(values)
+    count = int(known.sum())
+    if not count:
+        return None
+    mean = float(np.where(known, values, 0.0).sum() / count)
+    return None if math.isnan(mean) else round(mean, 1)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 TOKEN_FILE = "api-token"
@@ -15,12 +17,15 @@ def write_tokens(configured: tuple[str, ...], data_dir: Path) -> tuple[tuple[str
         return configured, False
     path = data_dir / TOKEN_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        token = path.read_text(encoding="ascii").strip()
-    else:
-        token = secrets.token_urlsafe(32)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(token + "\n")
-    return (token,), True
+    if not path.exists():
+        # write the whole token aside, then link it into place: a process starting at the same moment either
+        # wins the link or reads the complete token of the one that did
+        fd, staging = tempfile.mkstemp(dir=data_dir, prefix=".api-token-")
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(staging, path)
+        finally:
+            os.unlink(staging)
+    return (path.read_text(encoding="ascii").strip(),), True

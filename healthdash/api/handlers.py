@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -13,15 +13,15 @@ from tornado.web import HTTPError, RequestHandler
 
 from healthdash.api import jsonio, views
 from healthdash.api.context import ApiContext
-from healthdash.api.models import EVENT_DATA, AsOfQuery, CustomerListQuery, EventBody, HealthQuery
+from healthdash.api.models import EVENT, TEXT_PATTERN, AsOfQuery, CustomerListQuery, HealthQuery
+from healthdash.api.openapi import openapi_document
 from healthdash.api.problem import Problem
-from healthdash.clock import AsOfError, resolve_as_of, utc_now
+from healthdash.clock import utc_now
 from healthdash.db.writes import EventRejected
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 64 * 1024
-MAX_FUTURE = dt.timedelta(minutes=5)
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+HEALTHZ_SECONDS = 2.5
 log = logging.getLogger("healthdash.api")
 
 
@@ -30,6 +30,9 @@ class ApiHandler(RequestHandler):
 
     def initialize(self, api: ApiContext) -> None:
         self.api = api
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
 
     def check_xsrf_cookie(self) -> None:
         """Writes are authorised by bearer token, not cookies: there is no cross-site cookie to forge."""
@@ -53,13 +56,7 @@ class ApiHandler(RequestHandler):
             if len(given) > 1:
                 raise Problem(422, f"query parameter {name!r} is given more than once", errors=[_error(name)])
             values[name] = given[0].decode("utf-8", errors="replace")
-        return validate(model, values, "query")
-
-    def as_of(self, text: str | None) -> dt.datetime:
-        try:
-            return resolve_as_of(text)
-        except AsOfError as exc:
-            raise Problem(422, str(exc), errors=[{"field": "as_of", "message": str(exc)}]) from None
+        return validate(model, values)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         problem = _problem(status_code, kwargs.get("exc_info"))
@@ -85,17 +82,16 @@ class ApiHandler(RequestHandler):
 class DashboardHandler(ApiHandler):
     async def get(self) -> None:
         """Get the dashboard summary."""
-        params = self.query(AsOfQuery)
-        as_of = self.as_of(params.as_of) if params.as_of else None
+        as_of = self.query(AsOfQuery).as_of
         snapshot = await (self.api.board.at(as_of) if as_of else self.api.board.current())
-        self.send(snapshot.view(("dashboard", params.as_of), lambda: views.dashboard_body(snapshot, as_of)))
+        self.send(snapshot.view(("dashboard", as_of), lambda: views.dashboard_body(snapshot, as_of)))
 
 
 class CustomerListHandler(ApiHandler):
     async def get(self) -> None:
         """Get a filtered, sorted page of customers."""
         params = self.query(CustomerListQuery)
-        as_of = self.as_of(params.as_of) if params.as_of else None
+        as_of = params.as_of
         snapshot = await (self.api.board.at(as_of) if as_of else self.api.board.current())
         key = ("list", *params.model_dump().values())
         self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of)))
@@ -106,7 +102,7 @@ class CustomerHealthHandler(ApiHandler):
         """Get one customer's health, its breakdown and the evidence."""
         cid = customer_id_from_path(customer_id)
         params = self.query(HealthQuery)
-        as_of = self.as_of(params.as_of)
+        as_of = params.as_of or utc_now()
         health = await self.api.run(
             self.api.service.customer_health, cid, as_of, params.events_limit, params.events_offset
         )
@@ -121,21 +117,19 @@ class CustomerEventsHandler(ApiHandler):
         self.require_token()
         self.require_json()
         cid = customer_id_from_path(customer_id)
-        body = validate(EventBody, self.json_body(), "body")
-        data = validate(EVENT_DATA[body.type], body.data, "body", prefix=("data",))
-        occurred_at = occurrence(body.occurred_at)
+        event = event_from(self.json_body())
+        data = event.data.model_dump(exclude_none=True)
+        occurred_at = event.occurred_at or utc_now()
         try:
-            outcome = await self.api.run(
-                self.api.service.record_event, cid, body.type, occurred_at, data.model_dump(exclude_none=True)
-            )
+            outcome = await self.api.run(self.api.service.record_event, cid, event.type, occurred_at, data)
         except EventRejected as exc:
             raise Problem(exc.status, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
         if outcome is None:
             raise Problem(404, f"there is no customer with id {cid}")
         self.api.board.mark_changed([cid])
-        event, health = outcome
-        self.set_header("Location", f"/api/customers/{cid}/events/{event['id']}")
-        self.send({"event": event, "health": health}, status=201)
+        stored, health = outcome
+        self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
+        self.send({"event": stored, "health": health}, status=201)
 
     def require_token(self) -> None:
         header = self.request.headers.get("Authorization", "")
@@ -170,18 +164,25 @@ class CustomerEventHandler(ApiHandler):
 
 class HealthzHandler(ApiHandler):
     async def get(self) -> None:
-        """Answer 200 when the database answers, 503 otherwise."""
+        """Answer 200 when the database answers within HEALTHZ_SECONDS, 503 otherwise."""
         self.query(AsOfQuery)
-        await self.api.run(self.api.service.ping)
+        try:  # a database that hangs (not one that refuses) must not hang the check
+            await asyncio.wait_for(self.api.run(self.api.service.ping), HEALTHZ_SECONDS)
+        except TimeoutError:
+            detail = f"the database did not answer within {HEALTHZ_SECONDS:g} s"
+            raise Problem(503, detail, headers={"Retry-After": "5"}) from None
         self.send({"status": "ok"})
 
 
 class OpenApiHandler(ApiHandler):
-    def get(self) -> None:
-        """Get the OpenAPI document of this API."""
-        from healthdash.api.openapi import openapi_document
-
-        self.send(openapi_document())
+    async def get(self) -> None:
+        """Get the OpenAPI document of this API, with the feature catalogue as it is now."""
+        try:
+            features: tuple[str, ...] | None = tuple(await self.api.run(self.api.service.feature_keys))
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            log.warning("the OpenAPI document goes without the feature catalogue: %s", exc)
+            features = None  # the document still describes the API; only the catalogue's keys are missing
+        self.send(openapi_document(features))
 
 
 class NotFoundHandler(ApiHandler):
@@ -196,36 +197,42 @@ def customer_id_from_path(text: str, what: str = "customer") -> int:
     return int(text)
 
 
-def occurrence(value: dt.datetime | None) -> dt.datetime:
-    """Return when an event occurred (default now, naive means UTC), refusing the far future and distant past."""
-    now = utc_now()
-    if value is None:
-        return now
-    when = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    if when > now + MAX_FUTURE:
-        detail = "occurred_at is more than 5 minutes in the future"
-        raise Problem(422, detail, errors=[{"field": "occurred_at", "message": detail}])
-    if when < EARLIEST:
-        detail = "occurred_at is before 2000-01-01"
-        raise Problem(422, detail, errors=[{"field": "occurred_at", "message": detail}])
-    return when
+def event_from(body: Any) -> Any:
+    """Validate an event body against the model of its type; 422 listing each invalid field."""
+    if not isinstance(body, Mapping):
+        raise Problem(422, "the body must be a JSON object", errors=[{"field": "body", "message": "not an object"}])
+    try:
+        return EVENT.validate_python(body)
+    except ValidationError as exc:
+        raise _invalid("body", [(_event_field(e), _message(e)) for e in exc.errors(include_url=False)]) from None
 
 
-def validate(model: type[M], values: Any, where: str, prefix: tuple[str, ...] = ()) -> M:
-    """Validate values against a model; 422 listing each invalid field."""
-    if where == "body" and not isinstance(values, Mapping):
-        raise Problem(422, "the body must be a JSON object", errors=[{"field": ".".join(prefix) or "body"}])
+def validate(model: type[M], values: dict[str, str]) -> M:
+    """Validate query parameters against a model; 422 listing each invalid parameter."""
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in (*prefix, *e["loc"])) or where, "message": e["msg"]}
-            for e in exc.errors(include_url=False)
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise Problem(
-            422, f"invalid {'query parameters' if where == 'query' else 'body'}: {detail}", errors=errors
-        ) from None
+        errors = [(".".join(str(p) for p in e["loc"]) or "query", e["msg"]) for e in exc.errors(include_url=False)]
+        raise _invalid("query parameters", errors) from None
+
+
+def _event_field(error: Any) -> str:
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return "type"
+    return ".".join(str(p) for p in error["loc"][1:]) or "body"  # the first step is the event type
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == TEXT_PATTERN:
+        return "must hold a visible character and no NUL (\\u0000)"
+    return str(error["msg"])
+
+
+def _invalid(what: str, errors: list[tuple[str, str]]) -> Problem:
+    detail = "; ".join(f"{field}: {message}" for field, message in errors)
+    return Problem(
+        422, f"invalid {what}: {detail}", errors=[{"field": field, "message": message} for field, message in errors]
+    )
 
 
 def _error(field: str) -> dict[str, str]:

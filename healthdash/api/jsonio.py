@@ -20,13 +20,17 @@ def _reject_constant(name: str) -> Any:
 def parse_body(raw: bytes) -> Any:
     """Parse a request body as strict JSON (UTF-8, no NaN or Infinity)."""
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise JSONBodyError("the body is not UTF-8") from None
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) is not text
+    except UnicodeError:
+        raise JSONBodyError("the body is not UTF-8 text (invalid bytes or a lone \\uD800-\\uDFFF escape)") from None
     except json.JSONDecodeError as exc:
         raise JSONBodyError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise JSONBodyError("malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise JSONBodyError(f"malformed JSON: {exc}") from None
+    return value
 
 
 def _default(value: Any) -> Any:
@@ -53,4 +57,8 @@ def _clean(value: Any) -> Any:
 
 def dumps(value: Any) -> bytes:
     """Encode a response body as UTF-8 JSON; NaN becomes null."""
-    return json.dumps(_clean(value), default=_default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:  # most bodies hold no NaN: encode them in one pass
+        text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(_clean(value), default=_default, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")

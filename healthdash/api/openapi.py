@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Any, get_args
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from healthdash.api import models as m
@@ -19,45 +19,49 @@ _ERRORS = {
     409: "the ticket is already closed or the invoice already paid",
     413: "a body over 64 KiB",
     415: "a write that is not application/json",
-    422: "invalid body or parameters; `errors` names each field",
+    422: "invalid body or parameters; `errors` names each field at fault",
     503: "the database is unavailable (with Retry-After)",
 }
+_EVENT_422 = (
+    "invalid body; `errors` names each field at fault. Besides the schema, a body is checked against the clock and "
+    "the stored data: `occurred_at` at most 5 minutes in the future; `data.ticket_id` an open ticket and "
+    "`data.invoice_id` an unpaid invoice of this customer, not older than the event; `data.due_at` not before the "
+    "issue date; `data.feature` a key of the catalogue"
+)
 
 
-def _event_variants() -> list[type[BaseModel]]:
-    variants: list[type[BaseModel]] = []
-    for event_type, data_model in m.EVENT_DATA.items():
-        name = "".join(part.title() for part in event_type.split("_")) + "Event"
-        data_default: Any = (
-            ... if data_model.model_fields and any(f.is_required() for f in data_model.model_fields.values()) else None
-        )
-        occurred = m.EventBody.model_fields["occurred_at"]
-        fields: dict[str, Any] = {
-            "type": (Literal[event_type], ...),
-            "occurred_at": (occurred.annotation, occurred),
-            "data": (data_model | None if data_default is None else data_model, Field(default=data_default)),
-        }
-        variants.append(create_model(name, __config__=m.Strict.model_config, **fields))
-    return variants
-
-
-def _parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(ref_template=REF)
+def _parameters(model: type[BaseModel], **descriptions: str) -> list[dict[str, Any]]:
+    schema = _without_null_defaults(model.model_json_schema(ref_template=REF))
     return [
-        {"name": name, "in": "query", "required": False, "schema": prop, "description": prop.get("description", "")}
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": prop,
+            "description": descriptions.get(name, prop.get("description", "")),
+        }
         for name, prop in schema["properties"].items()
     ]
+
+
+def _without_null_defaults(schema: Any) -> Any:
+    """Drop `default: null` of optional fields: leaving a field out is how a client asks for the default."""
+    if isinstance(schema, dict):
+        return {k: _without_null_defaults(v) for k, v in schema.items() if not (k == "default" and v is None)}
+    if isinstance(schema, list):
+        return [_without_null_defaults(v) for v in schema]
+    return schema
 
 
 def _response(description: str, model: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
+def _errors(*codes: int, **descriptions: str) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="ProblemDetail")}}}
     result: dict[str, Any] = {}
     for code in codes:
-        entry: dict[str, Any] = {"description": _ERRORS[code], "content": problem}
+        entry: dict[str, Any] = {"description": descriptions.get(f"e{code}", _ERRORS[code]), "content": problem}
         if code == 503:
             entry["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds to wait"}}
         if code == 401:
@@ -76,28 +80,55 @@ _CUSTOMER_ID = {
 }
 
 
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """Return the OpenAPI document of every endpoint."""
-    variants = _event_variants()
+_BATCH = (
+    "Each event is an event body as for one customer (the same types, `data` and `occurred_at` rules) plus its "
+    "`customer_id`. The batch is stored in one transaction: if any event is invalid nothing is stored, and the 422 "
+    "names the event and field at fault (`events[3].data.count`). Ticket and invoice events update their records "
+    "in batch order, as single events do. The dashboard and the customer list show a batch within seconds (single "
+    "events show at once). With an `Idempotency-Key`, a retried batch is stored once: the same key with the same "
+    "batch gets the first answer again (with `Idempotent-Replayed: true`); keys are kept for a day."
+)
+_BATCH_422 = (
+    "invalid batch; `errors` names each field at fault as `events[i].field`: more than 10,000 events or none, an "
+    "invalid event, an unknown customer or feature, a ticket or invoice event that contradicts the stored data; or "
+    "an `Idempotency-Key` that came with another batch before"
+)
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "any unique string (a UUID); a batch retried with the same key is stored only once",
+}
+_IGNORED_AS_OF = "accepted like everywhere else (a date or a timestamp with its offset) and checked; no effect here"
+
+
+@functools.lru_cache(maxsize=8)
+def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Return the OpenAPI document of every endpoint, listing the feature catalogue's keys when given."""
     response_models: list[type[BaseModel]] = [
         m.Dashboard,
         m.CustomerList,
         m.CustomerHealth,
         m.EventCreated,
+        m.BatchRecorded,
         m.StoredEvent,
         m.Healthz,
         m.ProblemDetail,
     ]
+    request_models: list[type[BaseModel]] = [*m.EVENT_MODELS, m.EventBatch]
     _, schemas = models_json_schema(
-        [(model, "serialization") for model in response_models] + [(v, "validation") for v in variants],
+        [(model, "serialization") for model in response_models] + [(v, "validation") for v in request_models],
         ref_template=REF,
     )
+    components = _without_null_defaults(schemas["$defs"])
+    if features:
+        components["FeatureUseData"]["properties"]["feature"]["enum"] = list(features)
     event_body = {
-        "oneOf": [{"$ref": REF.format(model=v.__name__)} for v in variants],
+        "oneOf": [{"$ref": REF.format(model=v.__name__)} for v in m.EVENT_MODELS],
         "discriminator": {
             "propertyName": "type",
-            "mapping": {t: REF.format(model=v.__name__) for t, v in zip(m.EVENT_DATA, variants, strict=True)},
+            "mapping": {_event_type(v): REF.format(model=v.__name__) for v in m.EVENT_MODELS},
         },
     }
     paths: dict[str, Any] = {
@@ -137,7 +168,7 @@ def openapi_document() -> dict[str, Any]:
                         **_response("the stored event and the customer's updated score", "EventCreated"),
                         "headers": {"Location": {"schema": {"type": "string"}, "description": "the event's URL"}},
                     },
-                    **_errors(400, 401, 404, 405, 409, 413, 415, 422, 503),
+                    **_errors(400, 401, 404, 405, 409, 413, 415, 422, 503, e422=_EVENT_422),
                 },
             }
         },
@@ -148,9 +179,34 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [
                     _CUSTOMER_ID,
                     {**_CUSTOMER_ID, "name": "event_id"},
-                    *_parameters(m.AsOfQuery),
+                    *_parameters(m.AsOfQuery, as_of=_IGNORED_AS_OF),
                 ],
                 "responses": {"200": _response("the event", "StoredEvent"), **_errors(404, 405, 422, 503)},
+            }
+        },
+        "/api/events/batch": {
+            "post": {
+                "summary": "Record up to 10,000 events for any customers at once, all or nothing",
+                "description": _BATCH,
+                "operationId": "recordEventBatch",
+                "security": [{"bearer": []}],
+                "parameters": [_IDEMPOTENCY_KEY],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": REF.format(model="EventBatch")}}},
+                },
+                "responses": {
+                    "201": {
+                        **_response("how many events were stored, and their ids", "BatchRecorded"),
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "schema": {"type": "string", "enum": ["true"]},
+                                "description": "present when this is the stored answer to an earlier request",
+                            }
+                        },
+                    },
+                    **_errors(400, 401, 405, 409, 413, 415, 422, 503, e413="a body over 8 MiB", e422=_BATCH_422),
+                },
             }
         },
         "/api/openapi.json": {
@@ -164,7 +220,7 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "200 when the database answers, 503 otherwise",
                 "operationId": "getHealthz",
-                "parameters": _parameters(m.AsOfQuery),
+                "parameters": _parameters(m.AsOfQuery, as_of=_IGNORED_AS_OF),
                 "responses": {"200": _response("the database answers", "Healthz"), **_errors(405, 422, 503)},
             }
         },
@@ -179,7 +235,12 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas["$defs"],
+            "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _event_type(model: type[BaseModel]) -> str:
+    (event_type,) = get_args(model.model_fields["type"].annotation)
+    return str(event_type)

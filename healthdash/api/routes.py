@@ -6,6 +6,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
+from healthdash.api.batch import EventBatchHandler
 from healthdash.api.context import ApiContext
 from healthdash.api.handlers import (
     CustomerEventHandler,
@@ -24,6 +25,7 @@ default_handlers = [
     (r"/api/customers/([^/]+)/health", CustomerHealthHandler),
     (r"/api/customers/([^/]+)/events", CustomerEventsHandler),
     (r"/api/customers/([^/]+)/events/([^/]+)", CustomerEventHandler),
+    (r"/api/events/batch", EventBatchHandler),
     (r"/api/openapi\.json", OpenApiHandler),
     (r"/api/healthz", HealthzHandler),
     # anything else under /api/ except Voila's own kernel routes

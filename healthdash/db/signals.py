@@ -1,138 +1,232 @@
-"""The per-customer signals behind every factor, aggregated set-based in PostgreSQL."""
+"""The per-customer signals behind every factor, aggregated set-based in PostgreSQL.
+
+One query gives every customer's signals as of a day and as of one window earlier (for the trend): the two as-of
+days share their data, so the rollup is read once, over three windows. Usage comes from the daily rollup, never from
+raw events. The score board computes the same columns from memory (healthdash.records, healthdash.activity).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from healthdash.scoring import ScoringConfig
 
-# One row per (as-of day, customer). Usage comes from the daily rollup, never from raw events. The parameters
-# CTE must stay NOT MATERIALIZED so that the planner can push the day bounds into the index scans.
-_SIGNALS_SQL = """
-WITH params AS NOT MATERIALIZED (
-    SELECT d::date AS d FROM unnest(CAST(:days AS date[])) AS d
-),
-catalogue AS (
-    SELECT count(*)::int AS size FROM features
-),
-cust AS (
-    SELECT p.d, c.id, c.name, c.segment, c.plan, c.seats,
-           (p.d - (c.created_at AT TIME ZONE 'UTC')::date) AS age_days
-      FROM customers c CROSS JOIN params p
-     WHERE (c.created_at AT TIME ZONE 'UTC')::date <= p.d {customer_filter}
-),
+# The parameters CTE must stay NOT MATERIALIZED so that the planner can push the day bounds into the index scans.
+# Blocks count back from the as-of day d: block 0 is the window (d - w, d], block 1 the one before, block 2 the
+# one before that. Signals as of d read blocks 0 and 1; signals as of d - w read blocks 1 and 2.
+_PARAMS = """
+params AS NOT MATERIALIZED (
+    SELECT CAST(%(day)s AS date) AS d, CAST(%(window)s AS integer) AS w,
+           CAST(%(invoice_window)s AS integer) AS iw, CAST(%(grace)s AS integer) AS g
+)"""
+_USAGE = """
 usage AS (
-    SELECT p.d, u.customer_id,
-           count(*) FILTER (WHERE u.day > p.d - :window AND u.logins > 0) AS login_days,
-           coalesce(bit_count((bit_or(u.feature_mask) FILTER (WHERE u.day > p.d - :window))::bit(64)), 0)
-               AS features_used,
-           coalesce(sum(u.api_calls) FILTER (WHERE u.day > p.d - :window), 0) AS api_calls,
-           coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - :window), 0) AS api_calls_prev
+    SELECT u.customer_id,
+           count(*) FILTER (WHERE u.logins > 0 AND u.day > p.d - p.w) AS login_days_0,
+           count(*) FILTER (WHERE u.logins > 0 AND u.day <= p.d - p.w AND u.day > p.d - 2 * p.w) AS login_days_1,
+           coalesce(bit_or(u.feature_mask) FILTER (WHERE u.day > p.d - p.w), 0) AS feature_mask_0,
+           coalesce(bit_or(u.feature_mask) FILTER (WHERE u.day <= p.d - p.w AND u.day > p.d - 2 * p.w), 0)
+               AS feature_mask_1,
+           coalesce(sum(u.api_calls) FILTER (WHERE u.day > p.d - p.w), 0)::bigint AS api_calls_0,
+           coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - p.w AND u.day > p.d - 2 * p.w), 0)::bigint
+               AS api_calls_1,
+           coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - 2 * p.w), 0)::bigint AS api_calls_2
       FROM params p
-      JOIN customer_daily u ON u.day > p.d - 2 * :window AND u.day <= p.d {usage_filter}
-     GROUP BY p.d, u.customer_id
-),
+      JOIN customer_daily u ON u.day > p.d - 3 * p.w AND u.day <= p.d {usage_filter}
+     GROUP BY u.customer_id
+),"""
+_REST = """
 ticket AS (
-    SELECT p.d, t.customer_id,
-           count(*) FILTER (WHERE t.priority = 'low') AS tickets_low,
-           count(*) FILTER (WHERE t.priority = 'medium') AS tickets_medium,
-           count(*) FILTER (WHERE t.priority = 'high') AS tickets_high,
-           count(*) FILTER (WHERE t.priority = 'urgent') AS tickets_urgent
+    SELECT t.customer_id,
+           {ticket_counts}
       FROM params p
-      JOIN tickets t ON t.opened_at >= ((p.d - :window + 1)::timestamp AT TIME ZONE 'UTC')
+      JOIN tickets t ON t.opened_at >= ((p.d - 2 * p.w + 1)::timestamp AT TIME ZONE 'UTC')
                     AND t.opened_at < ((p.d + 1)::timestamp AT TIME ZONE 'UTC') {ticket_filter}
-     GROUP BY p.d, t.customer_id
+     GROUP BY t.customer_id
 ),
 invoice AS (
-    SELECT p.d, i.customer_id,
-           count(*) FILTER (WHERE i.paid_at <= p.d AND i.paid_at <= i.due_at) AS invoices_on_time,
-           count(*) FILTER (WHERE i.paid_at <= p.d AND i.paid_at > i.due_at
-                              AND i.paid_at <= i.due_at + :grace) AS invoices_late_grace,
-           count(*) FILTER (WHERE (i.paid_at <= p.d AND i.paid_at > i.due_at + :grace)
-                               OR ((i.paid_at IS NULL OR i.paid_at > p.d) AND i.due_at < p.d)) AS invoices_late
+    SELECT i.customer_id,
+           {invoice_counts}
       FROM params p
-      JOIN invoices i ON i.due_at > p.d - :invoice_window AND i.due_at <= p.d {invoice_filter}
-     GROUP BY p.d, i.customer_id
+      JOIN invoices i ON i.due_at > p.d - p.w - p.iw AND i.due_at <= p.d {invoice_filter}
+     GROUP BY i.customer_id
 )
-SELECT c.d AS as_of_day, c.id, c.name, c.segment, c.plan, c.seats, c.age_days,
-       coalesce(u.login_days, 0) AS login_days,
-       coalesce(u.features_used, 0) AS features_used,
-       (SELECT size FROM catalogue) AS catalogue_size,
-       coalesce(t.tickets_low, 0) AS tickets_low,
-       coalesce(t.tickets_medium, 0) AS tickets_medium,
-       coalesce(t.tickets_high, 0) AS tickets_high,
-       coalesce(t.tickets_urgent, 0) AS tickets_urgent,
-       coalesce(i.invoices_on_time, 0) AS invoices_on_time,
-       coalesce(i.invoices_late_grace, 0) AS invoices_late_grace,
-       coalesce(i.invoices_late, 0) AS invoices_late,
-       coalesce(u.api_calls, 0) AS api_calls,
-       coalesce(u.api_calls_prev, 0) AS api_calls_prev
-  FROM cust c
-  LEFT JOIN usage u ON u.d = c.d AND u.customer_id = c.id
-  LEFT JOIN ticket t ON t.d = c.d AND t.customer_id = c.id
-  LEFT JOIN invoice i ON i.d = c.d AND i.customer_id = c.id
- ORDER BY c.d, c.id
+SELECT c.id, c.name, c.segment, c.plan, c.seats, (p.d - (c.created_at AT TIME ZONE 'UTC')::date) AS age_days,
+       (SELECT count(*) FROM features)::integer AS catalogue_size,
+       {usage_columns}
+       {ticket_columns},
+       {invoice_columns}
+  FROM params p
+  JOIN customers c ON (c.created_at AT TIME ZONE 'UTC')::date <= p.d {customer_filter}
+  {usage_join}
+  LEFT JOIN ticket t ON t.customer_id = c.id
+  LEFT JOIN invoice i ON i.customer_id = c.id
+ ORDER BY c.id
 """
-
-_INT_COLUMNS = (
-    "seats",
-    "age_days",
-    "login_days",
-    "features_used",
-    "catalogue_size",
-    "tickets_low",
-    "tickets_medium",
-    "tickets_high",
-    "tickets_urgent",
-    "invoices_on_time",
-    "invoices_late_grace",
-    "invoices_late",
-    "api_calls",
-    "api_calls_prev",
+PRIORITIES = ("low", "medium", "high", "urgent")
+INVOICE_COUNTS = ("invoices_on_time", "invoices_late_grace", "invoices_late")
+USAGE_COLUMNS = (
+    "login_days_0",
+    "login_days_1",
+    "feature_mask_0",
+    "feature_mask_1",
+    "api_calls_0",
+    "api_calls_1",
+    "api_calls_2",
 )
+PROFILE_COLUMNS = ("name", "segment", "plan")
+
+
+def _ticket_counts() -> str:
+    start_0 = "((p.d - p.w + 1)::timestamp AT TIME ZONE 'UTC')"
+    parts = []
+    for block, when in ((0, f"t.opened_at >= {start_0}"), (1, f"t.opened_at < {start_0}")):
+        parts += [f"count(*) FILTER (WHERE t.priority = '{p}' AND {when}) AS tickets_{p}_{block}" for p in PRIORITIES]
+    return ",\n           ".join(parts)
+
+
+def _invoice_counts() -> str:
+    parts = []
+    for block, e in ((0, "p.d"), (1, "(p.d - p.w)")):
+        due = f"i.due_at > {e} - p.iw AND i.due_at <= {e}"
+        parts += [
+            f"count(*) FILTER (WHERE {due} AND i.paid_at <= {e} AND i.paid_at <= i.due_at) AS invoices_on_time_{block}",
+            f"count(*) FILTER (WHERE {due} AND i.paid_at <= {e} AND i.paid_at > i.due_at "
+            f"AND i.paid_at <= i.due_at + p.g) AS invoices_late_grace_{block}",
+            f"count(*) FILTER (WHERE {due} AND ((i.paid_at <= {e} AND i.paid_at > i.due_at + p.g) "
+            f"OR ((i.paid_at IS NULL OR i.paid_at > {e}) AND i.due_at < {e}))) AS invoices_late_{block}",
+        ]
+    return ",\n           ".join(parts)
 
 
 def _sql(filtered: bool) -> str:
     def only(column: str) -> str:
-        return f"AND {column} = ANY(CAST(:ids AS bigint[]))" if filtered else ""
+        return f"AND {column} = ANY(CAST(%(ids)s AS bigint[]))" if filtered else ""
 
-    return _SIGNALS_SQL.format(
+    ticket_names = [f"tickets_{p}_{b}" for b in (0, 1) for p in PRIORITIES]
+    invoice_names = [f"{name}_{b}" for b in (0, 1) for name in INVOICE_COUNTS]
+    body = _REST.format(
+        ticket_counts=_ticket_counts(),
+        invoice_counts=_invoice_counts(),
+        usage_columns="".join(f"coalesce(u.{n}, 0) AS {n}, " for n in USAGE_COLUMNS),
+        ticket_columns=", ".join(f"coalesce(t.{n}, 0) AS {n}" for n in ticket_names),
+        invoice_columns=", ".join(f"coalesce(i.{n}, 0) AS {n}" for n in invoice_names),
+        usage_join="LEFT JOIN usage u ON u.customer_id = c.id",
         customer_filter=only("c.id"),
-        usage_filter=only("u.customer_id"),
         ticket_filter=only("t.customer_id"),
         invoice_filter=only("i.customer_id"),
     )
+    return "WITH" + _PARAMS + "," + _USAGE.format(usage_filter=only("u.customer_id")) + body
 
 
-_ALL_SQL = text(_sql(filtered=False))
-_SOME_SQL = text(_sql(filtered=True))
+_QUERIES = {filtered: _sql(filtered) for filtered in (False, True)}
 
 
-def signals_for_customers(
-    conn: Connection,
-    days: Sequence[dt.date],
-    config: ScoringConfig,
-    customer_ids: Sequence[int] | None = None,
-) -> pd.DataFrame:
-    """Return the signals of all customers (or the given ones) as of each day, in one query.
+@dataclass(frozen=True)
+class WindowSignals:
+    """Customers' signals as of a day and one window earlier, as columns (one element per customer).
 
-    One row per (as_of_day, customer) that existed on that day, indexed by (as_of_day, id).
+    `ids` are the customers that existed on the day, ascending; `previous_ids` those that existed a window earlier.
+    Each mapping holds the columns a scoring factor reads, plus the profile (name, segment, plan, seats).
     """
-    params: dict[str, object] = {
-        "days": list(days),
+
+    day: dt.date
+    ids: np.ndarray
+    current: dict[str, np.ndarray]
+    previous_ids: np.ndarray
+    previous: dict[str, np.ndarray]
+
+
+def window_signals(
+    conn: Connection, day: dt.date, config: ScoringConfig, customer_ids: Sequence[int] | None = None
+) -> WindowSignals:
+    """Return the signals of all customers (or the given ones) as of `day` and a window earlier, in one query."""
+    params: dict[str, Any] = {
+        "day": day,
         "window": config.window_days,
         "invoice_window": config.invoice_window_days,
         "grace": config.invoice_grace_days,
     }
     if customer_ids is not None:
-        params["ids"] = [int(i) for i in customer_ids]
-    result = conn.execute(_ALL_SQL if customer_ids is None else _SOME_SQL, params)
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    for column in _INT_COLUMNS:
-        frame[column] = frame[column].astype("int64")
-    frame["as_of_day"] = pd.to_datetime(frame["as_of_day"]).dt.date
-    return frame.set_index(["as_of_day", "id"])
+        params["ids"] = sorted({int(i) for i in customer_ids})
+    return split_windows(day, _fetch_columns(conn, customer_ids is not None, params), config.window_days)
+
+
+def split_windows(day: dt.date, raw: dict[str, np.ndarray], window: int) -> WindowSignals:
+    """Turn the query's columns (blocks 0, 1, 2) into the signals as of `day` and as of a window earlier."""
+    ids = raw["id"].astype(np.int64)
+    age = raw["age_days"].astype(np.int64)
+    existed = age >= window
+    catalogue = raw["catalogue_size"].astype(np.int64)
+    profile = {c: raw[c].astype(object) for c in PROFILE_COLUMNS}
+    profile["seats"] = raw["seats"].astype(np.int64)
+
+    def as_of(block: int, rows: np.ndarray | slice) -> dict[str, np.ndarray]:
+        columns = {name: values[rows] for name, values in profile.items()}
+        columns["age_days"] = (age - block * window)[rows]
+        columns["catalogue_size"] = catalogue[rows]
+        columns["login_days"] = raw[f"login_days_{block}"].astype(np.int64)[rows]
+        columns["features_used"] = features_used(raw[f"feature_mask_{block}"])[rows]
+        for p in PRIORITIES:
+            columns[f"tickets_{p}"] = raw[f"tickets_{p}_{block}"].astype(np.int64)[rows]
+        for name in INVOICE_COUNTS:
+            columns[name] = raw[f"{name}_{block}"].astype(np.int64)[rows]
+        columns["api_calls"] = raw[f"api_calls_{block}"].astype(np.int64)[rows]
+        columns["api_calls_prev"] = raw[f"api_calls_{block + 1}"].astype(np.int64)[rows]
+        return columns
+
+    return WindowSignals(day, ids, as_of(0, slice(None)), ids[existed], as_of(1, existed))
+
+
+def features_used(masks: np.ndarray) -> np.ndarray:
+    """Count the features set in each rollup feature mask."""
+    return np.bitwise_count(np.asarray(masks, dtype=np.int64).view(np.uint64)).astype(np.int64)
+
+
+def _fetch_columns(conn: Connection, filtered: bool, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Run the query; return its result as columns.
+
+    All customers' signals travel as CSV through COPY, parsed in C. Those of a few customers come from a statement
+    prepared once per connection: they are asked for with every recorded event and every health page.
+    """
+    sql = _QUERIES[filtered]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if not filtered:
+            query = cursor.mogrify(sql, params).decode("utf-8")
+            buffer = io.BytesIO()
+            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
+            buffer.seek(0)
+            frame = pd.read_csv(buffer, keep_default_na=False, na_values=[], dtype={c: str for c in PROFILE_COLUMNS})
+            return {str(name): frame[name].to_numpy() for name in frame.columns}
+        if "hd_window_signals" not in conn.connection.info:
+            cursor.execute(f"PREPARE hd_window_signals ({', '.join(_TYPES.values())}) AS {_positional(sql)}")
+            conn.connection.info["hd_window_signals"] = True
+        cursor.execute(f"EXECUTE hd_window_signals ({', '.join(f'%({p})s' for p in _TYPES)})", params)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return {
+        name: np.array(column, dtype=object if name in PROFILE_COLUMNS else np.int64)
+        for name, column in zip(names, values, strict=True)
+    }
+
+
+_TYPES = {"day": "date", "window": "integer", "invoice_window": "integer", "grace": "integer", "ids": "bigint[]"}
+
+
+def _positional(sql: str) -> str:
+    """Turn the query's named parameters into the $1, $2... of a prepared statement."""
+    for number, name in enumerate(_TYPES, start=1):
+        sql = sql.replace(f"%({name})s", f"${number}")
+    return sql

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,55 @@ _INSERT_EVENT = text(
 )
 
 
+# Activity (a login, API calls, a feature used) touches no other record: one statement checks and stores it.
+ACTIVITY = frozenset({"login", "api_call", "feature_use"})
+_INSERT_ACTIVITIES = text(
+    """
+    INSERT INTO events (customer_id, type, occurred_at, data)
+    SELECT e.customer_id, e.type, e.occurred_at, e.data
+      FROM ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
+                      AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb))
+           WITH ORDINALITY AS e (customer_id, type, occurred_at, data, n)
+     WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = e.customer_id)
+       AND (e.type <> 'feature_use' OR EXISTS (SELECT 1 FROM features f WHERE f.key = e.data ->> 'feature'))
+     ORDER BY e.n
+    RETURNING id, customer_id, type, occurred_at, data, recorded_at
+    """
+)
+Activity = tuple[int, str, dt.datetime, dict[str, Any]]  # customer, type, when, data
+
+
+def record_activities(conn: Connection, events: Sequence[Activity]) -> list[dict[str, Any] | EventRejected | None]:
+    """Store activity events (logins, API calls, feature uses) of several requests with one statement.
+
+    Return, event by event, the stored event, None for an unknown customer, or EventRejected for an unknown feature.
+    """
+    payload = [{"customer_id": c, "type": t, "occurred_at": w.isoformat(), "data": d} for c, t, w, d in events]
+    stored = sorted((dict(r) for r in conn.execute(_INSERT_ACTIVITIES, {"events": json.dumps(payload)}).mappings()),
+                    key=lambda r: r["id"])  # fmt: skip
+    results: list[dict[str, Any] | EventRejected | None] = []
+    missing: list[int] = []
+    for i, (customer_id, event_type, occurred_at, data) in enumerate(events):
+        row = stored[0] if stored else None
+        if row is not None and (row["customer_id"], row["type"], row["occurred_at"], row["data"]) == (
+            customer_id, event_type, occurred_at, data
+        ):  # fmt: skip
+            results.append(stored.pop(0))  # rows come back in the events' order, without those refused
+        else:
+            results.append(None)
+            missing.append(i)
+    if missing:
+        known = {row[0] for row in conn.execute(_KNOWN, {"ids": [events[i][0] for i in missing]})}
+        for i in missing:
+            if events[i][0] in known:
+                feature = events[i][3].get("feature")
+                results[i] = EventRejected("data.feature", f"unknown feature {feature!r}; see the feature catalogue")
+    return results
+
+
+_KNOWN = text("SELECT id FROM customers WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
 def customer_exists(conn: Connection, customer_id: int) -> bool:
     """Tell whether a customer with this id exists."""
     return conn.execute(text("SELECT 1 FROM customers WHERE id = :id"), {"id": customer_id}).first() is not None
@@ -42,9 +92,18 @@ def record_event(
     conn: Connection, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
 ) -> dict[str, Any]:
     """Store one event (and its ticket or invoice change) in the caller's transaction; return the stored event."""
-    stored = dict(data)
     if event_type == "feature_use" and data["feature"] not in feature_keys(conn):
         raise EventRejected("data.feature", f"unknown feature {data['feature']!r}; see the feature catalogue")
+    stored = stored_data(conn, customer_id, event_type, occurred_at, data)
+    params = {"customer_id": customer_id, "type": event_type, "occurred_at": occurred_at, "data": json.dumps(stored)}
+    return dict(conn.execute(_INSERT_EVENT, params).mappings().one())
+
+
+def stored_data(
+    conn: Connection, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply a ticket or invoice event to its record (in the caller's transaction); return the data to store."""
+    stored = dict(data)
     if event_type == "ticket_opened":
         stored["ticket_id"] = _open_ticket(conn, customer_id, occurred_at, data)
     elif event_type == "ticket_closed":
@@ -55,8 +114,7 @@ def record_event(
         stored["due_at"] = data["due_at"].isoformat()
     elif event_type == "invoice_paid":
         _pay_invoice(conn, customer_id, occurred_at, int(data["invoice_id"]))
-    params = {"customer_id": customer_id, "type": event_type, "occurred_at": occurred_at, "data": json.dumps(stored)}
-    return dict(conn.execute(_INSERT_EVENT, params).mappings().one())
+    return stored
 
 
 def _open_ticket(conn: Connection, customer_id: int, occurred_at: dt.datetime, data: dict[str, Any]) -> int:

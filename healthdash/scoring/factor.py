@@ -12,14 +12,20 @@ import pandas as pd
 from healthdash.scoring.config import ScoringConfig
 
 Row = Mapping[str, Any]
+Columns = Mapping[str, Any]  # signal name -> one value per customer: a DataFrame, or a mapping of arrays
+
+
+def column(signals: Columns, name: str) -> np.ndarray:
+    """Return one signal of every customer as an array of floats."""
+    return np.asarray(signals[name], dtype=float)
 
 
 class Factor(ABC):
     """One explainable ingredient of the health score.
 
-    A factor reads the signal columns it names from a per-customer DataFrame and returns a score from 0 to 100 per
-    customer, NaN where it does not apply. It also describes one customer's raw values and explains its score in a
-    sentence. Weights come from the config, so a factor knows nothing of the others.
+    A factor reads the signal columns it names (from a per-customer DataFrame, or a mapping of arrays) and returns a
+    score from 0 to 100 per customer, NaN where it does not apply. It also describes one customer's raw values and
+    explains its score in a sentence. Weights come from the config, so a factor knows nothing of the others.
     """
 
     key: ClassVar[str]
@@ -29,9 +35,13 @@ class Factor(ABC):
 
     def scores(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
         """Score every customer from 0 to 100; NaN where the factor does not apply."""
-        values = self.normalise(signals, config).astype(float).clip(0.0, 100.0)
+        return pd.Series(self.values(signals, config), index=signals.index)
+
+    def values(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
+        """Score every customer from 0 to 100 as an array; NaN where the factor does not apply."""
+        values: np.ndarray = np.clip(np.asarray(self.normalise(signals, config), dtype=float), 0.0, 100.0)
         if self.needs_history:
-            values = values.where(signals["age_days"] >= config.min_history_days, np.nan)
+            values = np.where(column(signals, "age_days") >= config.min_history_days, values, np.nan)
         return values
 
     def explain(self, row: Row, config: ScoringConfig) -> str:
@@ -44,8 +54,8 @@ class Factor(ABC):
         return self.describe(row, config)
 
     @abstractmethod
-    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
-        """Turn the raw signal columns into a score (NaN where not applicable)."""
+    def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
+        """Turn the raw signal columns into a score per customer (NaN where not applicable)."""
 
     @abstractmethod
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:

@@ -27,6 +27,7 @@ DEFAULT_FACTORS: tuple[Factor, ...] = (
     ApiUsage(),
 )
 TIERS: tuple[str, ...] = ("healthy", "at_risk", "critical", "insufficient_data")
+_TIER_NAMES = np.array(TIERS, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -118,18 +119,16 @@ def score_columns(
     result["tier"] = tiers_for_scores(overall, coverage, config)
     lost_filled = np.where(np.isnan(lost), 0.0, lost)
     reasons = np.array([*keys, None], dtype=object)
-    main = np.where(lost_filled.max(axis=1, initial=0.0) > 0, lost_filled.argmax(axis=1), len(keys)) if size else []
-    result["main_reason"] = reasons[np.asarray(main, dtype=np.int64)]
+    main = np.where(lost_filled.max(axis=1, initial=0.0) > 0, lost_filled.argmax(axis=1) if size else 0, len(keys))
+    result["main_reason"] = reasons[main]
     return result
 
 
 def tiers_for_scores(scores: np.ndarray, coverage: np.ndarray, config: ScoringConfig) -> np.ndarray:
     """Name the tier of each score, exactly as `tier_for_score` does one at a time."""
-    named = np.where(
-        scores >= config.healthy_min, "healthy", np.where(scores >= config.at_risk_min, "at_risk", "critical")
-    )
-    insufficient = (coverage < config.min_coverage) | ~np.isfinite(scores)
-    return np.where(insufficient, "insufficient_data", named).astype(object)
+    code = np.where(scores >= config.healthy_min, 0, np.where(scores >= config.at_risk_min, 1, 2))
+    code[(coverage < config.min_coverage) | ~np.isfinite(scores)] = 3
+    return _TIER_NAMES[code]
 
 
 def score_frame(columns: Mapping[str, np.ndarray], index: pd.Index) -> pd.DataFrame:

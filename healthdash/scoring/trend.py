@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from healthdash.scoring.config import ScoringConfig
-from healthdash.scoring.model import score_customers
+from healthdash.scoring.factor import Columns
+from healthdash.scoring.model import score_columns, score_frame
 
 PROFILE_COLUMNS = ("name", "segment", "plan", "seats")
 
@@ -16,11 +17,34 @@ def score_with_trend(current: pd.DataFrame, previous: pd.DataFrame, config: Scor
 
     Both frames are indexed by customer id. A customer who did not exist a window ago has no trend (NaN).
     """
-    scored = score_customers(current, config)
-    before = score_customers(previous, config)["score"] if len(previous) else pd.Series(dtype=float)
-    profile = current[[c for c in PROFILE_COLUMNS if c in current.columns]]
-    result = pd.concat([profile, scored], axis=1)
-    result["previous_score"] = before.reindex(result.index).astype(float)
-    result["trend"] = (result["score"] - result["previous_score"]).round(1)
-    result["previous_score"] = result["previous_score"].where(result["previous_score"].notna(), np.nan)
+    columns = trend_columns(
+        current, current.index.to_numpy(), previous, previous.index.to_numpy(), len(current), len(previous), config
+    )
+    profile = [c for c in PROFILE_COLUMNS if c in current.columns]
+    frame = score_frame({k: v for k, v in columns.items() if k not in profile}, current.index)
+    return pd.concat([current[profile], frame], axis=1)
+
+
+def trend_columns(
+    current: Columns,
+    current_ids: np.ndarray,
+    previous: Columns,
+    previous_ids: np.ndarray,
+    current_size: int,
+    previous_size: int,
+    config: ScoringConfig,
+) -> dict[str, np.ndarray]:
+    """Do what `score_with_trend` does on signal columns: return the profile, score and trend columns as arrays."""
+    result = {c: np.asarray(current[c]) for c in PROFILE_COLUMNS if c in current}
+    result.update(score_columns(current, current_size, config))
+    previous_score = np.full(current_size, np.nan)
+    if previous_size and current_size:
+        before = score_columns(previous, previous_size, config)["score"]
+        ids = np.asarray(current_ids)
+        order = np.argsort(ids, kind="stable")
+        found = order[np.minimum(np.searchsorted(ids, previous_ids, sorter=order), current_size - 1)]
+        known = ids[found] == previous_ids
+        previous_score[found[known]] = before[known]
+    result["previous_score"] = previous_score
+    result["trend"] = (result["score"] - previous_score).round(1)
     return result

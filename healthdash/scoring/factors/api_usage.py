@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from healthdash.scoring.config import ScoringConfig
-from healthdash.scoring.factor import Factor, Row
+from healthdash.scoring.factor import Columns, Factor, Row, column
 
 
 class ApiUsage(Factor):
@@ -16,18 +15,17 @@ class ApiUsage(Factor):
     label = "API usage"
     signals = ("api_calls", "api_calls_prev")
 
-    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
-        now = signals["api_calls"].astype(float)
-        before = signals["api_calls_prev"].astype(float)
-        change = (now - before) / before.where(before > 0, np.nan)
+    def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
+        now = column(signals, "api_calls")
+        before = column(signals, "api_calls_prev")
+        change = (now - before) / np.where(before > 0, before, np.nan)
         points = np.interp(
-            change.fillna(0.0).to_numpy(),
+            np.where(np.isnan(change), 0.0, change),
             [config.api_zero_at, config.api_floor_change, config.api_full_at],
             [0.0, config.api_floor_score, 100.0],
         )
-        score = pd.Series(points, index=signals.index)
-        score = score.where(before > 0, 100.0)  # calls only in the current window: no drop
-        return score.where((now > 0) | (before > 0), np.nan)
+        score = np.where(before > 0, points, 100.0)  # calls only in the current window: no drop
+        return np.where((now > 0) | (before > 0), score, np.nan)
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         now, before = int(row["api_calls"]), int(row["api_calls_prev"])

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from healthdash.scoring.config import ScoringConfig
-from healthdash.scoring.factor import Factor, Row
+from healthdash.scoring.factor import Columns, Factor, Row, column
 
 
 class FeatureAdoption(Factor):
@@ -17,9 +16,9 @@ class FeatureAdoption(Factor):
     signals = ("features_used", "catalogue_size")
     needs_history = True
 
-    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
-        size = signals["catalogue_size"].where(signals["catalogue_size"] > 0, np.nan)
-        share = signals["features_used"] / size
+    def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
+        size = column(signals, "catalogue_size")
+        share = column(signals, "features_used") / np.where(size > 0, size, np.nan)
         return 100.0 * share / config.feature_target_share
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:

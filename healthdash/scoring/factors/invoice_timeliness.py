@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from healthdash.scoring.config import ScoringConfig
-from healthdash.scoring.factor import Factor, Row, plural
+from healthdash.scoring.factor import Columns, Factor, Row, column, plural
 
 
 class InvoiceTimeliness(Factor):
@@ -16,10 +15,11 @@ class InvoiceTimeliness(Factor):
     label = "Invoice timeliness"
     signals = ("invoices_on_time", "invoices_late_grace", "invoices_late")
 
-    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
-        due = signals["invoices_on_time"] + signals["invoices_late_grace"] + signals["invoices_late"]
-        credit = signals["invoices_on_time"] + 0.5 * signals["invoices_late_grace"]
-        return 100.0 * credit / due.where(due > 0, np.nan)
+    def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
+        on_time, grace = column(signals, "invoices_on_time"), column(signals, "invoices_late_grace")
+        due = on_time + grace + column(signals, "invoices_late")
+        credit = on_time + 0.5 * grace
+        return 100.0 * credit / np.where(due > 0, due, np.nan)
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         return {

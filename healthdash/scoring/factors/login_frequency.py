@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from healthdash.scoring.config import ScoringConfig
-from healthdash.scoring.factor import Factor, Row
+from healthdash.scoring.factor import Columns, Factor, Row, column
 
 
 class LoginFrequency(Factor):
@@ -16,8 +16,8 @@ class LoginFrequency(Factor):
     signals = ("login_days",)
     needs_history = True
 
-    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
-        return 100.0 * signals["login_days"] / config.login_target_days
+    def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
+        return 100.0 * column(signals, "login_days") / config.login_target_days
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         return {"active_days": int(row["login_days"]), "target_days": config.login_target_days}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from healthdash.scoring.config import PRIORITIES, ScoringConfig
-from healthdash.scoring.factor import Factor, Row, plural
+from healthdash.scoring.factor import Columns, Factor, Row, column, plural
 
 
 def ticket_load(counts: pd.DataFrame | Row, config: ScoringConfig) -> Any:
@@ -21,9 +22,9 @@ class TicketVolume(Factor):
     label = "Support tickets"
     signals = tuple(f"tickets_{p}" for p in PRIORITIES)
 
-    def normalise(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
-        load: pd.Series = ticket_load(signals, config)
-        return 100.0 - config.ticket_points_per_unit * load
+    def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
+        load = ticket_load({f"tickets_{p}": column(signals, f"tickets_{p}") for p in PRIORITIES}, config)
+        return 100.0 - config.ticket_points_per_unit * np.asarray(load, dtype=float)
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         counts = {p: int(row[f"tickets_{p}"]) for p in PRIORITIES}

@@ -1,0 +1,116 @@
+"""POST /api/events/batch: up to 10,000 events for any customers, stored all or nothing, safe to retry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from healthdash.api import jsonio
+from healthdash.api.handlers import CustomerEventsHandler
+from healthdash.api.models import EVENT_MODELS, MAX_BATCH, TEXT_PATTERN, EventBatch
+from healthdash.api.problem import Problem
+from healthdash.clock import utc_now
+from healthdash.db.batches import Answer, KeyReused, NewEvent
+from healthdash.db.writes import EventRejected
+from healthdash.memory import release_free_memory
+
+MAX_BATCH_BODY = 8 * 1024 * 1024
+MAX_KEY_LENGTH = 255
+ERRORS_LISTED = 100
+_TAGS = frozenset(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)  # type: ignore[union-attr]
+
+
+class EventBatchHandler(CustomerEventsHandler):
+    def prepare(self) -> None:
+        length = self.request.headers.get("Content-Length")
+        size = int(length) if length and length.isdigit() else len(self.request.body or b"")
+        if size > MAX_BATCH_BODY or len(self.request.body or b"") > MAX_BATCH_BODY:
+            raise Problem(413, f"the body is larger than {MAX_BATCH_BODY // (1024 * 1024)} MiB")
+
+    async def post(self, *args: str, **kwargs: str) -> None:
+        """Record a batch of events for any customers, all or nothing."""
+        self.require_token()
+        self.require_json()
+        key = idempotency_key(self.request.headers.get("Idempotency-Key"))
+        body = self.json_body()
+        events = events_from(body)
+        request_hash = hashlib.sha256(canonical(body)).hexdigest() if key is not None else ""
+        try:
+            answer, customers = await self.api.run(
+                self.api.service.record_batch, events, lambda ids: answer_for(ids, events), key, request_hash
+            )
+        except EventRejected as exc:
+            raise Problem(exc.status, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
+        except KeyReused:
+            detail = "this Idempotency-Key came with another batch before; send a new key with a new batch"
+            raise Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}]) from None
+        await self.api.run(release_free_memory)  # the batch's parsed events are garbage now
+        if customers:
+            self.api.board.mark_changed(customers)
+        else:
+            self.set_header("Idempotent-Replayed", "true")
+        self.send(answer.body, status=answer.status)
+
+
+def idempotency_key(header: str | None) -> str | None:
+    """Return the Idempotency-Key header's value (None when absent); 422 unless it is 1-255 visible ASCII characters."""
+    if header is None:
+        return None
+    if not 1 <= len(header) <= MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in header):
+        detail = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, such as a UUID"
+        raise Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}])
+    return header
+
+
+def events_from(body: Any) -> list[NewEvent]:
+    """Validate a batch like single events, each plus its customer_id; 422 naming each field as events[i]...."""
+    if not isinstance(body, dict):
+        raise Problem(422, "the body must be a JSON object", errors=[{"field": "body", "message": "not an object"}])
+    try:
+        batch = EventBatch.model_validate(body)
+    except ValidationError as exc:
+        errors = [{"field": batch_field(e), "message": _message(e)} for e in exc.errors(include_url=False)]
+        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10]) + more
+        raise Problem(422, f"invalid body: {detail}", errors=errors[:ERRORS_LISTED]) from None
+    now = utc_now()
+    return [
+        NewEvent(e.customer_id, e.type, e.occurred_at or now, e.data.model_dump(exclude_none=True))
+        for e in batch.events
+    ]
+
+
+def batch_field(error: Any) -> str:
+    """Name the field of a validation error as the client wrote it: events[3].data.count."""
+    loc = list(error["loc"])
+    if len(loc) < 2 or loc[0] != "events" or not isinstance(loc[1], int):
+        return ".".join(str(p) for p in loc) or "body"
+    head, rest = f"events[{loc[1]}]", loc[2:]
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return f"{head}.type"
+    if rest and rest[0] in _TAGS:  # the step that names the event type
+        rest = rest[1:]
+    return ".".join([head, *(str(p) for p in rest)])
+
+
+def answer_for(ids: list[int], events: list[NewEvent]) -> Answer:
+    """Return the answer to a stored batch: how many events, for how many customers, and their ids."""
+    customers = len({e.customer_id for e in events})
+    body = {"count": len(ids), "customer_count": customers, "first_id": ids[0], "last_id": ids[-1], "ids": ids}
+    return Answer(201, jsonio.dumps(body))
+
+
+def canonical(body: Any) -> bytes:
+    """Encode a parsed body the same way whatever its key order and spacing, to recognise a retried batch."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == TEXT_PATTERN:
+        return "must hold a visible character and no NUL (\\u0000)"
+    if error["type"] == "too_long" and error["loc"] == ("events",):
+        return f"at most {MAX_BATCH:,} events in one batch"
+    return str(error["msg"])

@@ -1,0 +1,68 @@
+"""`python -m healthdash.bench --scales "S M"`: measure healthdash at each scale and write BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from healthdash.bench import machine
+from healthdash.bench.datasets import SCALES, SERVER_SETTINGS, bench_dir, ensure_dataset, mark_used, start_server
+from healthdash.bench.report import ScaleResult, markdown
+from healthdash.bench.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale
+
+NOTES = (
+    "Every request goes to 127.0.0.1. Reads and single events are driven by wrk (one thread, as many connections "
+    "as each row says) when it is installed, else by an asyncio client; batches and the probes by an asyncio client. "
+    "Each phase runs for the given seconds. With n connections always busy, latency is about n / throughput: the "
+    "latency targets are measured with few connections, the throughput targets with enough to keep the server busy.",
+    "`each query new` sends distinct list queries (every sort and order, filters, name searches, pages) one after "
+    "the other, each one for the first time; `repeated` runs the same set again under load, mostly from cache.",
+    "CPU columns: the share of one core the server process used, and the cores PostgreSQL's backends for the "
+    "database used, while the phase ran. The server runs its Python on one core; PostgreSQL may use both.",
+    "Full rescore: the score board's own builds, timed in the benchmark process against the same database: the "
+    "first one reads every customer's usage of the last 90 days into memory; a rebuild on a new day moves that "
+    "usage along by a day and reads the last two days again; a configuration change rescores from memory.",
+    "Freshness: a login on a day without one, sent for an at-risk customer while batches of 50 events arrive "
+    "20 times a second; the time from the answer to the write until a read shows the changed score.",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - starts the benchmark's own PostgreSQL
+    """Run the benchmark for the chosen scales and write the report."""
+    parser = argparse.ArgumentParser(prog="python -m healthdash.bench", description=__doc__)
+    parser.add_argument("--scales", default="S M", help='which scales, e.g. "S M L" (default "S M")')
+    parser.add_argument("--seconds", type=float, default=PHASE_SECONDS, help="how long each load phase runs")
+    parser.add_argument("--naive-budget", type=float, default=NAIVE_BUDGET_SECONDS, help="seconds for the naive way")
+    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), help="where to write the report")
+    args = parser.parse_args(argv)
+    names = args.scales.replace(",", " ").split()
+    unknown = [n for n in names if n not in SCALES]
+    if unknown or not names:
+        parser.error(f"scales are {', '.join(SCALES)}; got {args.scales!r}")
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    folder = bench_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    about = machine.describe()
+    server = start_server(folder)
+    results: list[ScaleResult] = []
+    try:
+        for name in names:
+            url = ensure_dataset(server, SCALES[name], say)
+            results.append(bench_scale(url, name, folder, say, args.seconds, args.naive_budget))
+            mark_used(server, SCALES[name])
+            about["load average at the end"] = machine.load_average()
+            args.output.write_text(markdown(results, about, SERVER_SETTINGS, NOTES), encoding="utf-8")
+            say(f"wrote {args.output}")
+    finally:
+        server.release()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The benchmark's data sets: one database per scale on the benchmark's own PostgreSQL (durable, as deployed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from healthdash.db.database import create_database, load_sample_data
+from healthdash.db.embedded import EmbeddedPostgres
+from healthdash.db.generator import generate
+
+DAYS = 128  # history per generated customer: about 450 events each
+REBUILD_BELOW = 100_000  # smaller data sets are built again after a run wrote into them; larger ones are reused
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A data set size: S is the sample data (db/init.sql), the others are generated."""
+
+    name: str
+    customers: int | None
+    days: int = DAYS
+    seed: int = 6
+
+    @property
+    def database(self) -> str:
+        return f"bench_{self.name.lower()}"
+
+
+SCALES = {"S": Scale("S", None), "M": Scale("M", 10_000), "L": Scale("L", 100_000)}
+
+# What a deployment would set on a machine like this one (2 cores, 24 GB): durable commits, memory for the data.
+SERVER_SETTINGS = {
+    "shared_buffers": "4GB",
+    "effective_cache_size": "16GB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "1GB",
+    "max_wal_size": "16GB",
+    "checkpoint_timeout": "15min",
+    "random_page_cost": "1.1",
+    "jit": "off",
+    "max_connections": "200",
+}
+
+
+def bench_dir() -> Path:
+    """Return where the benchmark keeps its PostgreSQL: HEALTHDASH_BENCH_DIR, else a cache folder."""
+    configured = os.environ.get("HEALTHDASH_BENCH_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser().absolute()
+    if os.geteuid() == 0:  # the server account must reach the folder: not below /root
+        return Path("/var/cache/healthdash-bench")
+    return Path.home() / ".cache" / "healthdash-bench"
+
+
+def start_server(folder: Path) -> EmbeddedPostgres:  # pragma: no cover - starts and restarts a real server
+    """Start the benchmark's PostgreSQL with the settings above (restarting it once if they were not in effect)."""
+    server = EmbeddedPostgres(folder / "data", durable=True)
+    server.start()
+    engine = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            current = {name: conn.execute(text(f"SHOW {name}")).scalar() for name in SERVER_SETTINGS}
+            if current != SERVER_SETTINGS:
+                for name, value in SERVER_SETTINGS.items():
+                    conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
+    finally:
+        engine.dispose()
+    if current != SERVER_SETTINGS:
+        server.release()
+        server = EmbeddedPostgres(folder / "data", durable=True)
+        server.start()
+    return server
+
+
+def ensure_dataset(
+    server: EmbeddedPostgres, scale: Scale, say: Callable[[str], None], today: dt.date | None = None
+) -> str:
+    """Return the URL of the scale's database, building it unless it was built today."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    url = server.url(scale.database)
+    wanted: dict[str, object] = {
+        "customers": scale.customers,
+        "days": scale.days,
+        "seed": scale.seed,
+        "loaded_on": today.isoformat(),
+    }
+    meta = _meta(server, scale) or {}
+    used = int(str(meta.pop("bench_runs", 0)))
+    if meta == wanted and (not used or (scale.customers or 0) >= REBUILD_BELOW):
+        say(f"{scale.name}: reusing database {scale.database} (built today, {used} benchmark runs since)")
+        return url
+    say(f"{scale.name}: building database {scale.database}")
+    admin = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scale.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+    create_database(server.url("postgres"), scale.database)
+    if scale.customers is None:
+        load_sample_data(url)
+        _vacuum(url)
+    else:
+        generate(url, scale.customers, scale.days, scale.seed, today=today)
+    _set_meta(server, scale, wanted)
+    return url
+
+
+def mark_used(server: EmbeddedPostgres, scale: Scale) -> None:
+    """Note that a benchmark run wrote events into the scale's database."""
+    meta = _meta(server, scale) or {}
+    meta["bench_runs"] = int(str(meta.get("bench_runs", 0))) + 1
+    _set_meta(server, scale, meta)
+
+
+def _meta(server: EmbeddedPostgres, scale: Scale) -> dict[str, object] | None:
+    engine = create_engine(server.url("postgres"), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            comment = conn.execute(
+                text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"),
+                {"n": scale.database},
+            ).scalar()
+    finally:
+        engine.dispose()
+    try:
+        meta = json.loads(comment) if comment else None
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _set_meta(server: EmbeddedPostgres, scale: Scale, meta: dict[str, object]) -> None:
+    engine = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            literal = json.dumps(meta).replace("'", "''")
+            conn.execute(text(f"COMMENT ON DATABASE \"{scale.database}\" IS '{literal}'"))
+    finally:
+        engine.dispose()
+
+
+def _vacuum(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("VACUUM (ANALYZE)"))
+    finally:
+        engine.dispose()

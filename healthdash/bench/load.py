@@ -1,0 +1,175 @@
+"""Load generators for the benchmark: wrk with a generated Lua script, and a lean asyncio HTTP/1.1 client.
+
+Both keep connections alive, stop after a number of requests or seconds, and only ever talk to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from healthdash.bench.stats import percentile
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class LoadResult:
+    """What a load run measured: latencies in milliseconds (or wrk's percentiles), requests and failures."""
+
+    requests: int
+    seconds: float
+    failures: int = 0
+    latencies: list[float] = field(default_factory=list)
+    quantiles: dict[int, float] = field(default_factory=dict)  # from wrk: percentile -> milliseconds
+
+    def p(self, q: int) -> float:
+        """Return a latency percentile in milliseconds."""
+        return self.quantiles[q] if q in self.quantiles else percentile(self.latencies, q)
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request of a load run."""
+
+    method: str
+    path: str
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def encode(self) -> bytes:
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {LOOPBACK}", "Connection: keep-alive"]
+        lines += [f"{name}: {value}" for name, value in self.headers]
+        if self.body or self.method == "POST":
+            lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
+
+
+def have_wrk() -> bool:
+    """Tell whether wrk is installed."""
+    return shutil.which("wrk") is not None
+
+
+def lua_script(requests: Sequence[Request]) -> str:
+    """Return a wrk script that sends the requests round-robin and prints its results as one JSON line."""
+
+    def quote(value: str | bytes) -> str:
+        text = value.decode("utf-8") if isinstance(value, bytes) else value
+        return json.dumps(text, ensure_ascii=False)  # a valid Lua string: quotes and backslashes escaped
+
+    rows = []
+    for r in requests:
+        headers = ", ".join(f"[{quote(k)}] = {quote(v)}" for k, v in r.headers)
+        rows.append(f"  {{{quote(r.method)}, {quote(r.path)}, {{{headers}}}, {quote(r.body) if r.body else 'nil'}}},")
+    return (
+        "local requests = {\n" + "\n".join(rows) + "\n}\n"
+        "local i = 0\n"
+        "function setup(thread) thread:set('offset', math.random(1, #requests)) end\n"
+        "function init(args) i = offset or 0 end\n"
+        "function request()\n"
+        "  i = i % #requests + 1\n"
+        "  local r = requests[i]\n"
+        "  return wrk.format(r[1], r[2], r[3], r[4])\n"
+        "end\n"
+        "function done(summary, latency, requests)\n"
+        "  local e = summary.errors\n"
+        '  io.write(string.format(\'WRKJSON {"requests": %d, "duration_us": %d, "failures": %d, '
+        '"p50": %d, "p95": %d, "p99": %d}\\n\', summary.requests, summary.duration, '
+        "e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(95), "
+        "latency:percentile(99)))\n"
+        "end\n"
+    )
+
+
+def parse_wrk(output: str) -> LoadResult:
+    """Read the JSON line the script prints."""
+    for line in output.splitlines():
+        if line.startswith("WRKJSON "):
+            data = json.loads(line[len("WRKJSON ") :])
+            quantiles = {q: data[f"p{q}"] / 1000 for q in (50, 95, 99)}
+            return LoadResult(data["requests"], data["duration_us"] / 1e6, data["failures"], quantiles=quantiles)
+    raise RuntimeError(f"wrk printed no results:\n{output[-2000:]}")
+
+
+async def run_requests(port: int, requests: Sequence[Request], seconds: float, connections: int) -> LoadResult:
+    """Send the requests round-robin for a number of seconds: with wrk when it is installed, else from here."""
+    if have_wrk():
+        return await asyncio.to_thread(run_wrk, port, requests, seconds, connections)
+    return await run_async(port, lambda n: requests[n % len(requests)], connections, seconds)
+
+
+def run_wrk(port: int, requests: Sequence[Request], seconds: float, connections: int, threads: int = 1) -> LoadResult:
+    """Send the requests round-robin with wrk for a number of seconds; return its measurements."""
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "requests.lua"
+        script.write_text(lua_script(requests), encoding="utf-8")
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+        command += ["-s", str(script), f"http://{LOOPBACK}:{port}/"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    return parse_wrk(done.stdout + done.stderr)
+
+
+async def run_async(
+    port: int,
+    make: Callable[[int], Request],
+    connections: int,
+    seconds: float,
+    limit: int | None = None,
+) -> LoadResult:
+    """Send requests (the n-th made by `make(n)`) over keep-alive connections for a time or a number of requests."""
+    deadline = time.monotonic() + seconds
+    counter = iter(range(limit if limit is not None else 10**12))
+    result = LoadResult(0, 0.0)
+    started = time.monotonic()
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
+        try:
+            while time.monotonic() < deadline:
+                n = next(counter, None)
+                if n is None:
+                    return
+                began = time.perf_counter()
+                writer.write(make(n).encode())
+                status = await read_response(reader)
+                result.latencies.append((time.perf_counter() - began) * 1000)
+                result.requests += 1
+                if status >= 400:
+                    result.failures += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """Read one response (with a Content-Length body); return its status."""
+    status, _, _ = await read_full_response(reader)
+    return status
+
+
+async def read_full_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """Read one response with a Content-Length body: its status, headers (lower-case names) and body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers, body

@@ -1,0 +1,77 @@
+"""What the benchmark reads about the machine and its processes, from /proc."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def stat_fields(text: str) -> list[str]:
+    """Split /proc/<pid>/stat after the command name (which may hold spaces): fields 3 onwards."""
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int, proc: Path = Path("/proc")) -> float:
+    """Return the CPU time a process has used (user and system), 0 if it is gone."""
+    try:
+        fields = stat_fields((proc / str(pid) / "stat").read_text())
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def children(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """Return the processes whose parent is `pid`."""
+    found = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(stat_fields((entry / "stat").read_text())[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def memory_mb(pid: int, proc: Path = Path("/proc")) -> tuple[float, float]:
+    """Return a process's resident memory now and at its peak, in MB (VmRSS, VmHWM)."""
+    values = {"VmRSS": 0.0, "VmHWM": 0.0}
+    try:
+        for line in (proc / str(pid) / "status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in values:
+                values[name] = int(rest.split()[0]) / 1024
+    except OSError:
+        pass
+    return values["VmRSS"], values["VmHWM"]
+
+
+def describe(proc: Path = Path("/proc")) -> dict[str, str]:
+    """Return the machine's processor, core count, memory, system and load."""
+    model = "unknown"
+    try:
+        for line in (proc / "cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        memory = next(x for x in (proc / "meminfo").read_text().splitlines() if x.startswith("MemTotal"))
+        total = f"{int(memory.split()[1]) / 2**20:.1f} GiB"
+    except (OSError, StopIteration):
+        total = "unknown"
+    return {
+        "processor": f"{model}, {os.cpu_count()} cores",
+        "memory": total,
+        "system": f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        "load average at the start": load_average(proc),
+    }
+
+
+def load_average(proc: Path = Path("/proc")) -> str:
+    """Return the 1, 5 and 15 minute load averages (other processes compete for the same cores)."""
+    try:
+        return " ".join((proc / "loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"

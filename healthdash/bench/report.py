@@ -1,0 +1,218 @@
+"""BENCHMARKS.md: the measurements of each scale, and every target met or missed with what held it back."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Endpoint:
+    """Latency and throughput of one endpoint, and how busy the server and the database were meanwhile."""
+
+    label: str
+    p50: float  # milliseconds
+    p95: float
+    throughput: float  # requests per second
+    requests: int
+    failures: int = 0
+    server_cpu: float = math.nan  # share of one core used by the server process
+    database_cpu: float = math.nan  # cores used by PostgreSQL
+    note: str = ""
+
+
+@dataclass
+class ScaleResult:
+    """Everything measured at one scale."""
+
+    scale: str
+    sizes: dict[str, int]
+    endpoints: list[Endpoint] = field(default_factory=list)
+    single_events_per_second: float = math.nan
+    batch_events_per_second: float = math.nan
+    rescore: dict[str, float] = field(default_factory=dict)  # label -> seconds
+    freshness: dict[str, float] = field(default_factory=dict)  # label -> seconds
+    rss_mb: float = math.nan
+    peak_rss_mb: float = math.nan
+    naive_seconds: float = math.nan
+    naive_extrapolated: bool = False
+    naive_agreement: tuple[int, int] = (0, 0)
+    notes: list[str] = field(default_factory=list)
+
+    def endpoint(self, label: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.label == label), None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target at one scale: what was measured, whether it is met, and what held it back if not."""
+
+    target: str
+    measured: str
+    met: bool | None  # None: not measured
+    cause: str = ""
+
+
+DASHBOARD = "GET /api/dashboard (4 connections)"
+CUSTOMERS = "GET /api/customers (page of 50, any sort or filter, each query new; 1 connection)"
+CUSTOMERS_MIXED = "GET /api/customers (page of 50, mixed queries, repeated; 2 connections)"
+HEALTH = "GET /api/customers/{id}/health (2 connections)"
+HEALTH_BUSY = "GET /api/customers/{id}/health (8 connections)"
+POST = "POST /api/customers/{id}/events (8 connections)"
+BATCH = "POST /api/events/batch (10,000 events; 3 connections)"
+
+
+def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> list[Verdict]:
+    """Hold one scale's measurements against the targets."""
+    out: list[Verdict] = []
+    dashboard = result.endpoint(DASHBOARD)
+    if dashboard:
+        out.append(
+            _check(
+                "dashboard p50 <= 2 ms, >= 3,000 requests/s",
+                f"p50 {dashboard.p50:.2f} ms, {dashboard.throughput:,.0f}/s",
+                dashboard.p50 <= 2 and dashboard.throughput >= 3000,
+                _busy(dashboard),
+            )
+        )
+    customers = result.endpoint(CUSTOMERS)
+    if customers:
+        out.append(
+            _check("customer list p50 <= 20 ms", f"p50 {customers.p50:.2f} ms", customers.p50 <= 20, _busy(customers))
+        )
+    health = result.endpoint(HEALTH)
+    if health:
+        flat = "" if baseline_health_p50 is None else f" (S: {baseline_health_p50:.2f} ms)"
+        out.append(
+            _check("customer health p50 <= 10 ms", f"p50 {health.p50:.2f} ms{flat}", health.p50 <= 10, _busy(health))
+        )
+    post = result.endpoint(POST)
+    if post:
+        out.append(
+            _check(
+                "single event p50 <= 10 ms, >= 1,000 events/s (durable commits)",
+                f"p50 {post.p50:.2f} ms, {result.single_events_per_second:,.0f}/s",
+                post.p50 <= 10 and result.single_events_per_second >= 1000,
+                _busy(post),
+            )
+        )
+    batch = result.endpoint(BATCH)
+    if not math.isnan(result.batch_events_per_second):
+        out.append(
+            _check(
+                "batch ingestion >= 30,000 events/s",
+                f"{result.batch_events_per_second:,.0f}/s",
+                result.batch_events_per_second >= 30_000,
+                _busy(batch) if batch else "",
+            )
+        )
+    slowest = max(
+        (v for k, v in result.freshness.items() if k.startswith("dashboard") or k.startswith("list")), default=None
+    )
+    if slowest is not None:
+        health_now = result.freshness.get("health after a single event", math.nan)
+        out.append(
+            _check(
+                "freshness: health at once; dashboard and list <= 5 s under ~1,000 events/s",
+                f"health {health_now * 1000:.0f} ms, dashboard/list at most {slowest:.2f} s",
+                slowest <= 5 and health_now < 0.5,
+            )
+        )
+    full = [v for k, v in result.rescore.items() if k in ("day rollover", "configuration change")]
+    if full:
+        out.append(_check("full rescore <= 2 s", f"{max(full):.2f} s", max(full) <= 2))
+    if not math.isnan(result.rss_mb):
+        out.append(
+            _check(
+                "server RSS <= 600 MB",
+                f"{result.rss_mb:.0f} MB (peak {result.peak_rss_mb:.0f} MB)",
+                result.rss_mb <= 600,
+            )
+        )
+    if dashboard and not math.isnan(result.naive_seconds):
+        ratio = result.naive_seconds * 1000 / dashboard.p50
+        out.append(
+            _check(
+                "naive dashboard >= 50x slower",
+                f"{ratio:,.0f}x ({result.naive_seconds:.1f} s{' extrapolated' if result.naive_extrapolated else ''})",
+                ratio >= 50,
+            )
+        )
+    return out
+
+
+def _check(target: str, measured: str, met: bool, cause: str = "") -> Verdict:
+    return Verdict(target, measured, met, "" if met else cause)
+
+
+def _busy(endpoint: Endpoint) -> str:
+    """Say what was busy while an endpoint was measured: the usual cause of a miss on this machine."""
+    parts = []
+    if not math.isnan(endpoint.server_cpu):
+        parts.append(f"the server process used {endpoint.server_cpu:.0%} of a core")
+    if not math.isnan(endpoint.database_cpu):
+        parts.append(f"PostgreSQL {endpoint.database_cpu:.2f} cores")
+    return "; ".join(parts)
+
+
+def markdown(
+    results: Sequence[ScaleResult], machine: dict[str, str], settings: dict[str, str], notes: Sequence[str] = ()
+) -> str:
+    """Render the report."""
+    lines = ["# Benchmarks", "", "Generated by `make bench` (`python -m healthdash.bench`). Do not edit by hand.", ""]
+    lines += ["## Machine", ""] + [f"- {k}: {v}" for k, v in machine.items()]
+    lines += ["", "PostgreSQL settings (the benchmark's own server, durable commits):", ""]
+    lines += ["- " + ", ".join(f"`{k}={v}`" for k, v in settings.items()), ""]
+    lines += ["## Data sets", "", "| scale | customers | events | rollup rows | tickets | invoices | database |"]
+    lines += ["| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        s = r.sizes
+        lines.append(
+            f"| {r.scale} | {s.get('customers', 0):,} | {s.get('events', 0):,} | {s.get('rollup_rows', 0):,} | "
+            f"{s.get('tickets', 0):,} | {s.get('invoices', 0):,} | {s.get('database_bytes', 0) / 2**30:.2f} GiB |"
+        )
+    baseline = next((r.endpoint(HEALTH) for r in results if r.scale == "S"), None)
+    for r in results:
+        lines += [
+            "",
+            f"## Scale {r.scale}",
+            "",
+            "| endpoint | p50 | p95 | throughput | requests | server CPU | PostgreSQL CPU |",
+        ]
+        lines += ["| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for e in r.endpoints:
+            lines.append(
+                f"| {e.label} | {e.p50:.2f} ms | {e.p95:.2f} ms | {e.throughput:,.0f}/s | {e.requests:,}"
+                f"{f' ({e.failures} failed)' if e.failures else ''} | {_share(e.server_cpu)} | "
+                f"{_cores(e.database_cpu)} |"
+            )
+        lines += ["", f"- single events: {r.single_events_per_second:,.0f} events/s sustained, each committed durably"]
+        lines.append(f"- batches: {r.batch_events_per_second:,.0f} events/s")
+        for label, seconds in r.rescore.items():
+            lines.append(f"- rescore, {label}: {seconds:.2f} s")
+        for label, seconds in r.freshness.items():
+            lines.append(f"- freshness, {label}: {seconds * 1000:,.0f} ms")
+        lines.append(f"- server memory: RSS {r.rss_mb:.0f} MB at the end, peak {r.peak_rss_mb:.0f} MB")
+        if not math.isnan(r.naive_seconds):
+            done, agree = r.naive_agreement
+            how = "extrapolated from the customers done in its time budget" if r.naive_extrapolated else "measured"
+            lines.append(f"- naive dashboard (per-customer queries over raw events): {r.naive_seconds:.1f} s ({how})")
+            if done:
+                lines.append(f"- the naive scores agree with healthdash's for {agree:,} of {done:,} customers")
+        lines += [f"- {n}" for n in r.notes]
+        lines += ["", "| target | measured | verdict |", "| --- | --- | --- |"]
+        for v in verdicts(r, baseline.p50 if baseline and r.scale != "S" else None):
+            verdict = "met" if v.met else f"**missed**{': ' + v.cause if v.cause else ''}"
+            lines.append(f"| {v.target} | {v.measured} | {verdict} |")
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _share(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0%}"
+
+
+def _cores(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"

@@ -1,0 +1,501 @@
+"""Run the benchmark: per scale, the data set, the in-process measurements, then the server under load."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+
+from healthdash.bench import load, machine
+from healthdash.bench.naive import agreement, naive_dashboard
+from healthdash.bench.report import (
+    BATCH,
+    CUSTOMERS,
+    CUSTOMERS_MIXED,
+    DASHBOARD,
+    HEALTH,
+    HEALTH_BUSY,
+    POST,
+    Endpoint,
+    ScaleResult,
+)
+from healthdash.clock import utc_now
+from healthdash.scoreboard import ScoreBoard
+from healthdash.scoring import ScoringConfig
+from healthdash.service import HealthService
+
+PHASE_SECONDS = 10.0
+NAIVE_BUDGET_SECONDS = 60.0
+BATCH_SIZE = 10_000
+FEATURES = ("dashboards", "reports", "alerts", "integrations", "exports", "comments")
+Say = Callable[[str], None]
+
+
+# --- requests (pure) ----------------------------------------------------------------------------------------------
+
+
+def list_queries(names: Sequence[str], count: int, seed: int = 1) -> list[str]:
+    """Return distinct customer-list paths: every sort and order, filters, name searches and pages."""
+    rng = random.Random(seed)
+    filters = [{}, {"tier": "at_risk"}, {"tier": "critical"}, {"segment": "smb"}, {"plan": "growth"}]
+    filters += [{"segment": "enterprise", "tier": "healthy"}]
+    seen: set[str] = set()
+    paths: list[str] = []
+    while len(paths) < count and len(seen) < count * 20:
+        params: dict[str, Any] = dict(rng.choice(filters))
+        params.update(sort=rng.choice(("score", "name", "trend")), order=rng.choice(("asc", "desc")), limit=50)
+        if names and rng.random() < 0.3:
+            name = rng.choice(names)
+            start = rng.randrange(max(len(name) - 3, 1))
+            params["q"] = name[start : start + 3 + rng.randrange(3)]
+        else:
+            params["offset"] = 50 * rng.randrange(40)
+        path = "/api/customers?" + urllib.parse.urlencode(params)
+        if path not in seen:
+            seen.add(path)
+            paths.append(path)
+    return paths
+
+
+def event_body(rng: random.Random, customers: int, with_customer: bool = False) -> dict[str, Any]:
+    """Return a random activity event (login, API calls or feature use) for a random customer."""
+    kind = rng.random()
+    if kind < 0.4:
+        body: dict[str, Any] = {"type": "login", "data": {"user": f"bench.{rng.randrange(20)}"}}
+    elif kind < 0.7:
+        body = {"type": "api_call", "data": {"count": rng.randrange(1, 500)}}
+    else:
+        body = {"type": "feature_use", "data": {"feature": rng.choice(FEATURES)}}
+    if with_customer:
+        body["customer_id"] = rng.randrange(1, customers + 1)
+    return body
+
+
+def event_requests(customers: int, token: str, count: int, seed: int = 2) -> list[load.Request]:
+    """Return single-event POSTs for random customers."""
+    rng = random.Random(seed)
+    headers = (("Authorization", f"Bearer {token}"), ("Content-Type", "application/json"))
+    return [
+        load.Request(
+            "POST",
+            f"/api/customers/{rng.randrange(1, customers + 1)}/events",
+            json.dumps(event_body(rng, customers)).encode(),
+            headers,
+        )
+        for _ in range(count)
+    ]
+
+
+def batch_body(customers: int, size: int, seed: int) -> bytes:
+    """Return a batch of random activity events for random customers, encoded."""
+    rng = random.Random(seed)
+    return json.dumps({"events": [event_body(rng, customers, with_customer=True) for _ in range(size)]}).encode()
+
+
+# --- in-process measurements ----------------------------------------------------------------------------------------
+
+
+def dataset_sizes(engine: Engine) -> dict[str, int]:
+    """Count what a data set holds."""
+    with engine.connect() as conn:
+        sizes = {
+            name: int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+            for name, table in (
+                ("customers", "customers"),
+                ("events", "events"),
+                ("rollup_rows", "customer_daily"),
+                ("tickets", "tickets"),
+                ("invoices", "invoices"),
+            )
+        }
+        sizes["database_bytes"] = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    return sizes
+
+
+def measure_rescore(engine: Engine, say: Say) -> dict[str, float]:
+    """Time the score board's full builds in this process: cold, periodic, on a new day, with a new configuration."""
+    now = utc_now()
+    times: dict[str, float] = {}
+
+    async def scenario() -> None:
+        with ThreadPoolExecutor(2) as executor:
+            service = HealthService(engine, ScoringConfig())
+            clock = [now]
+            board = ScoreBoard(service, executor, max_age=3600, clock=lambda: clock[0])
+            for label, step in (
+                ("first build (usage read into memory)", board.current),
+                ("periodic rebuild", board.rebuild),
+            ):
+                began = time.perf_counter()
+                await step()
+                times[label] = time.perf_counter() - began
+            clock[0] = now + dt.timedelta(days=1)
+            began = time.perf_counter()
+            await board.rebuild()
+            times["day rollover"] = time.perf_counter() - began
+            service.config = ScoringConfig.from_mapping({"weights": {"login_frequency": 30.0}, "healthy_min": 72.0})
+            began = time.perf_counter()
+            await board.rebuild()
+            times["configuration change"] = time.perf_counter() - began
+
+    asyncio.run(scenario())
+    began = time.perf_counter()
+    HealthService(engine, ScoringConfig()).scores(now)
+    times["all in SQL (rollup aggregated by the query)"] = time.perf_counter() - began
+    say("  rescore: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+    return times
+
+
+def measure_naive(engine: Engine, result: ScaleResult, say: Say, budget: float = NAIVE_BUDGET_SECONDS) -> None:
+    """Time the naive dashboard (within a budget) and check its scores against healthdash's."""
+    now = utc_now()
+    run = naive_dashboard(engine, now, ScoringConfig(), budget=budget)
+    ours = HealthService(engine, ScoringConfig()).score_table(now)
+    result.naive_seconds = run.seconds_for_all
+    result.naive_extrapolated = run.customers < run.total
+    result.naive_agreement = agreement(run.scores, ours) if len(run.scores) else (0, 0)
+    say(f"  naive: {run.customers:,} of {run.total:,} customers in {run.seconds:.1f} s")
+
+
+# --- the server ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A running `python -m healthdash serve`."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    token: str
+
+
+@contextlib.contextmanager
+def running_server(url: str, folder: Path) -> Iterator[Server]:
+    """Start the server on a free loopback port over the database; stop it at the end."""
+    port, token = free_port(), secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "HEALTHDASH_HOST": load.LOOPBACK,
+        "HEALTHDASH_PORT": str(port),
+        "HEALTHDASH_DATA_DIR": str(folder),
+        "HEALTHDASH_API_TOKENS": token,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "server.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "healthdash", "serve"], env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {folder / 'server.log'}")
+            time.sleep(0.2)
+        settle(process.pid)
+        yield Server(process, port, token)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def settle(pid: int, quiet: float = 0.1, longest: float = 120.0) -> float:
+    """Wait until a process and its children (the kernels it preheats) use less than `quiet` of a core."""
+    began = time.monotonic()
+    while time.monotonic() - began < longest:
+        family = [pid, *machine.children(pid)]
+        before = sum(machine.cpu_seconds(p) for p in family)
+        time.sleep(1.0)
+        if sum(machine.cpu_seconds(p) for p in family) - before < quiet:
+            break
+    return time.monotonic() - began
+
+
+def free_port() -> int:
+    """Return a free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((load.LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{load.LOOPBACK}:{port}/api/healthz", timeout=2) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Meter:
+    """Measure how busy the server process and the database's backends were during a phase."""
+
+    def __init__(self, server_pid: int, engine: Engine) -> None:
+        self.server_pid = server_pid
+        self.engine = engine
+        self.server = self.database = math.nan
+
+    def _database(self) -> float:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+            pids = [int(row[0]) for row in rows]
+        return sum(machine.cpu_seconds(pid) for pid in pids)
+
+    def __enter__(self) -> Meter:
+        self.started = time.monotonic()
+        self.server_before = machine.cpu_seconds(self.server_pid)
+        self.database_before = self._database()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = max(time.monotonic() - self.started, 1e-9)
+        self.server = (machine.cpu_seconds(self.server_pid) - self.server_before) / wall
+        self.database = (self._database() - self.database_before) / wall
+
+    def endpoint(self, label: str, result: load.LoadResult) -> Endpoint:
+        """Return an endpoint's measurements with how busy things were."""
+        return Endpoint(
+            label,
+            result.p(50),
+            result.p(95),
+            result.throughput,
+            result.requests,
+            result.failures,
+            self.server,
+            self.database,
+        )
+
+
+class Client:
+    """One keep-alive connection to the server, for requests whose answers matter."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.auth = (("Authorization", f"Bearer {token}"), ("Content-Type", "application/json"))
+
+    async def __aenter__(self) -> Client:
+        self.reader, self.writer = await asyncio.open_connection(load.LOOPBACK, self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.writer.close()
+
+    async def get(self, path: str) -> Any:
+        status, body = await self.send(load.Request("GET", path))
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}: {body!r:.300}")
+        return body
+
+    async def post(self, path: str, payload: Any, extra: tuple[tuple[str, str], ...] = ()) -> Any:
+        status, body = await self.send(load.Request("POST", path, json.dumps(payload).encode(), self.auth + extra))
+        if status != 201:
+            raise RuntimeError(f"POST {path} answered {status}: {body!r:.300}")
+        return body
+
+    async def send(self, request: load.Request) -> tuple[int, Any]:
+        self.writer.write(request.encode())
+        status, _, raw = await load.read_full_response(self.reader)
+        return status, json.loads(raw) if raw else None
+
+
+async def measure_server(
+    server: Server, meter: Callable[[], Meter], result: ScaleResult, say: Say, seconds: float = PHASE_SECONDS
+) -> None:
+    """Measure every endpoint, the ingestion and the freshness against a running server."""
+    customers = result.sizes["customers"]
+    batch_size = min(BATCH_SIZE, max(100, customers * 10))
+    rng = random.Random(7)
+    async with Client(server.port, server.token) as client:
+        began = time.perf_counter()
+        await client.get("/api/dashboard")
+        result.notes.append(
+            f"first dashboard after the server started (a cold build): {time.perf_counter() - began:.2f} s"
+        )
+        page = await client.get("/api/customers?limit=500")
+        names = [c["name"] for c in page["customers"]]
+
+        with meter() as m:
+            run = await load.run_requests(server.port, [load.Request("GET", "/api/dashboard")], seconds, 4)
+        result.endpoints.append(m.endpoint(DASHBOARD, run))
+        say(f"  {DASHBOARD}: p50 {run.p(50):.2f} ms, {run.throughput:,.0f}/s")
+
+        paths = list_queries(names, int(30 * seconds))
+        with meter() as m:
+            fresh = await load.run_async(server.port, lambda n: load.Request("GET", paths[n]), 1, 120, len(paths))
+        result.endpoints.append(m.endpoint(CUSTOMERS, fresh))
+        say(f"  {CUSTOMERS}: p50 {fresh.p(50):.2f} ms")
+        with meter() as m:
+            run = await load.run_requests(server.port, [load.Request("GET", p) for p in paths], seconds, 2)
+        result.endpoints.append(m.endpoint(CUSTOMERS_MIXED, run))
+
+        health = [load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health") for _ in range(3000)]
+        for connections, label in ((2, HEALTH), (8, HEALTH_BUSY)):
+            with meter() as m:
+                run = await load.run_requests(server.port, health, seconds, connections)
+            result.endpoints.append(m.endpoint(label, run))
+            say(f"  {label}: p50 {run.p(50):.2f} ms, {run.throughput:,.0f}/s")
+
+        with meter() as m:
+            run = await load.run_requests(server.port, event_requests(customers, server.token, 5000), seconds, 8)
+        result.endpoints.append(m.endpoint(POST, run))
+        result.single_events_per_second = (run.requests - run.failures) / run.seconds
+        say(f"  {POST}: p50 {run.p(50):.2f} ms, {result.single_events_per_second:,.0f} events/s")
+
+        bodies = [batch_body(customers, batch_size, seed) for seed in range(4)]
+        headers = client.auth
+
+        def batch(n: int) -> load.Request:
+            return load.Request("POST", "/api/events/batch", bodies[n % len(bodies)], headers)
+
+        with meter() as m:
+            run = await load.run_async(server.port, batch, 3, seconds)
+        result.endpoints.append(m.endpoint(BATCH, run))
+        result.batch_events_per_second = (run.requests - run.failures) * batch_size / run.seconds
+        say(f"  {BATCH}: {result.batch_events_per_second:,.0f} events/s")
+
+        await measure_freshness(client, server, customers, meter, result, say, seconds)
+
+
+async def measure_freshness(
+    client: Client,
+    server: Server,
+    customers: int,
+    meter: Callable[[], Meter],
+    result: ScaleResult,
+    say: Say,
+    seconds: float = PHASE_SECONDS,
+) -> None:
+    """While ~1,000 events/s arrive, time how soon one more event shows in the health, the list and the dashboard."""
+    stop = asyncio.Event()
+    sent = [0]
+
+    async def background() -> None:
+        rng = random.Random(11)
+        async with Client(server.port, server.token) as writer:
+            next_at = time.monotonic()
+            while not stop.is_set():
+                events = [event_body(rng, customers, with_customer=True) for _ in range(50)]
+                await writer.post("/api/events/batch", {"events": events})
+                sent[0] += len(events)
+                next_at += 0.05
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    writing = asyncio.create_task(background())
+    started = time.monotonic()
+    try:
+        await asyncio.sleep(min(2.0, seconds))
+        probes = await _probes(client)
+        for (customer, name, day), how in zip(probes, ("a single event", "a batch"), strict=False):
+            await _probe(client, customer, name, day, how, result)
+        samples = []
+        with meter() as m:
+            for _ in range(int(30 * seconds)):
+                began = time.perf_counter()
+                await client.get("/api/dashboard")
+                samples.append((time.perf_counter() - began) * 1000)
+                await asyncio.sleep(0.005)
+        run = load.LoadResult(len(samples), sum(samples) / 1000, latencies=samples)
+        label = "GET /api/dashboard while ~1,000 events/s arrive (one client)"
+        result.endpoints.append(m.endpoint(label, run))
+    finally:
+        stop.set()
+        await writing
+    rate = sent[0] / (time.monotonic() - started)
+    result.notes.append(f"background writes during the freshness probes: {rate:,.0f} events/s in batches of 50")
+    say(f"  freshness: {', '.join(f'{k} {v * 1000:.0f} ms' for k, v in result.freshness.items())}")
+
+
+async def _probes(client: Client) -> list[tuple[int, str, dt.date]]:
+    """Pick at-risk customers with a day without logins in the window: one more login there changes the score."""
+    found = []
+    today = utc_now().date()
+    for entry in (await client.get("/api/dashboard"))["top_at_risk"]:
+        health = await client.get(f"/api/customers/{entry['id']}/health")
+        days = {dt.date.fromisoformat(a["day"]): a["logins"] for a in health["activity"]}
+        free = [today - dt.timedelta(days=k) for k in range(2, 28) if not days.get(today - dt.timedelta(days=k))]
+        logins = next(f for f in health["factors"] if f["key"] == "login_frequency")
+        if free and logins["score"] is not None and logins["score"] < 100:
+            found.append((entry["id"], entry["name"], free[0]))
+    return found[:2]
+
+
+async def _probe(client: Client, customer: int, name: str, day: dt.date, how: str, result: ScaleResult) -> None:
+    def entry(dashboard: Any) -> Any:
+        return next((e["score"] for e in dashboard["top_at_risk"] if e["id"] == customer), None)
+
+    def listed(page: Any) -> Any:
+        return next((c["score"] for c in page["customers"] if c["id"] == customer), None)
+
+    query = "/api/customers?" + urllib.parse.urlencode({"q": name, "limit": 500})
+    shown_before, listed_before = entry(await client.get("/api/dashboard")), listed(await client.get(query))
+    event = {"type": "login", "occurred_at": f"{day.isoformat()}T12:00:00Z", "data": {"user": "probe"}}
+    if how == "a batch":
+        await client.post("/api/events/batch", {"events": [{**event, "customer_id": customer}]})
+    else:
+        await client.post(f"/api/customers/{customer}/events", event)
+    acknowledged = time.perf_counter()
+    if how == "a single event":
+        await client.get(f"/api/customers/{customer}/health")
+        result.freshness["health after a single event"] = time.perf_counter() - acknowledged
+    for label, path, value, before in (
+        (f"dashboard after {how}", "/api/dashboard", entry, shown_before),
+        (f"list after {how}", query, listed, listed_before),
+    ):
+        while time.perf_counter() - acknowledged < 30 and value(await client.get(path)) == before:
+            await asyncio.sleep(0.01)
+        result.freshness[label] = time.perf_counter() - acknowledged
+
+
+def bench_scale(
+    url: str,
+    name: str,
+    folder: Path,
+    say: Say,
+    seconds: float = PHASE_SECONDS,
+    naive_budget: float = NAIVE_BUDGET_SECONDS,
+) -> ScaleResult:
+    """Measure one data set: in this process (rescore, the naive way), then through a server under load."""
+    engine = create_engine(url, pool_size=2)
+    try:
+        result = ScaleResult(name, dataset_sizes(engine))
+        say(f"{name}: {result.sizes['customers']:,} customers, {result.sizes['events']:,} events")
+        result.rescore = measure_rescore(engine, say)
+        measure_naive(engine, result, say, naive_budget)
+        with running_server(url, folder / f"server-{name}") as server:
+
+            def meter() -> Meter:
+                return Meter(server.process.pid, engine)
+
+            asyncio.run(measure_server(server, meter, result, say, seconds))
+            result.rss_mb, result.peak_rss_mb = machine.memory_mb(server.process.pid)
+            kernels = [machine.memory_mb(pid)[0] for pid in machine.children(server.process.pid)]
+            result.notes.append(
+                f"the server's child processes (kernels preheated for the pages): {len(kernels)}, "
+                f"{sum(kernels):.0f} MB RSS together, not counted in the server's RSS"
+            )
+    finally:
+        engine.dispose()
+    return result

@@ -1,0 +1,157 @@
+"""The pages' client of the healthdash REST API, with a kernel-side cache like a front-end store.
+
+A page's kernel never opens a database pool of its own: it asks the server that started it, at the address the
+server put in HEALTHDASH_API_URL (never derived from a request's Host header), and writes with the token in
+HEALTHDASH_API_TOKEN. Every answer is kept until `invalidate()`: switching tabs, filters or pages already seen costs
+no request; Refresh and every write invalidate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from healthdash.api.models import CustomerHealth, CustomerList, CustomerListQuery, CustomerRow, Dashboard, EventCreated
+
+M = TypeVar("M", bound=BaseModel)
+URL_VARIABLE = "HEALTHDASH_API_URL"
+TOKEN_VARIABLE = "HEALTHDASH_API_TOKEN"
+EXPORT_PAGE_SIZE = 500  # the API's maximum page
+
+
+class ApiError(Exception):
+    """The API answered with an error, or could not be reached (status 0)."""
+
+    def __init__(self, status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+
+    @property
+    def unavailable(self) -> bool:
+        """Whether the server or its database is away (worth trying again later)."""
+        return self.status in (0, 502, 503, 504)
+
+
+class ApiClient:
+    """Read and write through the REST API; cache what was read until invalidated."""
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.requests_sent = 0
+        self._cache: dict[str, Any] = {}
+        # the server is our own: no HTTP(S)_PROXY from the environment stands between them
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ApiClient:
+        """Build the client a page's kernel uses: the server's address and write token from its environment.
+
+        Without HEALTHDASH_API_URL every request fails with an ApiError that says so.
+        """
+        return cls(environ.get(URL_VARIABLE, "").strip(), environ.get(TOKEN_VARIABLE, "").strip() or None)
+
+    def invalidate(self) -> None:
+        """Forget every cached answer: the next reads go to the server."""
+        self._cache.clear()
+
+    def dashboard(self) -> Dashboard:
+        """Get the dashboard summary."""
+        return parse_model(Dashboard, self._get("/api/dashboard"))
+
+    def customers(self, query: CustomerListQuery) -> CustomerList:
+        """Get one page of the customer list for a filter, sort and page."""
+        return parse_model(CustomerList, self._get("/api/customers", _query_params(query)))
+
+    def all_customers(self, query: CustomerListQuery) -> Iterator[CustomerRow]:
+        """Yield every customer matching a filter, page by page in the query's order (not cached)."""
+        offset = 0
+        while True:
+            page_query = query.model_copy(update={"limit": EXPORT_PAGE_SIZE, "offset": offset})
+            page = parse_model(CustomerList, self._get("/api/customers", _query_params(page_query), cache=False))
+            yield from page.customers
+            offset += len(page.customers)
+            if not page.customers or offset >= page.total:
+                return
+
+    def health(self, customer_id: int) -> CustomerHealth | None:
+        """Get one customer's health, breakdown and evidence; None when there is no such customer."""
+        try:
+            body = self._get(f"/api/customers/{int(customer_id)}/health")
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return parse_model(CustomerHealth, body)
+
+    def record_event(self, customer_id: int, event_type: str, data: Mapping[str, Any]) -> EventCreated:
+        """Record an event for a customer (now) with the server's write token; invalidate the cache."""
+        body = {"type": event_type, "data": dict(data)}
+        answer = self._send("POST", f"/api/customers/{int(customer_id)}/events", body)
+        self.invalidate()  # the customer's score, the list and the dashboard may all have changed
+        return parse_model(EventCreated, answer)
+
+    def _get(self, path: str, params: Mapping[str, str] | None = None, cache: bool = True) -> Any:
+        url = self.base_url + path + (f"?{urllib.parse.urlencode(sorted(params.items()))}" if params else "")
+        if cache and url in self._cache:
+            return self._cache[url]
+        answer = self._send("GET", url)
+        if cache:
+            self._cache[url] = answer
+        return answer
+
+    def _send(self, method: str, path_or_url: str, body: Any = None) -> Any:
+        if not self.base_url:
+            raise ApiError(0, f"{URL_VARIABLE} is not set: open the pages through `python -m healthdash serve`")
+        url = path_or_url if path_or_url.startswith(self.base_url) else self.base_url + path_or_url
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        self.requests_sent += 1
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise _problem(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiError(0, f"the healthdash server at {self.base_url} cannot be reached ({reason})") from None
+
+
+def _query_params(query: CustomerListQuery) -> dict[str, str]:
+    return {name: str(value) for name, value in query.model_dump(exclude_none=True).items()}
+
+
+def _problem(error: urllib.error.HTTPError) -> ApiError:
+    try:
+        document = json.loads(error.read())
+    except ValueError:
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
+    detail = str(document.get("detail") or error.reason or "the request failed")
+    errors = document.get("errors")
+    return ApiError(error.code, detail, errors if isinstance(errors, list) else None)
+
+
+def parse_model(model: type[M], body: Any) -> M:
+    """Validate an API answer against its response model, as an ApiError when it does not fit."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(0, f"the server's answer does not match the API: {exc.error_count()} error(s)") from None

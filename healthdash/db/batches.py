@@ -1,0 +1,121 @@
+"""Recording a batch of events: all or nothing in one transaction, the events inserted with one statement.
+
+The statement-level triggers on `events` then update the daily rollup and notify listeners once for the batch.
+Ticket and invoice events update their records first, in batch order, exactly as single events do. A batch sent
+with an idempotency key is remembered with its answer: the same key with the same batch gets that answer again
+and stores nothing, the same key with another batch is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from healthdash.db.writes import EventRejected, feature_keys, stored_data
+
+KEY_DAYS = 1  # how long an idempotency key is remembered
+_INSERT = text(
+    """
+    INSERT INTO events (customer_id, type, occurred_at, data)
+    SELECT e.customer_id, e.type, e.occurred_at, e.data
+      FROM ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
+                      AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb))
+           WITH ORDINALITY AS e (customer_id, type, occurred_at, data, n)
+     ORDER BY e.n
+    RETURNING id
+    """
+)
+_KNOWN = text("SELECT id FROM customers WHERE id = ANY(CAST(:ids AS bigint[]))")
+_CLAIM = text(
+    """
+    INSERT INTO idempotency_keys (key, request_hash, status, response) VALUES (:key, :hash, 0, '')
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key
+    """
+)
+_STORED = text("SELECT request_hash, status, response FROM idempotency_keys WHERE key = :key")
+_ANSWER = text("UPDATE idempotency_keys SET status = :status, response = :response WHERE key = :key")
+_FORGET = text("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(days => :days)")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event of a batch, validated."""
+
+    customer_id: int
+    type: str
+    occurred_at: dt.datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A stored answer to a batch: its status and body."""
+
+    status: int
+    body: bytes
+
+
+class KeyReused(ValueError):
+    """An idempotency key came back with a different batch."""
+
+
+def claim_key(conn: Connection, key: str, request_hash: str) -> Answer | None:
+    """Take an idempotency key for this batch, or return the answer given to it before.
+
+    A concurrent request with the same key waits here until the first one commits or rolls back.
+    """
+    conn.execute(_FORGET, {"days": KEY_DAYS})
+    if conn.execute(_CLAIM, {"key": key, "hash": request_hash}).first() is not None:
+        return None
+    stored = conn.execute(_STORED, {"key": key}).one()
+    if stored.request_hash != request_hash:
+        raise KeyReused(key)
+    return Answer(int(stored.status), bytes(stored.response))
+
+
+def remember_answer(conn: Connection, key: str, answer: Answer) -> None:
+    """Keep the answer given to a batch under its idempotency key (in the batch's transaction)."""
+    conn.execute(_ANSWER, {"key": key, "status": answer.status, "response": answer.body})
+
+
+def record_batch(conn: Connection, events: Sequence[NewEvent]) -> list[int]:
+    """Store the events (in the caller's transaction) and return their ids in batch order.
+
+    Raise EventRejected naming the first event at fault as `events[i]....`: an unknown customer or feature, or a
+    ticket or invoice event that contradicts the stored data.
+    """
+    wanted = sorted({e.customer_id for e in events})
+    known = {row[0] for row in conn.execute(_KNOWN, {"ids": wanted})}
+    for i, event in enumerate(events):
+        if event.customer_id not in known:
+            raise EventRejected(
+                f"events[{i}].customer_id", f"events[{i}]: there is no customer with id {event.customer_id}"
+            )
+    catalogue = feature_keys(conn) if any(e.type == "feature_use" for e in events) else set()
+    rows = []
+    for i, event in enumerate(events):
+        if event.type == "feature_use" and event.data["feature"] not in catalogue:
+            message = f"events[{i}]: unknown feature {event.data['feature']!r}; see the feature catalogue"
+            raise EventRejected(f"events[{i}].data.feature", message)
+        data = event.data
+        if event.type.startswith(("ticket_", "invoice_")):
+            try:
+                data = stored_data(conn, event.customer_id, event.type, event.occurred_at, event.data)
+            except EventRejected as exc:
+                raise EventRejected(f"events[{i}].{exc.field}", f"events[{i}]: {exc}", exc.status) from None
+        rows.append(
+            {
+                "customer_id": event.customer_id,
+                "type": event.type,
+                "occurred_at": event.occurred_at.isoformat(),
+                "data": data,
+            }
+        )
+    ids = [row[0] for row in conn.execute(_INSERT, {"events": json.dumps(rows)})]
+    return sorted(ids)  # identities are drawn in insertion order, which is batch order

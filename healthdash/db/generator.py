@@ -1,0 +1,349 @@
+"""Bulk-load a synthetic data set into a database: schema, then COPY, then indexes, constraints and triggers.
+
+The whole load is one transaction. It empties the tables, sets the events triggers aside (the rollup is written
+directly, day by day, from the generated events), drops the indexes and foreign keys of the two big tables, streams
+every table in with COPY ... FREEZE, then rebuilds the indexes, validates the foreign keys and restores the triggers
+exactly as they were. If anything fails, the rollback leaves the database as it was, triggers included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from healthdash.db import synthetic as syn
+from healthdash.db.database import INIT_SQL
+from healthdash.progress import Progress
+
+SAMPLE_DATA_MARKER = "-- Sample data"
+TABLES = ("customers", "features", "events", "tickets", "invoices", "customer_daily")
+BIG_TABLES = ("events", "customer_daily")  # loaded without indexes and foreign keys
+POST_LOAD_SHARE = 0.45  # index builds and checks, as a share of the time taken by the COPY of the events
+COPY_BLOCK = 1 << 20
+_TIME_OF_DAY = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(86_400)], dtype=object)
+
+
+_SET_SEQUENCES = tuple(
+    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+    for table in ("customers", "events", "tickets", "invoices")
+)
+
+
+class GeneratorError(RuntimeError):
+    """The data set cannot be generated into this database."""
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What a load wrote, and how long it took."""
+
+    customers: int
+    events: int
+    tickets: int
+    invoices: int
+    rollup_rows: int
+    seconds: float
+
+
+def schema_sql(init_sql: Path = INIT_SQL) -> str:
+    """Return the schema part of db/init.sql (everything before the sample data), as one committed script."""
+    script = init_sql.read_text(encoding="utf-8")
+    cut = script.find("\n" + SAMPLE_DATA_MARKER)
+    if cut < 0:
+        raise GeneratorError(f"{init_sql} has no line starting with {SAMPLE_DATA_MARKER!r}")
+    return script[:cut] + "\nCOMMIT;\n"
+
+
+def generate(
+    url: str,
+    customers: int,
+    days: int,
+    seed: int = 0,
+    *,
+    replace: bool = False,
+    progress: Progress | None = None,
+    today: dt.date | None = None,
+) -> LoadSummary:
+    """Generate a data set of `customers` customers over `days` days into the database at `url`."""
+    started = time.monotonic()
+    plan = syn.Plan(customers, days, seed, today)
+    progress = progress or Progress(days * (1 + POST_LOAD_SHARE), "generate")
+    engine = create_engine(url, poolclass=NullPool)
+    pooled = engine.raw_connection()
+    connection: Any = pooled.dbapi_connection  # the driver's own connection: its autocommit switch is real
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            _prepare(cursor, replace)
+        connection.autocommit = False
+        with connection.cursor() as cursor:
+            counts = _load(cursor, plan, progress)
+        connection.commit()
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            progress.advance(0, "vacuum analyze")
+            for table in TABLES:
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+    finally:
+        pooled.close()
+        engine.dispose()
+    summary = LoadSummary(*counts, seconds=time.monotonic() - started)
+    progress.finish(f"{summary.customers:,} customers, {summary.events:,} events in {summary.seconds:.0f} s")
+    return summary
+
+
+def _prepare(cursor: Any, replace: bool) -> None:
+    cursor.execute("SELECT to_regclass('public.customers') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        cursor.execute(schema_sql())
+        return
+    cursor.execute("SELECT count(*) FROM customers")
+    existing = int(cursor.fetchone()[0])
+    if existing and not replace:
+        raise GeneratorError(
+            f"the database already holds {existing:,} customers; pass --replace to delete all its data first"
+        )
+
+
+def _load(cursor: Any, plan: syn.Plan, progress: Progress) -> tuple[int, int, int, int, int]:
+    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    cursor.execute("SET LOCAL TimeZone = 'UTC'")
+    cursor.execute("SELECT to_regclass('public.idempotency_keys') IS NOT NULL")
+    remembered = ["idempotency_keys"] if cursor.fetchone()[0] else []
+    cursor.execute(f"TRUNCATE {', '.join([*TABLES, *remembered])} RESTART IDENTITY CASCADE")
+    triggers = _enabled_triggers(cursor, "events")
+    for name in triggers:
+        cursor.execute(f'ALTER TABLE events DISABLE TRIGGER "{name}"')
+    rebuild = [statement for table in BIG_TABLES for statement in _drop_indexes_and_keys(cursor, table)]
+
+    progress.advance(0, "customers, tickets and invoices")
+    _copy(cursor, "features (key, label, bit)", _feature_rows())
+    _copy(cursor, "customers (id, name, segment, plan, seats, industry, region, owner, created_at)", _customers(plan))
+    _copy(cursor, "tickets (id, customer_id, subject, priority, status, opened_at, closed_at)", _tickets(plan))
+    _copy(cursor, "invoices (id, customer_id, amount, issued_at, due_at, paid_at)", _invoices(plan))
+    events = rollup = 0
+    next_id = 1
+    for day in _ahead(plan.event_days()):
+        _copy(cursor, "events (id, customer_id, type, occurred_at, data, recorded_at)", [_event_text(day, next_id)])
+        _copy(cursor, "customer_daily (customer_id, day, logins, api_calls, feature_uses, feature_mask)", _rollup(day))
+        next_id += len(day.customer_id)
+        events += len(day.customer_id)
+        rollup += len(day.rollup_customer_id)
+        progress.advance(1, f"{day.day}: {events:,} events")
+
+    for statement in _SET_SEQUENCES:
+        cursor.execute(statement)
+    for statement in rebuild:
+        progress.advance(plan.days * POST_LOAD_SHARE / len(rebuild), statement.split(" (")[0][:60])
+        cursor.execute(statement)
+    for name in triggers:
+        cursor.execute(f'ALTER TABLE events ENABLE TRIGGER "{name}"')
+    return plan.size, events, len(plan.tickets.customer), len(plan.invoices.customer), rollup
+
+
+def _enabled_triggers(cursor: Any, table: str) -> list[str]:
+    cursor.execute(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal AND tgenabled <> 'D' "
+        "ORDER BY tgname",
+        (table,),
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _drop_indexes_and_keys(cursor: Any, table: str) -> list[str]:
+    """Drop a table's foreign keys, primary key and indexes; return the statements that restore them."""
+    cursor.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f') ORDER BY contype DESC, conname",
+        (table,),
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = %s "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) ORDER BY i.indexname",
+        (table,),
+    )
+    indexes = cursor.fetchall()
+    for name, _, _ in constraints:  # foreign keys first ('f' sorts after 'p' and 'u', hence DESC)
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    keys = [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {d}' for name, kind, d in constraints if kind != "f"]
+    foreign = [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {d}' for name, kind, d in constraints if kind == "f"]
+    return keys + [definition for _, definition in indexes] + foreign
+
+
+def _ahead(days: Iterator[syn.DayOfEvents], depth: int = 2) -> Iterator[syn.DayOfEvents]:
+    """Generate the next days in a thread while the database ingests the current one."""
+    ready: queue.Queue[syn.DayOfEvents | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for day in days:
+                while not stop.is_set():
+                    try:
+                        ready.put(day, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(None)
+        except BaseException as exc:  # handed to the consumer
+            ready.put(exc)
+
+    worker = threading.Thread(target=produce, name="generate-days", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _copy(cursor: Any, target: str, chunks: Iterable[str]) -> None:
+    cursor.copy_expert(f"COPY {target} FROM STDIN WITH (FREEZE)", _TextStream(iter(chunks)), size=COPY_BLOCK)
+
+
+class _TextStream(io.RawIOBase):
+    """A readable stream over chunks of COPY text, encoded as UTF-8 one chunk at a time."""
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        self._chunks = chunks
+        self._data = b""
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while self._position >= len(self._data):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._data, self._position = chunk.encode("utf-8"), 0
+        end = len(self._data) if size < 0 else self._position + size
+        data = self._data[self._position : end]
+        self._position += len(data)
+        return data
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _lines(rows: Iterable[Iterable[str]]) -> Iterator[str]:
+    yield "".join("\t".join(row) + "\n" for row in rows)
+
+
+def _timestamps(seconds: np.ndarray) -> list[str]:
+    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+    return [f"{t}+00" for t in text.tolist()]
+
+
+def _dates(days: np.ndarray) -> list[str]:
+    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D").tolist()  # type: ignore[no-any-return]
+
+
+def _feature_rows() -> Iterator[str]:
+    return _lines((key, label, str(bit)) for bit, (key, label) in enumerate(syn.FEATURES))
+
+
+def _customers(plan: syn.Plan) -> Iterator[str]:
+    c = plan.customers
+    created = (plan.epoch_day - c.age_days) * syn.DAY_SECONDS + c.signup_second
+    return _lines(
+        zip(
+            map(str, c.id.tolist()),
+            (_escape(name) for name in c.name.tolist()),
+            (syn.SEGMENTS[s] for s in c.segment.tolist()),
+            (syn.PLANS[p] for p in c.plan.tolist()),
+            map(str, c.seats.tolist()),
+            (syn.INDUSTRIES[i] for i in c.industry.tolist()),
+            (syn.REGIONS[r] for r in c.region.tolist()),
+            (syn.OWNERS[o] for o in c.owner.tolist()),
+            _timestamps(created),
+            strict=True,
+        )
+    )
+
+
+def _tickets(plan: syn.Plan) -> Iterator[str]:
+    t = plan.tickets
+    closed = t.closed_at >= 0
+    closed_text = _timestamps(np.where(closed, t.closed_at, 0))
+    return _lines(
+        zip(
+            map(str, t.id.tolist()),
+            map(str, (t.customer + 1).tolist()),
+            (_escape(s) for s in t.subject.tolist()),
+            (syn.PRIORITIES[p] for p in t.priority.tolist()),
+            ("closed" if c else "open" for c in closed.tolist()),
+            _timestamps(t.opened_at),
+            (text if c else "\\N" for text, c in zip(closed_text, closed.tolist(), strict=True)),
+            strict=True,
+        )
+    )
+
+
+def _invoices(plan: syn.Plan) -> Iterator[str]:
+    i = plan.invoices
+    paid = i.paid_on >= 0
+    paid_text = _dates(np.where(paid, i.paid_on, 0))
+    return _lines(
+        zip(
+            map(str, i.id.tolist()),
+            map(str, (i.customer + 1).tolist()),
+            (f"{cents // 100}.{cents % 100:02d}" for cents in i.amount_cents.tolist()),
+            _dates(i.issued_on),
+            _dates(i.due_on),
+            (text if p else "\\N" for text, p in zip(paid_text, paid.tolist(), strict=True)),
+            strict=True,
+        )
+    )
+
+
+def _event_text(day: syn.DayOfEvents, first_id: int) -> str:
+    prefix = day.day.isoformat() + " "
+    moments = [prefix + t for t in _TIME_OF_DAY[day.occurred_at % syn.DAY_SECONDS].tolist()]
+    types = np.array(syn.EVENT_TYPES, dtype=object)[day.type].tolist()
+    rows = zip(
+        map(str, range(first_id, first_id + len(day.customer_id))),
+        map(str, day.customer_id.tolist()),
+        types,
+        moments,
+        day.data.tolist(),
+        moments,
+        strict=True,
+    )
+    return "".join("\t".join(row) + "\n" for row in rows)
+
+
+def _rollup(day: syn.DayOfEvents) -> Iterator[str]:
+    date = day.day.isoformat()
+    return _lines(
+        zip(
+            map(str, day.rollup_customer_id.tolist()),
+            (date for _ in range(len(day.rollup_customer_id))),
+            map(str, day.rollup_logins.tolist()),
+            map(str, day.rollup_api_calls.tolist()),
+            map(str, day.rollup_feature_uses.tolist()),
+            map(str, day.rollup_feature_mask.tolist()),
+            strict=True,
+        )
+    )

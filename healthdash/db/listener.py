@@ -1,0 +1,203 @@
+"""Change notifications from PostgreSQL: every instance hears about every recorded event, whichever took it.
+
+A trigger on `events` (db/init.sql) runs `pg_notify('healthdash_events', ...)` for each inserting statement, with the
+comma-separated ids of the customers concerned, or `*` when there are too many to list. A `ChangeListener` keeps one
+dedicated connection listening on that channel in a background thread and hands each notification to the event loop,
+where the score board marks those customers as changed. When the connection is lost it reconnects with backoff and,
+once listening again, drops the whole cache: notifications sent meanwhile are lost for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import select
+import socket
+import threading
+from collections.abc import Iterable
+from contextlib import suppress
+from typing import Any, Protocol
+
+import psycopg2
+from sqlalchemy import Engine
+
+CHANNEL = "healthdash_events"
+EVERYTHING = "*"
+FIRST_RETRY_SECONDS = 0.25
+MAX_RETRY_SECONDS = 10.0
+POLL_SECONDS = 5.0
+# whether a trigger on events notifies the channel: without it, other instances' writes go unheard
+TRIGGER_INSTALLED = """
+    SELECT EXISTS (
+        SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+         WHERE t.tgrelid = to_regclass('public.events') AND NOT t.tgisinternal
+           AND strpos(p.prosrc, 'healthdash_events') > 0
+    )
+"""
+log = logging.getLogger("healthdash.listener")
+
+
+class ChangeSink(Protocol):
+    """What the listener tells about changes (the score board)."""
+
+    def mark_changed(self, customer_ids: Iterable[int]) -> None: ...
+
+    def invalidate_all(self) -> None: ...
+
+
+def parse_payload(payload: str) -> frozenset[int] | None:
+    """Return the customer ids a notification names, or None when anything may have changed."""
+    text = payload.strip()
+    if not text:
+        return frozenset()
+    if text == EVERYTHING:
+        return None
+    try:
+        return frozenset(int(part) for part in text.split(","))
+    except ValueError:
+        return None  # not ours to understand: assume the worst
+
+
+def listener_application_name(pid: int | None = None, host: str | None = None) -> str:
+    """Return the application_name of a process's listening connection (as shown in pg_stat_activity)."""
+    host = socket.gethostname() if host is None else host
+    return f"healthdash-listener {host[:32]}:{os.getpid() if pid is None else pid}"
+
+
+class ChangeListener:
+    """Listen for change notifications on a dedicated connection and apply them to a sink on the event loop."""
+
+    def __init__(self, engine: Engine, sink: ChangeSink, *, connect_timeout: int = 2) -> None:
+        self.engine = engine
+        self.sink = sink
+        self.connect_timeout = connect_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._listening = threading.Event()
+        self._wake: tuple[int, int] | None = None  # a pipe that interrupts the thread's select() on stop
+
+    @property
+    def listening(self) -> bool:
+        """Tell whether the connection is up and listening."""
+        return self._listening.is_set()
+
+    def start(self) -> None:
+        """Start listening in the background; call from the event loop that owns the sink."""
+        if self._thread is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = os.pipe()
+        self._thread = threading.Thread(target=self._run, name="healthdash-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop listening and close the connection (waits for the thread at most `timeout` seconds)."""
+        self._stopping.set()
+        if self._thread is None or self._wake is None:
+            return
+        os.write(self._wake[1], b"x")
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            for fd in self._wake:
+                os.close(fd)
+            self._wake = None
+
+    def _run(self) -> None:
+        delay = FIRST_RETRY_SECONDS
+        failures = 0
+        while not self._stopping.is_set():
+            conn: Any = None
+            try:
+                conn = self._connect()
+                self._subscribe(conn)
+                if failures:
+                    log.warning("change listener: listening again after %d failed attempts", failures)
+                delay, failures = FIRST_RETRY_SECONDS, 0
+                self._listening.set()
+                self._deliver(None)  # whatever was written while nobody listened is unknown: start afresh
+                self._receive(conn)
+            except psycopg2.Error as exc:
+                if self._listening.is_set():
+                    log.warning("change listener: lost the connection (%s); reconnecting", _first_line(exc))
+                else:
+                    if failures == 0:
+                        log.warning("change listener: cannot listen (%s); retrying", _first_line(exc))
+                    failures += 1
+                    self._stopping.wait(delay)
+                    delay = min(delay * 2, MAX_RETRY_SECONDS)
+            finally:
+                self._listening.clear()
+                if conn is not None:
+                    with suppress(psycopg2.Error):
+                        conn.close()
+
+    def _connect(self) -> Any:
+        args, params = self.engine.dialect.create_connect_args(self.engine.url)
+        params.update(
+            application_name=listener_application_name(),
+            connect_timeout=self.connect_timeout,
+            # a peer that vanishes without closing the connection is noticed within about 30 seconds
+            keepalives=1,
+            keepalives_idle=15,
+            keepalives_interval=5,
+            keepalives_count=3,
+        )
+        conn = psycopg2.connect(*args, **params)
+        conn.autocommit = True
+        return conn
+
+    def _subscribe(self, conn: Any) -> None:
+        with conn.cursor() as cur:
+            cur.execute(TRIGGER_INSTALLED)
+            if not cur.fetchone()[0]:
+                log.warning(
+                    "change listener: the events table has no trigger notifying %r; writes through other "
+                    "instances show here only when the cache expires (load the trigger from db/init.sql)",
+                    CHANNEL,
+                )
+            cur.execute(f"LISTEN {CHANNEL}")
+
+    def _receive(self, conn: Any) -> None:
+        assert self._wake is not None
+        while not self._stopping.is_set():
+            ready, _, _ = select.select([conn, self._wake[0]], [], [], POLL_SECONDS)
+            if self._stopping.is_set():
+                return
+            if conn in ready:
+                conn.poll()
+                if conn.notifies:
+                    payloads = [n.payload for n in conn.notifies if n.channel == CHANNEL]
+                    conn.notifies.clear()
+                    self._deliver(_merge(payloads))
+
+    def _deliver(self, ids: frozenset[int] | None) -> None:
+        if ids is not None and not ids:
+            return
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(self._apply, ids)
+        except RuntimeError:  # the loop is closed: the server is going away
+            self._stopping.set()
+
+    def _apply(self, ids: frozenset[int] | None) -> None:
+        if ids is None:
+            self.sink.invalidate_all()
+        else:
+            self.sink.mark_changed(ids)
+
+
+def _merge(payloads: list[str]) -> frozenset[int] | None:
+    merged: set[int] = set()
+    for payload in payloads:
+        ids = parse_payload(payload)
+        if ids is None:
+            return None
+        merged |= ids
+    return frozenset(merged)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

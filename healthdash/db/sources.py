@@ -1,0 +1,71 @@
+"""Bulk reads of what the signals are made of, besides usage: profiles, recent tickets and invoices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+_PROFILES = """
+SELECT id, name, segment, plan, seats, (created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' AS created_day
+  FROM customers WHERE true {only} ORDER BY id
+"""
+_TICKETS = """
+SELECT customer_id, array_position(ARRAY['low', 'medium', 'high', 'urgent'], priority) - 1 AS priority,
+       (opened_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' AS opened_day
+  FROM tickets WHERE opened_at >= (CAST(%(first)s AS date)::timestamp AT TIME ZONE 'UTC') {only}
+"""
+_INVOICES = """
+SELECT customer_id, due_at - DATE '1970-01-01' AS due_day, coalesce(paid_at - DATE '1970-01-01', -1) AS paid_day
+  FROM invoices WHERE due_at >= CAST(%(first)s AS date) {only}
+"""
+TEXT = {"name": str, "segment": str, "plan": str}
+
+
+def read_profiles(conn: Connection, customer_ids: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    """Return customers' profiles in id order: id, name, segment, plan, seats, created_day (days since 1970)."""
+    return _columns(conn, _PROFILES, {}, customer_ids, "id")
+
+
+def read_tickets(conn: Connection, first: dt.date, customer_ids: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    """Return the tickets opened from a day on: customer_id, priority (0 low .. 3 urgent), opened_day."""
+    return _columns(conn, _TICKETS, {"first": first}, customer_ids, "customer_id")
+
+
+def read_invoices(
+    conn: Connection, first_due: dt.date, customer_ids: Sequence[int] | None = None
+) -> dict[str, np.ndarray]:
+    """Return the invoices due from a day on: customer_id, due_day, paid_day (-1 while unpaid)."""
+    return _columns(conn, _INVOICES, {"first": first_due}, customer_ids, "customer_id")
+
+
+def catalogue_size(conn: Connection) -> int:
+    """Return how many features the catalogue holds."""
+    return int(conn.exec_driver_sql("SELECT count(*) FROM features").scalar_one())
+
+
+def _columns(
+    conn: Connection, sql: str, params: dict[str, Any], customer_ids: Sequence[int] | None, key: str
+) -> dict[str, np.ndarray]:
+    only = ""
+    if customer_ids is not None:
+        params = {**params, "ids": sorted({int(i) for i in customer_ids})}
+        only = f"AND {key} = ANY(CAST(%(ids)s AS bigint[]))"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        query = cursor.mogrify(sql.format(only=only), params).decode("utf-8")
+        buffer = io.BytesIO()
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
+    finally:
+        cursor.close()
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, keep_default_na=False, na_values=[], dtype={k: v for k, v in TEXT.items()})
+    return {
+        str(name): frame[name].to_numpy(dtype=object) if name in TEXT else frame[name].to_numpy(dtype=np.int64)
+        for name in frame.columns
+    }

@@ -1,0 +1,133 @@
+"""Customers' profiles, recent tickets and invoices, held in memory: with the usage (healthdash.activity), all the
+signals of every customer, computed without a query.
+
+The columns it gives are those of the signal query in healthdash.db.signals (blocks 0 and 1 of each window), so the
+same code turns either into signals; tests hold the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from sqlalchemy import Connection
+
+from healthdash.db.signals import INVOICE_COUNTS, PRIORITIES
+from healthdash.db.sources import catalogue_size, read_invoices, read_profiles, read_tickets
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def epoch_day(day: dt.date) -> int:
+    """Return a date as days since 1970-01-01."""
+    return (day - EPOCH).days
+
+
+class CustomerRecords:
+    """Profiles of every customer, and the tickets and invoices that the windows ending on some days can see."""
+
+    def __init__(
+        self,
+        profiles: dict[str, np.ndarray],
+        tickets: dict[str, np.ndarray],
+        invoices: dict[str, np.ndarray],
+        catalogue: int,
+        first_ticket: dt.date,
+        first_due: dt.date,
+    ) -> None:
+        self.profiles = profiles
+        self.tickets = tickets
+        self.invoices = invoices
+        self.catalogue = catalogue
+        self.first_ticket = first_ticket  # tickets opened from this day on are held
+        self.first_due = first_due  # invoices due from this day on are held
+
+    @classmethod
+    def load(cls, conn: Connection, first_ticket: dt.date, first_due: dt.date) -> CustomerRecords:
+        """Read every customer's profile, and the tickets and invoices from the given days on."""
+        return cls(
+            read_profiles(conn),
+            read_tickets(conn, first_ticket),
+            read_invoices(conn, first_due),
+            catalogue_size(conn),
+            first_ticket,
+            first_due,
+        )
+
+    def covers(self, day: dt.date, window: int, invoice_window: int) -> bool:
+        """Tell whether the records hold what the signals as of a day (and a window earlier) need."""
+        needed_ticket = day - dt.timedelta(days=2 * window - 1)
+        needed_due = day - dt.timedelta(days=window + invoice_window - 1)
+        return self.first_ticket <= needed_ticket and self.first_due <= needed_due
+
+    def refresh(self, conn: Connection, customer_ids: np.ndarray) -> None:
+        """Read the given customers' records again (customers now gone are dropped)."""
+        ids = [int(i) for i in customer_ids]
+        profiles = read_profiles(conn, ids)
+        tickets = read_tickets(conn, self.first_ticket, ids)
+        invoices = read_invoices(conn, self.first_due, ids)
+        self.profiles = _replace(self.profiles, "id", customer_ids, profiles, sort=True)
+        self.tickets = _replace(self.tickets, "customer_id", customer_ids, tickets)
+        self.invoices = _replace(self.invoices, "customer_id", customer_ids, invoices)
+
+    def columns(
+        self, day: dt.date, window: int, invoice_window: int, grace: int, customer_ids: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Return the signal query's columns but usage, for the customers (all or the given ones) existing on `day`."""
+        d = epoch_day(day)
+        p = self.profiles
+        rows = np.flatnonzero(p["created_day"] <= d)
+        if customer_ids is not None:
+            rows = rows[np.isin(p["id"][rows], customer_ids)]
+        ids = p["id"][rows]
+        raw: dict[str, np.ndarray] = {"id": ids}
+        for name in ("name", "segment", "plan", "seats"):
+            raw[name] = p[name][rows]
+        raw["age_days"] = d - p["created_day"][rows]
+        raw["catalogue_size"] = np.full(len(ids), self.catalogue, dtype=np.int64)
+
+        t = self.tickets
+        where = _positions(ids, t["customer_id"])
+        for block in (0, 1):
+            inside = (
+                (where >= 0) & (t["opened_day"] > d - (block + 1) * window) & (t["opened_day"] <= d - block * window)
+            )
+            for code, priority in enumerate(PRIORITIES):
+                hit = inside & (t["priority"] == code)
+                raw[f"tickets_{priority}_{block}"] = np.bincount(where[hit], minlength=len(ids)).astype(np.int64)
+
+        v = self.invoices
+        where = _positions(ids, v["customer_id"])
+        for block in (0, 1):
+            e = d - block * window
+            due, paid = v["due_day"], v["paid_day"]
+            inside = (where >= 0) & (due > e - invoice_window) & (due <= e)
+            settled = (paid >= 0) & (paid <= e)
+            kinds = {
+                "invoices_on_time": settled & (paid <= due),
+                "invoices_late_grace": settled & (paid > due) & (paid <= due + grace),
+                "invoices_late": (settled & (paid > due + grace)) | (~settled & (due < e)),
+            }
+            for name in INVOICE_COUNTS:
+                hit = inside & kinds[name]
+                raw[f"{name}_{block}"] = np.bincount(where[hit], minlength=len(ids)).astype(np.int64)
+        return raw
+
+
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Return where each wanted id is among the (ascending) ids, -1 where it is not."""
+    if not len(ids):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    slot = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    return np.where(ids[slot] == wanted, slot, -1)
+
+
+def _replace(
+    held: dict[str, np.ndarray], key: str, ids: np.ndarray, fresh: dict[str, np.ndarray], sort: bool = False
+) -> dict[str, np.ndarray]:
+    keep = ~np.isin(held[key], ids)
+    merged = {name: np.concatenate([values[keep], fresh[name]]) for name, values in held.items()}
+    if sort:
+        order = np.argsort(merged[key], kind="stable")
+        merged = {name: values[order] for name, values in merged.items()}
+    return merged

@@ -1,0 +1,51 @@
+"""The dashboard's list of the customers most at risk, each linking to its detail page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as ipw
+from traitlets import Instance
+
+from healthdash.api.models import Dashboard
+from healthdash.widgets.fragments import factor_label, score_html, text, tier_badge
+from healthdash.widgets.links import PageLinks
+
+
+class AtRiskTable(ipw.HTML):  # type: ignore[misc]
+    """The five lowest scores with their tier and the factor that cost them the most points."""
+
+    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
+
+    def __init__(self, links: PageLinks | None = None, **kwargs: Any) -> None:
+        self.links = links or PageLinks.from_environment()
+        super().__init__(**kwargs)
+        self.add_class("hd-html")
+        self.observe(self._render, names="dashboard")
+        self._render()
+
+    def _render(self, change: Any = None) -> None:
+        summary = self.dashboard
+        if summary is None:
+            self.value = ""
+            return
+        rows = []
+        for customer in summary.top_at_risk:
+            href = text(self.links.customer(customer.id))
+            score = score_html(customer.score, customer.tier)
+            rows.append(
+                '<tr class="hd-row">'
+                f'<td><a class="hd-name" href="{href}">{text(customer.name)}</a></td>'
+                f'<td class="hd-num"><a href="{href}" tabindex="-1">{score}</a></td>'
+                f'<td><a href="{href}" tabindex="-1">{tier_badge(customer.tier)}</a></td>'
+                f'<td><a href="{href}" tabindex="-1">{text(factor_label(customer.main_reason))}</a></td>'
+                "</tr>"
+            )
+        body = (
+            "".join(rows) or '<tr><td colspan="4"><span class="hd-muted">No customer has a score yet.</span></td></tr>'
+        )
+        self.value = (
+            '<section class="hd-card"><h2>Most at risk</h2><div class="hd-table-wrap"><table class="hd-table">'
+            '<thead><tr><th>Customer</th><th class="hd-num">Score</th><th>Tier</th><th>Main reason</th></tr></thead>'
+            f"<tbody>{body}</tbody></table></div></section>"
+        )

@@ -1,0 +1,83 @@
+"""The customer list's controls: name search, tier, segment and plan filters, and the sort order."""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any, Literal
+
+import ipywidgets as ipw
+from pydantic import ValidationError
+from traitlets import Instance
+
+from healthdash.api.models import CustomerListQuery
+from healthdash.widgets.fragments import PLAN_LABELS, SEGMENT_LABELS, TIER_LABELS
+
+ALL = ""
+SORTS: dict[str, tuple[Literal["score", "name", "trend"], Literal["asc", "desc"]]] = {
+    "Score: lowest first": ("score", "asc"),
+    "Score: highest first": ("score", "desc"),
+    "Name: A to Z": ("name", "asc"),
+    "Name: Z to A": ("name", "desc"),
+    "Trend: falling most": ("trend", "asc"),
+    "Trend: rising most": ("trend", "desc"),
+}
+FILTERS = ("tier", "segment", "plan", "q")
+
+
+class CustomerFilters(ipw.HBox):  # type: ignore[misc]
+    """Controls whose combined value is `query` (always at offset 0: a new filter starts at the first page)."""
+
+    query = Instance(CustomerListQuery, help="the filter and sort chosen (limit and offset left at defaults)")
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.search = ipw.Text(placeholder="Search by name", continuous_update=True, layout={"width": "220px"})
+        self.tier = _choice("All tiers", TIER_LABELS)
+        self.segment = _choice("All segments", SEGMENT_LABELS)
+        self.plan = _choice("All plans", PLAN_LABELS)
+        self.sort = ipw.Dropdown(options=list(SORTS), value="Score: lowest first", layout={"width": "190px"})
+        for control, label in (
+            (self.search, "name search"),
+            (self.tier, "tier"),
+            (self.segment, "segment"),
+            (self.plan, "plan"),
+            (self.sort, "sort order"),
+        ):
+            control.description_allow_html = False
+            control.tooltip = label
+        controls = [self.search, self.tier, self.segment, self.plan, self.sort]
+        super().__init__(controls, **{"query": CustomerListQuery(), **kwargs})
+        self.add_class("hd-toolbar")
+        self.add_class("hd-filters")
+        for control in self.children:
+            control.observe(self._update, names="value")
+
+    def _update(self, change: Any = None) -> None:
+        sort, order = SORTS[self.sort.value]
+        self.query = CustomerListQuery(
+            tier=self.tier.value or None,
+            segment=self.segment.value or None,
+            plan=self.plan.value or None,
+            q=self.search.value.strip()[:200] or None,
+            sort=sort,
+            order=order,
+        )
+
+    def apply_query_string(self, query_string: str | None) -> None:
+        """Preset the filters from a page address's query string (tier, segment, plan, q); ignore invalid values."""
+        values = {
+            name: given[-1]
+            for name, given in urllib.parse.parse_qs(query_string or "").items()
+            if name in FILTERS and given
+        }
+        for name, value in values.items():
+            try:
+                CustomerListQuery.model_validate({name: value})
+            except ValidationError:
+                continue
+            control = self.search if name == "q" else getattr(self, name)
+            control.value = value
+
+
+def _choice(everything: str, labels: dict[str, str]) -> ipw.Dropdown:
+    options = [(everything, ALL), *((label, key) for key, label in labels.items())]
+    return ipw.Dropdown(options=options, value=ALL, layout={"width": "150px"})

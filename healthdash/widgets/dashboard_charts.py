@@ -1,0 +1,54 @@
+"""The dashboard's charts: how scores are distributed, and how customers split into tiers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as ipw
+from traitlets import Instance
+
+from healthdash.api.models import Dashboard
+from healthdash.scoring import ScoringConfig, tier_for_score
+from healthdash.widgets.charts import Column, column_chart, share_bar
+from healthdash.widgets.fragments import TIER_LABELS
+
+
+class DashboardCharts(ipw.HTML):  # type: ignore[misc]
+    """Two cards side by side: the score distribution (columns in their tier's colour) and the tier split."""
+
+    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
+
+    def __init__(self, config: ScoringConfig | None = None, **kwargs: Any) -> None:
+        self.config = config or ScoringConfig()
+        super().__init__(**kwargs)
+        self.add_class("hd-html")
+        self.observe(self._render, names="dashboard")
+        self._render()
+
+    def _render(self, change: Any = None) -> None:
+        summary = self.dashboard
+        if summary is None:
+            self.value = ""
+            return
+        columns = [
+            Column(
+                label=f"{b.from_}",
+                count=b.count,
+                css=f"hd-fill-{tier_for_score(float(b.from_), 1.0, self.config)}",
+                title=f"score {b.from_}\u2013{b.to}: {b.count} customers",
+            )
+            for b in summary.distribution
+        ]
+        scored = sum(b.count for b in summary.distribution)
+        distribution = column_chart(columns, "Number of customers per 10-point score band")
+        tiers = share_bar(
+            [(label, summary.tiers.get(tier, 0), f"hd-fill-{tier}") for tier, label in TIER_LABELS.items()],  # type: ignore[call-overload]
+            "Customers per tier",
+        )
+        self.value = (
+            '<div class="hd-grid">'
+            f'<section class="hd-card"><h2>Score distribution</h2>{distribution}'
+            f'<div class="hd-small hd-muted">{scored} customers with enough data, in 10-point bands</div></section>'
+            f'<section class="hd-card"><h2>Tiers</h2>{tiers}</section>'
+            "</div>"
+        )

@@ -1,0 +1,42 @@
+"""The dashboard page: tiles, charts, the customers most at risk and the factor averages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as ipw
+
+from healthdash.client import ApiClient
+from healthdash.scoring import ScoringConfig
+from healthdash.widgets.at_risk_table import AtRiskTable
+from healthdash.widgets.dashboard_charts import DashboardCharts
+from healthdash.widgets.factor_averages import FactorAverages
+from healthdash.widgets.links import PageLinks
+from healthdash.widgets.page import Page, configured_scoring
+from healthdash.widgets.summary_tiles import SummaryTiles
+
+
+class DashboardPage(Page):
+    """What a customer-success manager reads first every morning."""
+
+    def __init__(
+        self,
+        client: ApiClient | None = None,
+        links: PageLinks | None = None,
+        config: ScoringConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__("dashboard", "Customer health", client, links, **kwargs)
+        self.tiles = SummaryTiles(self.links)
+        self.charts = DashboardCharts(config or configured_scoring())
+        self.at_risk = AtRiskTable(self.links)
+        self.factor_averages = FactorAverages()
+        lower = ipw.Box([self.at_risk, self.factor_averages])
+        lower.add_class("hd-grid")
+        self.body.children = [self.tiles, self.charts, lower]
+
+    def fetch(self) -> None:
+        dashboard = self.client.dashboard()
+        for widget in (self.tiles, self.charts, self.at_risk, self.factor_averages):
+            widget.dashboard = dashboard
+        self.as_of = dashboard.as_of

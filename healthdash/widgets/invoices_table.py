@@ -1,0 +1,56 @@
+"""A customer's invoices with whether each was paid on time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as ipw
+from traitlets import Instance
+
+from healthdash.api.models import CustomerHealth
+from healthdash.widgets.fragments import day, text
+
+STATUS = {
+    "on_time": ("paid on time", "healthy"),
+    "late_within_grace": ("paid late, within grace", "at_risk"),
+    "late": ("paid late", "critical"),
+    "overdue": ("overdue", "critical"),
+    "open": ("open, not yet due", "insufficient_data"),
+}
+
+
+class InvoicesTable(ipw.HTML):  # type: ignore[misc]
+    """Amount, dates and on-time status of each invoice, newest due date first."""
+
+    health = Instance(CustomerHealth, allow_none=True, help="the customer's health (its `invoices`) shown")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("hd-html")
+        self.observe(self._render, names="health")
+        self._render()
+
+    def _render(self, change: Any = None) -> None:
+        health = self.health
+        if health is None:
+            self.value = ""
+            return
+        rows = []
+        for invoice in health.invoices:
+            label, tier = STATUS.get(invoice.status, (invoice.status, "insufficient_data"))
+            rows.append(
+                "<tr>"
+                f'<td><span class="hd-muted">#{invoice.id}</span></td>'
+                f'<td class="hd-num"><span>{invoice.amount:,.2f}</span></td>'
+                f'<td class="hd-wide"><span>{day(invoice.issued_at)}</span></td>'
+                f"<td><span>{day(invoice.due_at)}</span></td>"
+                f"<td><span>{day(invoice.paid_at)}</span></td>"
+                f'<td><span><span class="hd-badge hd-tier-{tier}">{text(label)}</span></span></td>'
+                "</tr>"
+            )
+        body = "".join(rows) or '<tr><td colspan="6"><span class="hd-muted">No invoices.</span></td></tr>'
+        self.value = (
+            '<section class="hd-card"><h2>Invoices</h2><div class="hd-table-wrap"><table class="hd-table"><thead><tr>'
+            '<th>#</th><th class="hd-num">Amount</th><th class="hd-wide">Issued</th><th>Due</th><th>Paid</th>'
+            f"<th>Status</th></tr></thead><tbody>{body}</tbody></table></div></section>"
+        )

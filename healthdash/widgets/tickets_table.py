@@ -1,0 +1,52 @@
+"""A customer's support tickets, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as ipw
+from traitlets import Instance
+
+from healthdash.api.models import CustomerHealth
+from healthdash.widgets.fragments import day, text
+
+PRIORITY_CSS = {"urgent": "hd-tier-critical", "high": "hd-tier-critical", "medium": "hd-tier-at_risk", "low": ""}
+
+
+class TicketsTable(ipw.HTML):  # type: ignore[misc]
+    """Subject, priority, status and dates of each ticket."""
+
+    health = Instance(CustomerHealth, allow_none=True, help="the customer's health (its `tickets`) shown")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("hd-html")
+        self.observe(self._render, names="health")
+        self._render()
+
+    def _render(self, change: Any = None) -> None:
+        health = self.health
+        if health is None:
+            self.value = ""
+            return
+        rows = "".join(
+            "<tr>"
+            f'<td><span class="hd-muted">#{t.id}</span></td>'
+            f"<td><span>{text(t.subject)}</span></td>"
+            f'<td><span class="{PRIORITY_CSS.get(t.priority, "")}">{text(t.priority)}</span></td>'
+            f"<td><span>{text(t.status)}</span></td>"
+            f'<td class="hd-wide"><span>{day(t.opened_at)}</span></td>'
+            f'<td class="hd-wide"><span>{day(t.closed_at)}</span></td>'
+            "</tr>"
+            for t in health.tickets
+        )
+        if not rows:
+            rows = '<tr><td colspan="6"><span class="hd-muted">No support tickets.</span></td></tr>'
+        open_count = sum(1 for t in health.tickets if t.status == "open")
+        self.value = (
+            '<section class="hd-card"><h2>Support tickets '
+            f'<span class="hd-muted hd-small">{open_count} open</span></h2>'
+            '<div class="hd-table-wrap"><table class="hd-table"><thead><tr><th>#</th><th>Subject</th><th>Priority</th>'
+            '<th>Status</th><th class="hd-wide">Opened</th><th class="hd-wide">Closed</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table></div></section>"
+        )

@@ -1,0 +1,65 @@
+"""The request models read dates, timestamps, amounts and ids exactly as the OpenAPI document describes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from healthdash.api.models import EVENT, TIMESTAMP_PATTERN, CustomerListQuery
+
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("2026-11-01", dt.datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC)),
+        ("2026-11-01T12:00:00Z", dt.datetime(2026, 11, 1, 12, tzinfo=UTC)),
+        ("2026-11-01t12:00:00.250z", dt.datetime(2026, 11, 1, 12, 0, 0, 250_000, tzinfo=UTC)),
+        ("2026-11-01T12:00:00-05:30", dt.datetime(2026, 11, 1, 17, 30, tzinfo=UTC)),
+        (dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC)),
+        (dt.datetime(2026, 11, 1, 8, tzinfo=UTC), dt.datetime(2026, 11, 1, 8, tzinfo=UTC)),
+    ],
+)
+def test_as_of_is_a_date_or_a_timestamp_with_its_offset(given: object, meant: dt.datetime) -> None:
+    query = CustomerListQuery.model_validate({"as_of": given})
+    assert query.as_of == meant
+    assert query.model_dump()["as_of"] == meant.isoformat()  # what a client puts in the query string again
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["2026-11-01T12:00:00", "2026-11-01 12:00:00Z", "1999-12-31", "2200-01-01", "2026-02-29", "20261101", 20261101],
+)
+def test_anything_else_is_not_an_as_of(given: object) -> None:
+    with pytest.raises(ValidationError, match="as_of must be a date"):
+        CustomerListQuery.model_validate({"as_of": given})
+
+
+def test_the_timestamp_pattern_and_the_parser_agree() -> None:
+    for text in ("2026-11-01T12:00:00Z", "2026-11-01T12:00:00.123456+01:00", "2199-12-31T23:59:59-23:59"):
+        assert re.fullmatch(TIMESTAMP_PATTERN, text)
+    for text in ("2026-11-01T24:00:00Z", "2026-11-01T12:00:60Z", "2026-11-01T12:00:00.1234567Z", "2026-11-01T12:00Z"):
+        assert not re.fullmatch(TIMESTAMP_PATTERN, text)
+
+
+def test_whole_numbers_may_be_written_with_a_zero_fraction() -> None:
+    event = EVENT.validate_python({"type": "api_call", "data": {"count": 12.0}})
+    assert event.data.count == 12 and isinstance(event.data.count, int)
+    for wrong in (True, "12", 12.5):
+        with pytest.raises(ValidationError, match="whole number"):
+            EVENT.validate_python({"type": "api_call", "data": {"count": wrong}})
+
+
+def test_an_amount_has_at_most_two_decimals() -> None:
+    issued = {"type": "invoice_issued", "data": {"due_at": "2026-12-01"}}
+    assert EVENT.validate_python({**issued, "data": {**issued["data"], "amount": 1250.5}}).data.amount == Decimal(
+        "1250.5"
+    )
+    for wrong in (0, 0.001, 10_000_000_000, float("nan"), "12.50", None):
+        with pytest.raises(ValidationError):
+            EVENT.validate_python({**issued, "data": {**issued["data"], "amount": wrong}})

@@ -1,0 +1,165 @@
+"""A database outage: requests fail fast with 503 and Retry-After, and the server recovers by itself.
+
+The server runs over a throwaway embedded PostgreSQL of its own, whose postmaster the test stops and starts again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from healthdash.db.database import create_database, load_sample_data
+from healthdash.db.embedded import EmbeddedPostgres
+from healthdash.db.watchdog import process_start_time
+from tests.api.client import Reply, call, get, post_event, problem
+from tests.api.roster import Roster, at_noon, seed
+from tests.conftest import TEST_TOKEN
+from tests.servers import RunningServer, start_server
+
+FAST = 3.0  # seconds within which a request must be answered while the database is away
+
+
+@dataclass
+class Database:
+    postgres: EmbeddedPostgres
+    url: str
+    roster: Roster
+
+    @property
+    def postmaster_pid(self) -> int | None:
+        try:
+            pid = int((self.postgres.data_dir / "pgdata" / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if process_start_time(pid) is not None else None
+
+    def stop(self) -> None:
+        """Stop the postmaster as an administrator would (fast shutdown), behind the application's back."""
+        pid = self.postmaster_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while process_start_time(pid) is not None:
+            assert time.monotonic() < deadline, "PostgreSQL did not stop"
+            time.sleep(0.05)
+
+    def processes(self) -> list[int]:
+        """Return the postmaster and its children (the backends and helpers)."""
+        pid = self.postmaster_pid
+        assert pid is not None
+        children = []
+        for entry in Path("/proc").iterdir():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) if entry.name.isdigit() else 0
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                children.append(int(entry.name))
+        return [pid, *children]
+
+    def start(self) -> None:
+        """Start it again on the same data."""
+        self.postgres.release()  # the server is gone; this only forgets it
+        self.postgres.start()
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[Database]:
+    folder = Path(tempfile.mkdtemp(prefix="hd-outage-", dir="/tmp"))
+    folder.chmod(0o755)  # the server account must reach the data dir below it
+    postgres = EmbeddedPostgres(folder / "data", durable=False)
+    postgres.start()
+    try:
+        create_database(postgres.url("postgres"), "healthdash")
+        url = postgres.url("healthdash")
+        load_sample_data(url)
+        yield Database(postgres, url, seed(url))
+    finally:
+        postgres.release()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def outage_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with start_server(database.url, tmp_path_factory.mktemp("server"), TEST_TOKEN) as running:
+        yield running
+
+
+def timed(server: RunningServer, method: str, path: str, **kwargs: object) -> tuple[Reply, float]:
+    started = time.monotonic()
+    reply = call(server, method, path, **kwargs)  # type: ignore[arg-type]
+    return reply, time.monotonic() - started
+
+
+def test_requests_get_503_quickly_while_the_database_is_away_and_succeed_once_it_is_back(
+    outage_server: RunningServer, database: Database
+) -> None:
+    customer = database.roster["ember"]
+    login = {"type": "login"}
+    assert get(outage_server, "/api/healthz") == {"status": "ok"}
+    cached = get(outage_server, "/api/dashboard")
+
+    database.stop()
+    try:
+        needs_the_database = [
+            ("GET", "/api/healthz", {}),
+            ("GET", f"/api/customers/{customer}/health", {}),
+            ("POST", f"/api/customers/{customer}/events", {"json_body": login, "token": TEST_TOKEN}),
+            ("GET", "/api/dashboard", {"params": {"as_of": at_noon(70).date().isoformat()}}),
+            ("GET", "/api/customers", {"params": {"as_of": at_noon(71).date().isoformat()}}),
+            ("GET", f"/api/customers/{customer}/events/1", {}),
+        ]
+        slowest = 0.0
+        for method, path, kwargs in needs_the_database * 2:  # the second round meets a pool of dead connections
+            reply, seconds = timed(outage_server, method, path, **kwargs)
+            slowest = max(slowest, seconds)
+            document = problem(reply, 503)
+            assert reply.headers["Retry-After"].isdigit()
+            assert "database" in document["detail"]
+        assert slowest < FAST, f"a request took {slowest:.2f} s"
+
+        reply, seconds = timed(outage_server, "GET", "/api/dashboard")
+        assert seconds < FAST
+        assert reply.status in (200, 503)  # the current table may still be served from memory
+        if reply.status == 200:
+            assert reply.json() == cached
+        assert get(outage_server, "/api/openapi.json")["openapi"].startswith("3.1")  # it needs no database
+    finally:
+        database.start()
+
+    assert get(outage_server, "/api/healthz") == {"status": "ok"}  # the very next request succeeds
+    reply = post_event(outage_server, customer, login)
+    assert reply.status == 201, reply.body
+    health = get(outage_server, f"/api/customers/{customer}/health")
+    assert health["events"]["items"][0]["id"] == reply.json()["event"]["id"]
+    assert get(outage_server, "/api/dashboard", as_of=at_noon(70).date().isoformat())["customer_count"] > 0
+    assert outage_server.process.poll() is None  # the same server process all along
+
+
+def test_the_health_check_answers_503_quickly_when_the_database_hangs(
+    outage_server: RunningServer, database: Database
+) -> None:
+    assert get(outage_server, "/api/healthz") == {"status": "ok"}  # a pooled connection is now open
+    frozen = database.processes()
+    for pid in frozen:  # the server hangs rather than refuses, as behind a broken network
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        reply, seconds = timed(outage_server, "GET", "/api/healthz")
+        assert seconds < FAST, f"the health check took {seconds:.2f} s"
+        problem(reply, 503)
+        assert reply.headers["Retry-After"].isdigit()
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while call(outage_server, "GET", "/api/healthz").status != 200:
+        assert time.monotonic() < deadline, "the server did not recover once the database answered again"
+        time.sleep(0.1)

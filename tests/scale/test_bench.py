@@ -1,0 +1,141 @@
+"""The benchmark's parts: statistics, load scripts, report, and a short run of the whole of it at scale S."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.pool import NullPool
+
+from healthdash.bench import __main__ as bench_main
+from healthdash.bench import load, machine
+from healthdash.bench.datasets import SCALES, SERVER_SETTINGS, Scale, bench_dir, ensure_dataset, mark_used
+from healthdash.bench.naive import naive_dashboard
+from healthdash.bench.report import DASHBOARD, HEALTH, POST, Endpoint, ScaleResult, markdown, verdicts
+from healthdash.bench.run import batch_body, bench_scale, event_requests, list_queries
+from healthdash.bench.stats import median, percentile
+from healthdash.clock import utc_now
+from healthdash.scoring import ScoringConfig
+from tests.conftest import drop_database
+
+
+def test_percentiles_interpolate_between_ranks() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([5.0], 95) == 5.0
+    assert percentile([10, 0, 20], 100) == 20
+    assert math.isnan(median([]))
+
+
+def test_the_wrk_script_sends_each_request_and_reports_json() -> None:
+    requests = [load.Request("GET", "/api/dashboard"), load.Request("POST", "/x", b'{"a": "\\"q\\""}', (("A", "b"),))]
+    script = load.lua_script(requests)
+    assert '"/api/dashboard"' in script and '["A"] = "b"' in script and "WRKJSON" in script
+    result = load.parse_wrk('noise\nWRKJSON {"requests": 30, "duration_us": 2000000, "failures": 1, "p50": 1500, '
+                            '"p95": 3000, "p99": 9000}\n')  # fmt: skip
+    assert (result.requests, result.failures, result.throughput, result.p(50), result.p(95)) == (30, 1, 15, 1.5, 3)
+    with pytest.raises(RuntimeError, match="no results"):
+        load.parse_wrk("wrk: connection refused")
+    assert requests[1].encode().endswith(b"Content-Length: 14\r\n\r\n" + requests[1].body)
+
+
+def test_generated_requests_are_distinct_and_valid() -> None:
+    paths = list_queries(["Bluefjord Analytics", "Café Nordström AB"], 50)
+    assert len(set(paths)) == 50 and all(p.startswith("/api/customers?") for p in paths)
+    posts = event_requests(100, "token", 20)
+    assert all(r.method == "POST" and r.path.startswith("/api/customers/") for r in posts)
+    assert batch_body(10, 5, 1).startswith(b'{"events": [')
+
+
+def test_the_machine_is_described_from_proc(tmp_path: Path) -> None:
+    about = machine.describe()
+    assert "cores" in about["processor"]
+    fake = tmp_path / "proc"
+    (fake / "42").mkdir(parents=True)
+    (fake / "42" / "stat").write_text("42 (a name) S 7 " + " ".join(["0"] * 9) + " 250 50 0 0")
+    (fake / "42" / "status").write_text("Name: x\nVmHWM:\t 2048 kB\nVmRSS:\t 1024 kB\n")
+    assert machine.cpu_seconds(42, fake) == 300 / machine.TICKS
+    assert machine.children(7, fake) == [42]
+    assert machine.memory_mb(42, fake) == (1.0, 2.0)
+    assert machine.cpu_seconds(43, fake) == 0 and machine.memory_mb(43, fake) == (0.0, 0.0)
+    assert machine.load_average(fake) == "unknown"
+
+
+def test_verdicts_state_the_misses_with_what_was_busy() -> None:
+    result = ScaleResult("L", {"customers": 10})
+    result.endpoints = [
+        Endpoint(DASHBOARD, 1.0, 2.0, 5000, 100, server_cpu=0.9, database_cpu=0.1),
+        Endpoint(HEALTH, 12.0, 20.0, 200, 100, server_cpu=1.0, database_cpu=0.5),
+        Endpoint(POST, 8.0, 9.0, 900, 100),
+    ]
+    result.single_events_per_second = 900
+    result.rescore = {"day rollover": 1.5}
+    result.rss_mb, result.peak_rss_mb = 500, 550
+    result.naive_seconds = 10
+    got = {v.target.split()[0]: v for v in verdicts(result, baseline_health_p50=5.0)}
+    assert got["dashboard"].met and got["full"].met and got["server"].met and got["naive"].met
+    assert (
+        not got["customer"].met and "100% of a core" in got["customer"].cause and "S: 5.00" in got["customer"].measured
+    )
+    assert not got["single"].met
+    report = markdown([result], {"processor": "x"}, {"jit": "off"}, ["a note"])
+    assert "**missed**" in report and "## Scale L" in report and "- a note" in report
+
+
+def test_the_naive_way_stops_at_its_budget(sample_db_url: str) -> None:
+    engine = create_engine(sample_db_url, poolclass=NullPool)
+    try:
+        run = naive_dashboard(engine, utc_now(), ScoringConfig(), budget=0.0)
+    finally:
+        engine.dispose()
+    assert run.customers == 0 and run.summary is None and run.total >= 60
+
+
+def test_a_short_run_of_the_whole_benchmark(fresh_db_url: str, tmp_path: Path) -> None:
+    said: list[str] = []
+    result = bench_scale(fresh_db_url, "S", tmp_path, said.append, seconds=0.4, naive_budget=30)
+    labels = {e.label for e in result.endpoints}
+    assert {DASHBOARD, HEALTH, POST} <= labels
+    assert all(e.requests > 0 and e.failures == 0 for e in result.endpoints), result.endpoints
+    assert result.single_events_per_second > 0 and result.batch_events_per_second > 0
+    assert {"day rollover", "configuration change"} <= set(result.rescore)
+    assert result.naive_agreement[0] == result.naive_agreement[1] > 0, "the naive way gives the same scores"
+    assert result.freshness["health after a single event"] < 5 and result.rss_mb > 0
+    assert {"dashboard after a batch", "list after a single event"} <= set(result.freshness)
+    report = markdown([result], machine.describe(), {}, [])
+    assert "| target | measured | verdict |" in report
+    assert SCALES["S"].customers is None and bench_dir().is_absolute()
+    random.Random(0)  # the run is seeded: nothing left to chance in what it sends
+
+
+class _Server:
+    """Stands in for the benchmark's own PostgreSQL: the test server, databases under their scale's name."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def url(self, database: str = "postgres") -> str:
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+
+def test_data_sets_are_built_once_a_day_and_again_after_a_run_wrote_into_them(admin_url: str) -> None:
+    server = _Server(admin_url)
+    tiny = Scale(f"T{uuid.uuid4().hex[:6]}", customers=8, days=10)
+    said: list[str] = []
+    try:
+        url = ensure_dataset(server, tiny, said.append)
+        assert ensure_dataset(server, tiny, said.append) == url
+        assert "reusing" in said[-1]
+        mark_used(server, tiny)
+        ensure_dataset(server, tiny, said.append)
+        assert "building" in said[-1]
+        sample = Scale(f"s{uuid.uuid4().hex[:6]}", customers=None)
+        ensure_dataset(server, sample, said.append)
+        assert "building" in said[-1]
+    finally:
+        for scale in (tiny, sample):
+            drop_database(admin_url, scale.database)
+    assert bench_main.NOTES and SERVER_SETTINGS["jit"] == "off"

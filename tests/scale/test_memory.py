@@ -1,0 +1,177 @@
+"""The in-memory pieces behind the fast pages: score tables, usage arrays, rollup decoding, and the score board's
+failure paths."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from healthdash import scoreboard
+from healthdash.activity import DailyActivity, mask_type
+from healthdash.clock import utc_now
+from healthdash.customer_list import ListQuery, list_records, select_customers
+from healthdash.db.database import create_database
+from healthdash.db.rollup import ROW, SIGNATURE, TRAILER, RollupFormatError, decode
+from healthdash.score_table import SEARCHES_KEPT, ScoreTable
+from healthdash.scoreboard import ScoreBoard
+from healthdash.scoring import ScoringConfig
+from healthdash.service import HealthService
+from healthdash.summary import dashboard_summary, scored_only
+from tests.conftest import drop_database
+
+
+@pytest.fixture(scope="module")
+def table(sample_db_url: str) -> pd.DataFrame:
+    return HealthService(create_engine(sample_db_url, poolclass=NullPool), ScoringConfig()).score_table(utc_now())
+
+
+def test_a_score_table_round_trips_and_updates_without_touching_the_original(table: pd.DataFrame) -> None:
+    scores = ScoreTable.from_frame(table)
+    pd.testing.assert_frame_equal(scores.frame(), table)
+    assert scores.record(0)["id"] == int(table.index[0])
+    changed = scores.take(np.array([0, 1]))
+    changed.columns["score"] = changed.columns["score"] + 1
+    changed.stamp[:] = 1.0
+    updated = scores.update(changed, gone=[int(table.index[5])])
+    assert len(updated) == len(scores) - 1 and scores.columns["score"][0] == table["score"].iloc[0]
+    assert updated.update(ScoreTable.latest([changed.take(np.array([0]))])) is not updated
+    older = changed.take(np.array([0]))
+    older.stamp[:] = 0.5
+    assert updated.update(older).columns["score"][0] == updated.columns["score"][0], "an older row does not win"
+    assert updated.update(older.take(np.array([], dtype=int))) is updated
+    empty = ScoreTable(np.array([], dtype=np.int64), {n: np.array([]) for n in scores.columns})
+    assert empty.positions([1]).tolist() == [-1]
+
+
+def test_pages_and_summary_work_from_frames_too(table: pd.DataFrame) -> None:
+    page, total = select_customers(table, ListQuery(sort="name", limit=3))
+    assert total == len(table) and list_records(page)[0]["name"] == page["name"].iloc[0]
+    scores = ScoreTable.from_frame(table)
+    for i in range(SEARCHES_KEPT + 2):
+        scores.search(f"zz{i}")
+    assert len(scores.derived(("names", "searches"), dict)) == SEARCHES_KEPT
+    assert len(scored_only(table)) <= len(table)
+    nobody = scores.take(np.flatnonzero(scores.columns["tier"] == "insufficient_data"))
+    summary = dashboard_summary(nobody, utc_now())
+    assert summary["average_score"] is None and summary["top_at_risk"] == []
+
+
+def test_usage_arrays_keep_what_overlaps_and_pick_narrow_types() -> None:
+    assert mask_type(11) is np.uint16 and mask_type(20) is np.uint32 and mask_type(40) is np.int64
+    day = dt.date(2026, 3, 1)
+    activity = DailyActivity(np.array([2, 5]), day, 4)
+    activity.api_calls[:, 1] = [1, 2, 3, 4]
+    assert activity.nbytes > 0 and activity.positions(np.array([5, 7])).tolist() == [1, -1]
+    moved = activity.moved_to(day + dt.timedelta(days=1))
+    assert moved.api_calls[:, 1].tolist() == [2, 3, 4, 0]
+    assert not activity.moved_to(day + dt.timedelta(days=9)).api_calls.any()
+    assert DailyActivity(np.array([], dtype=np.int64), day, 4).positions(np.array([1])).tolist() == [-1]
+
+
+def test_rollup_streams_that_are_not_whole_are_refused() -> None:
+    header = SIGNATURE + b"\0\0\0\0\0\0\0\0"
+    with pytest.raises(RollupFormatError, match="not a complete"):
+        decode(b"garbage")
+    with pytest.raises(RollupFormatError, match="whole rows"):
+        decode(header + b"\0\0\0" + TRAILER)
+    row = np.zeros(1, dtype=ROW)
+    row["fields"] = 4
+    with pytest.raises(RollupFormatError, match="number of fields"):
+        decode(header + row.tobytes() + TRAILER)
+
+
+@pytest.fixture
+def doomed_url(admin_url: str, template_db: str) -> Iterator[str]:
+    name = f"hd_doomed_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name, template=template_db)
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    drop_database(admin_url, name)
+
+
+def test_the_board_survives_a_database_that_goes_away(
+    doomed_url: str, admin_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = HealthService(create_engine(doomed_url, poolclass=NullPool), ScoringConfig())
+
+    async def scenario() -> None:
+        with ThreadPoolExecutor(2) as executor:
+            board = ScoreBoard(service, executor, max_age=0.0, patch_interval=0.0)
+            first = await board.current()
+            for i in range(600):  # views are memoised, but not without end
+                first.view(i, lambda: 0)
+            assert len(first.views) <= 513
+            drop_database(admin_url, make_url(doomed_url).database or "")
+            board.mark_changed([3])
+            assert await board.current() is first, "readers get what there is"
+            await asyncio.sleep(0.3)
+            assert board._rebuild is not None
+            await asyncio.gather(board._rebuild, return_exceptions=True)
+            with pytest.raises(OperationalError):
+                await board.current()  # the rebuild failed: the next reader tries in the open
+            with pytest.raises(OperationalError):
+                await board.at(utc_now() - dt.timedelta(days=3))
+            board.invalidate_all()
+            with pytest.raises(OperationalError):
+                await board.current()
+
+    with caplog.at_level(logging.WARNING, logger="healthdash.scoreboard"):
+        asyncio.run(scenario())
+    assert "failed" in caplog.text
+
+
+def test_rows_recorded_during_a_build_land_in_it(fresh_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = HealthService(create_engine(fresh_db_url, poolclass=NullPool), ScoringConfig())
+    monkeypatch.setattr(scoreboard, "HISTORY_ROWS", 1)
+
+    async def scenario() -> None:
+        with ThreadPoolExecutor(2) as executor:
+            board = ScoreBoard(service, executor)
+            await board.current()
+            compute = board._compute
+
+            def slowly(*args: object) -> ScoreTable:
+                table = compute(*args)  # type: ignore[arg-type]
+                service.record_event(9, "login", utc_now() - dt.timedelta(days=3), {})
+                return table
+
+            board._compute = slowly  # type: ignore[method-assign]
+            rebuilt = await board.rebuild()
+            board._compute = compute  # type: ignore[method-assign]
+            after = await board.current()
+            assert after is not rebuilt
+            pd.testing.assert_frame_equal(after.table, service.score_table(after.as_of), check_like=True)
+            for days in (5, 6):
+                await board.at(utc_now() - dt.timedelta(days=days))
+            assert len(board._history) == 1, "past tables beyond the budget are dropped"
+
+    asyncio.run(scenario())
+    board = ScoreBoard(service, ThreadPoolExecutor(1))
+    board.mark_changed([1])  # outside an event loop: nothing to patch yet, nothing scheduled
+
+
+def test_the_service_answers_for_customers_unknown_or_not_yet_there(fresh_db_url: str) -> None:
+    service = HealthService(create_engine(fresh_db_url, poolclass=NullPool), ScoringConfig())
+    assert service.record_event(999_999, "login", utc_now(), {}) is None
+    assert service.customer_health(999_999, utc_now()) is None
+    with service.engine.begin() as conn:
+        future = conn.execute(
+            text(
+                "INSERT INTO customers (name, segment, plan, seats, created_at) "
+                "VALUES ('Tomorrow Inc', 'smb', 'starter', 3, now() + interval '2 days') RETURNING id"
+            )
+        ).scalar_one()
+    outcome = service.record_event(future, "login", utc_now(), {})
+    assert outcome is not None and outcome[1] == {"score": None, "tier": "insufficient_data"}
+    health = service.customer_health(future, utc_now())
+    assert health is not None and health["factors"] == [] and health["trend"]["delta"] is None

@@ -1,0 +1,177 @@
+"""The pages' API client: answers as the API's models, a cache like a front-end store, errors as ApiError."""
+
+from __future__ import annotations
+
+import io
+import urllib.error
+from collections.abc import Iterator
+from email.message import Message
+
+import pytest
+
+from healthdash.api.models import CustomerListQuery, Dashboard
+from healthdash.client import ApiClient, ApiError, _problem, parse_model
+from tests.servers import RunningServer, free_port
+from tests.web.servers import api_server, sample_data_copy
+
+
+@pytest.fixture(scope="module")
+def live(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with (
+        sample_data_copy(admin_url, template_db, "hd_client") as url,
+        api_server(url, tmp_path_factory.mktemp("client-server")) as running,
+    ):
+        yield running
+
+
+@pytest.fixture
+def client(live: RunningServer) -> ApiClient:
+    return ApiClient(live.url + "/", live.token)
+
+
+def test_reads_the_dashboard_as_the_api_model(client: ApiClient, live: RunningServer) -> None:
+    dashboard = client.dashboard()
+    _, _, body = live.get("/api/dashboard")
+    assert dashboard.customer_count == body["customer_count"]
+    assert [c.id for c in dashboard.top_at_risk] == [c["id"] for c in body["top_at_risk"]]
+    assert [b.from_ for b in dashboard.distribution] == [b["from"] for b in body["distribution"]]
+
+
+def test_answers_already_fetched_cost_no_request_until_invalidated(client: ApiClient) -> None:
+    first_page = CustomerListQuery(limit=10)
+    second_page = CustomerListQuery(limit=10, offset=10)
+    client.dashboard()
+    client.customers(first_page)
+    client.customers(second_page)
+    client.health(1)
+    assert client.requests_sent == 4
+    # back to what was seen: tabs, filters and pages already fetched come from the cache
+    client.dashboard()
+    client.customers(CustomerListQuery(limit=10))
+    client.customers(second_page)
+    client.health(1)
+    assert client.requests_sent == 4
+    client.customers(CustomerListQuery(limit=10, tier="critical"))
+    assert client.requests_sent == 5
+    client.invalidate()
+    client.dashboard()
+    assert client.requests_sent == 6
+
+
+def test_all_customers_pages_through_every_match_in_order(client: ApiClient, live: RunningServer) -> None:
+    query = CustomerListQuery(sort="name", order="desc")
+    rows = list(client.all_customers(query))
+    _, _, body = live.get("/api/customers?sort=name&order=desc&limit=500")
+    assert [r.id for r in rows] == [c["id"] for c in body["customers"]]
+    assert len(rows) == body["total"]
+    assert client.requests_sent == 1
+
+
+def test_all_customers_of_an_empty_filter_is_empty(client: ApiClient) -> None:
+    assert list(client.all_customers(CustomerListQuery(q="no customer is called this"))) == []
+
+
+def test_all_customers_uses_pages_of_the_largest_size(client: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("healthdash.client.EXPORT_PAGE_SIZE", 7)
+    total = client.customers(CustomerListQuery()).total
+    rows = list(client.all_customers(CustomerListQuery()))
+    assert len(rows) == total
+    assert len({r.id for r in rows}) == total
+    assert client.requests_sent == 1 + -(-total // 7)
+
+
+def test_health_of_an_unknown_customer_is_none(client: ApiClient) -> None:
+    assert client.health(987_654_321) is None
+    health = client.health(1)
+    assert health is not None
+    assert health.customer.id == 1
+
+
+def test_recording_an_event_returns_the_new_score_and_forgets_the_cache(client: ApiClient) -> None:
+    before = client.health(2)
+    assert before is not None
+    client.dashboard()
+    sent = client.requests_sent
+    created = client.record_event(2, "ticket_opened", {"priority": "urgent", "subject": "Nothing works"})
+    assert created.event.customer_id == 2
+    assert created.event.type == "ticket_opened"
+    after = client.health(2)
+    assert after is not None
+    assert after.score == created.health.score
+    assert after.events.items[0].id == created.event.id
+    assert client.requests_sent == sent + 2  # the write, then a fresh read
+
+
+def test_health_passes_on_errors_other_than_an_unknown_customer() -> None:
+    client = ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(ApiError) as caught:
+        client.health(1)
+    assert caught.value.status == 0
+
+
+def test_a_rejected_write_is_an_api_error_naming_the_field(client: ApiClient) -> None:
+    with pytest.raises(ApiError) as caught:
+        client.record_event(1, "api_call", {"count": 0})
+    assert caught.value.status == 422
+    assert caught.value.errors[0]["field"] == "data.count"
+    assert not caught.value.unavailable
+
+
+def test_a_write_without_the_token_is_refused(live: RunningServer) -> None:
+    with pytest.raises(ApiError) as caught:
+        ApiClient(live.url).record_event(1, "login", {})
+    assert caught.value.status == 401
+    assert "token" in caught.value.detail
+
+
+def test_an_unreachable_server_is_an_unavailable_api_error() -> None:
+    client = ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(ApiError) as caught:
+        client.dashboard()
+    assert caught.value.status == 0
+    assert caught.value.unavailable
+    assert "cannot be reached" in caught.value.detail
+
+
+def test_a_proxy_in_the_environment_is_not_used(live: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, unreachable)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert ApiClient(live.url).dashboard().customer_count > 0
+
+
+def test_from_environment_reads_the_address_and_token_the_server_gave() -> None:
+    client = ApiClient.from_environment({"HEALTHDASH_API_URL": "http://127.0.0.1:8000/", "HEALTHDASH_API_TOKEN": "t"})
+    assert (client.base_url, client.token) == ("http://127.0.0.1:8000", "t")
+    assert ApiClient.from_environment({"HEALTHDASH_API_URL": "http://h:1"}).token is None
+
+
+def test_without_an_address_every_request_says_how_to_open_the_pages() -> None:
+    client = ApiClient.from_environment({})
+    with pytest.raises(ApiError) as caught:
+        client.dashboard()
+    assert "HEALTHDASH_API_URL is not set" in caught.value.detail
+    assert client.requests_sent == 0
+
+
+def test_an_answer_that_does_not_fit_the_api_is_an_api_error() -> None:
+    with pytest.raises(ApiError, match="does not match the API"):
+        parse_model(Dashboard, {"customer_count": "many"})
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b'{"detail": "no such thing", "errors": [{"field": "q"}]}', "no such thing"),
+        (b"<html>Bad Gateway</html>", "Bad Gateway"),
+        (b'["not", "a", "problem"]', "Bad Gateway"),
+    ],
+)
+def test_error_answers_become_api_errors(body: bytes, detail: str) -> None:
+    error = urllib.error.HTTPError("http://x/api", 502, "Bad Gateway", Message(), io.BytesIO(body))
+    problem = _problem(error)
+    assert problem.status == 502
+    assert problem.detail == detail
+    assert problem.unavailable

@@ -1,0 +1,58 @@
+"""How the app configures Voila: preheated kernels, culling, its own template, and the shutdown cookie."""
+
+from __future__ import annotations
+
+import dataclasses
+import urllib.request
+
+import pytest
+
+from healthdash.app import IDLE_KERNEL_SECONDS, TEMPLATES, _local_address, voila_config
+from healthdash.settings import load_settings
+from tests.web.conftest import WebApp
+
+
+def test_every_notebook_keeps_preheated_kernels_and_idle_ones_are_culled() -> None:
+    config = voila_config(load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "2"}))
+    assert config.VoilaConfiguration.preheat_kernel is True
+    assert config.VoilaConfiguration.default_pool_size == 2
+    assert config.MappingKernelManager.cull_idle_timeout == IDLE_KERNEL_SECONDS
+    assert config.MappingKernelManager.cull_connected is False
+    assert config.VoilaKernelManager.default_env_variables == {"VOILA_APP_IP": "127.0.0.1"}
+
+
+def test_a_pool_size_of_zero_starts_a_kernel_per_page_view() -> None:
+    config = voila_config(load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "0"}))
+    assert config.VoilaConfiguration.preheat_kernel is False
+
+
+def test_pages_render_with_the_app_template_only() -> None:
+    config = voila_config(load_settings({}))
+    assert config.VoilaConfiguration.template == "lab"
+    assert config.VoilaConfiguration.allow_template_override == "NO"
+    assert config.VoilaConfiguration.allow_theme_override == "NO"
+    assert (TEMPLATES / "index.html.j2").is_file()
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("0.0.0.0", "127.0.0.1"), ("::", "[::1]"), ("::1", "[::1]"), ("10.0.0.7", "10.0.0.7"), ("localhost", "localhost")],
+)
+def test_kernels_reach_the_server_on_a_local_address(host: str, address: str) -> None:
+    assert _local_address(host) == address
+    settings = dataclasses.replace(load_settings({}), host=host)
+    assert voila_config(settings).VoilaKernelManager.default_env_variables == {"VOILA_APP_IP": address}
+
+
+def fetch_page(app: WebApp, path: str) -> tuple[str, list[str]]:
+    with urllib.request.urlopen(app.url + path, timeout=120) as answer:
+        return answer.read().decode("utf-8"), answer.headers.get_all("Set-Cookie") or []
+
+
+def test_a_page_asks_nothing_of_the_internet_and_hides_its_code(app: WebApp) -> None:
+    html, cookies = fetch_page(app, "/voila/render/customer.ipynb?id=1&template=lab&theme=dark")
+    assert "https://" not in html
+    assert "fontawesome" not in html
+    assert "from healthdash.widgets import" not in html  # sources are stripped
+    assert "theme-dark" not in html
+    assert any(cookie.startswith("_xsrf=") for cookie in cookies)  # for the page's kernel-shutdown request

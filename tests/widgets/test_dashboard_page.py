@@ -1,0 +1,117 @@
+"""The dashboard: tiles, charts, the most at risk and the factor averages, from the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from healthdash.client import ApiClient
+from healthdash.scoring import ScoringConfig
+from healthdash.settings import get_settings
+from healthdash.widgets import DashboardPage
+from healthdash.widgets.at_risk_table import AtRiskTable
+from healthdash.widgets.dashboard_charts import DashboardCharts
+from healthdash.widgets.factor_averages import FactorAverages
+from healthdash.widgets.links import PageLinks
+from healthdash.widgets.page import configured_scoring
+from healthdash.widgets.summary_tiles import SummaryTiles
+from tests.servers import RunningServer, free_port
+from tests.widgets import samples
+
+LINKS = PageLinks("/voila/render/")
+
+
+def test_loads_every_part_from_the_api(client: ApiClient, widgets_server: RunningServer) -> None:
+    page = DashboardPage(client, LINKS)
+    assert page.tiles.value == ""
+    page.load()
+    _, _, body = widgets_server.get("/api/dashboard")
+    assert f'<div class="hd-value">{body["customer_count"]}</div>' in page.tiles.value
+    for tier, count in body["tiers"].items():
+        assert f'href="/voila/render/customers.ipynb?tier={tier}"' in page.tiles.value
+        assert f'<span class="hd-tier-{tier}">{count}</span>' in page.tiles.value
+    for customer in body["top_at_risk"]:
+        assert f'href="/voila/render/customer.ipynb?id={customer["id"]}"' in page.at_risk.value
+    assert "Score distribution" in page.charts.value
+    assert page.factor_averages.value.count("hd-bar-track") == 5
+    assert page.as_of is not None
+    assert "as of " in page.heading.value
+    assert page.notice.layout.display == "none"
+    assert not page.refresh_button.disabled
+
+
+def test_refresh_asks_the_server_again(client: ApiClient) -> None:
+    page = DashboardPage(client, LINKS)
+    page.load()
+    page.load()
+    assert client.requests_sent == 1
+    page.refresh_button.click()
+    assert client.requests_sent == 2
+
+
+def test_an_unreachable_api_becomes_a_notice() -> None:
+    page = DashboardPage(ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2), LINKS)
+    page.load()
+    assert "hd-error" in page.notice.value
+    assert "cannot be loaded right now" in page.notice.value
+    assert page.notice.layout.display is None
+    assert page.tiles.value == ""
+
+
+def test_a_refused_request_says_what_the_server_said(client: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = DashboardPage(client, LINKS)
+    monkeypatch.setattr(client, "base_url", client.base_url + "/api/nothing-here")
+    page.load()
+    assert "The server refused the request (404)" in page.notice.value
+
+
+def test_the_server_s_scoring_settings_colour_the_charts(monkeypatch: pytest.MonkeyPatch) -> None:
+    get_settings.cache_clear()
+    monkeypatch.setenv("HEALTHDASH_HEALTHY_MIN", "90")
+    try:
+        assert configured_scoring().healthy_min == 90
+        monkeypatch.setenv("HEALTHDASH_HEALTHY_MIN", "not a number")
+        get_settings.cache_clear()
+        assert configured_scoring() == ScoringConfig()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_names_are_escaped_and_link_to_the_detail_page() -> None:
+    table = AtRiskTable(LINKS, dashboard=samples.dashboard())
+    assert "&lt;img src=x onerror=alert(1)&gt;" in table.value
+    assert "<img" not in table.value
+    assert 'href="/voila/render/customer.ipynb?id=3"' in table.value
+    assert "Login frequency" in table.value
+    assert "\u2013" in table.value  # no main reason
+
+
+def test_no_scored_customer_yet() -> None:
+    table = AtRiskTable(LINKS, dashboard=samples.dashboard(top_at_risk=[]))
+    assert "No customer has a score yet." in table.value
+
+
+def test_tiles_show_counts_and_the_average() -> None:
+    tiles = SummaryTiles(LINKS, dashboard=samples.dashboard(average_score=None))
+    assert '<div class="hd-value">7</div>' in tiles.value
+    assert '<div class="hd-value">\u2013</div>' in tiles.value
+    tiles.dashboard = None
+    assert tiles.value == ""
+
+
+def test_distribution_columns_take_the_colour_of_their_tier() -> None:
+    charts = DashboardCharts(ScoringConfig(healthy_min=80.0, at_risk_min=50.0), dashboard=samples.dashboard())
+    html = charts.value
+    assert 'class="hd-column-bar hd-fill-critical"' in html
+    assert html.count('class="hd-column-bar hd-fill-healthy"') == 2  # the 80 and 90 bands
+    assert "6 customers with enough data" in html
+    assert "Healthy <strong>3</strong>" in html
+    charts.dashboard = None
+    assert charts.value == ""
+
+
+def test_factor_averages_show_missing_averages_as_a_dash() -> None:
+    averages = FactorAverages(dashboard=samples.dashboard())
+    assert "width:50.00%" in averages.value
+    assert '<span class="hd-score">\u2013</span>' in averages.value
+    averages.dashboard = None
+    assert averages.value == ""
