@@ -26,8 +26,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
-	$(BIN)/python -m pytest --nbval-lax notebooks/ --cov --cov-append --cov-report=term-missing
+	$(BIN)/python -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+	# every notebook, top to bottom, against a test server (their logic lives in healthdash.widgets, measured above)
+	$(BIN)/python -m pytest --nbval-lax notebooks/ -p no:cov
 
 bench: $(STAMP)
 	$(BIN)/python -m healthdash.bench --scales "$(SCALE)"

@@ -57,7 +57,7 @@ class HealthdashServer(Voila):  # type: ignore[misc]
     def init_handlers(self) -> list[Any]:
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
         home = url_path_join(self.server_url, HOME_PAGE)
-        ours.append((self.server_url.rstrip("/") + "/?", RedirectHandler, {"url": home}))
+        ours.append((self.server_url.rstrip("/") + "/?", RedirectHandler, {"url": home, "permanent": False}))
         voila_handlers: list[Any] = [
             (pattern, PageHandler if handler is TornadoVoilaHandler else handler, *rest)
             for pattern, handler, *rest in super().init_handlers()
