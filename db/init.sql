@@ -96,6 +96,7 @@ BEGIN
       LEFT JOIN features f ON e.type = 'feature_use' AND f.key = e.data ->> 'feature'
      WHERE e.type IN ('login', 'api_call', 'feature_use')
      GROUP BY 1, 2
+     ORDER BY 1, 2  -- concurrent statements lock the rows they update in one order: no deadlock between them
     ON CONFLICT (customer_id, day) DO UPDATE
        SET logins       = d.logins + EXCLUDED.logins,
            api_calls    = d.api_calls + EXCLUDED.api_calls,

@@ -130,8 +130,20 @@ def load_activity(conn: Connection, last_day: dt.date, days: int) -> DailyActivi
 def refresh_activity(
     conn: Connection, activity: DailyActivity, ids: np.ndarray | None = None, since: dt.date | None = None
 ) -> int:
-    """Read again the rows of the given customers (all when None), from a day on; return rows of unknown customers."""
+    """Read again the rows of the given customers (all when None), from a day on; return rows of unknown customers.
+
+    Many customers are read a chunk at a time, so that the memory this needs stays small.
+    """
     first = activity.first_day if since is None else max(since, activity.first_day)
-    rows = read_rollup(conn, first, activity.last_day, None if ids is None else [int(i) for i in ids])
-    activity.clear(activity.ids if ids is None else ids, first)
-    return activity.fill(rows, first)
+    if ids is None and since is not None:
+        rows = read_rollup(conn, first, activity.last_day)
+        activity.clear(activity.ids, first)
+        return activity.fill(rows, first)
+    wanted = activity.ids if ids is None else np.asarray(ids, dtype=np.int64)
+    unknown = 0
+    for start in range(0, len(wanted), LOAD_CHUNK):
+        chunk = wanted[start : start + LOAD_CHUNK]
+        rows = read_rollup(conn, first, activity.last_day, [int(i) for i in chunk])
+        activity.clear(chunk, first)
+        unknown += activity.fill(rows, first)
+    return unknown

@@ -98,6 +98,12 @@ class ScoreTable:
             table = ScoreTable(self.ids, columns, stamp)
             changed = {n for n in ("name", "segment", "plan") if list(self.columns[n][found]) != list(rows.columns[n])}
             table._derived = {k: v for k, v in self._derived.items() if _survives(k, changed)}
+            for key, codes in self._derived.items():  # codes of text columns: recode just the rows written
+                if key[0] == "codes" and key not in table._derived:
+                    lookup = {value: code for code, value in enumerate(key[2])}
+                    patched = codes.copy()
+                    patched[found] = [lookup.get(v, -1) for v in rows.columns[key[1]]]
+                    table._derived[key] = patched
             return table
         keep = np.ones(len(self.ids), dtype=bool)
         keep[found[found >= 0]] = False

@@ -45,8 +45,9 @@ from healthdash.service import HealthService, scores_from
 
 T = TypeVar("T")
 HISTORY_ROWS = 200_000  # rows of past tables kept: two tables of 100,000 customers
-PATCH_INTERVAL = 0.5
+PATCH_INTERVAL = 1.0  # seconds between patches: each one costs a copy of the table and fresh orders
 FRESH_KEPT = 10_000
+LARGE_PATCH = 5_000  # customers
 log = logging.getLogger("healthdash.scoreboard")
 
 
@@ -237,7 +238,7 @@ class ScoreBoard:
             if epoch == self._epoch:
                 break
         snapshot = Snapshot(scores, as_of, time.monotonic())
-        if self._fresh_during_build:  # recorded while the table was computed: still newer than what it read
+        if self._fresh_during_build:  # rows computed while the table was: newer than what it read, where stamped so
             snapshot = snapshot.updated(ScoreTable.latest(self._fresh_during_build))
         self._current = snapshot
         self._rebuild_failed = False
@@ -256,8 +257,9 @@ class ScoreBoard:
         event being recorded); the usage only ever changes through events, which are heard of.
         """
         config = self.service.config
-        day, window, started = as_of_day(as_of), config.window_days, time.monotonic()
+        day, window = as_of_day(as_of), config.window_days
         with self._memory_lock, self.service.engine.connect() as conn:
+            started = time.monotonic()  # the rows are as new as the reading, which starts once the lock is ours
             activity = self._activity_for(conn, day, 3 * window)
             records = self._records
             if records is None or reread or not records.covers(day, window, config.invoice_window_days):
@@ -279,8 +281,8 @@ class ScoreBoard:
             if epoch == self._epoch:
                 self._activity, self._records = activity, records
         scores = scores_from(split_windows(day, raw, window), config, started)
-        if customer_ids is None:
-            release_free_memory()  # what a full build read and computed on the way is garbage now
+        if customer_ids is None or len(again) > LARGE_PATCH:
+            release_free_memory()  # what a full build (or a large patch) read on the way is garbage now
         return scores
 
     def _activity_for(self, conn: Connection, day: dt.date, days: int) -> DailyActivity:
@@ -353,11 +355,13 @@ class ScoreBoard:
         latest = self._current
         if epoch != self._epoch or latest is None:
             return
-        if latest.day != base.day or self._building:
-            for customer_id in ids:  # a newer table is being built or in place: patch it again
+        if latest.day != base.day:
+            for customer_id in ids:  # a table for a newer day is in place: patch it again
                 self._changed.setdefault(customer_id, time.monotonic())
-        if latest.day == base.day:
-            self._current = latest.updated(rows, gone=ids)
+            return
+        self._current = latest.updated(rows, gone=ids)
+        if self._building:  # written into the table being built too, where newer than what it read
+            self._fresh_during_build.append(rows)
 
     # --- past tables --------------------------------------------------------------------------------------------
 

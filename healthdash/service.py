@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
 from healthdash.clock import as_of_day, utc_now
@@ -20,6 +21,9 @@ from healthdash.scoring import ScoringConfig, explain_customer
 from healthdash.scoring.trend import trend_columns
 
 ACTIVITY_DAYS = 90
+RETRIES = 3
+RETRIED = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure: safe to run again
+T = TypeVar("T")
 Rescored = Callable[[ScoreTable, dt.date], None]  # a customer's fresh scores (stamped) and the day they are for
 Recorded = tuple[dict[str, Any], dict[str, Any]]  # the stored event, and the customer's score and tier after it
 
@@ -74,7 +78,7 @@ class HealthService:
     def _record_activities(self, events: Sequence[writes.Activity]) -> list[Recorded | BaseException | None]:
         """Store the activity of several requests with one statement and one durable commit; rescore them at once."""
         with self._reading() as conn:
-            stored = writes.record_activities(conn, events)
+            stored = _retrying(lambda: writes.record_activities(conn, events))
             customers = sorted({e[0] for e, s in zip(events, stored, strict=True) if isinstance(s, dict)})
             now = utc_now()
             rows = self._scores_on(conn, now, customers) if customers else None
@@ -104,16 +108,20 @@ class HealthService:
         `respond` makes the answer from the stored events' ids. With an idempotency key, a batch seen before gets
         the answer it got then and no customer is concerned (raises KeyReused if the key came with another batch).
         """
-        with self.engine.begin() as conn:
-            if idempotency_key is not None:
-                earlier = batches.claim_key(conn, idempotency_key, request_hash)
-                if earlier is not None:
-                    return earlier, []
-            ids = batches.record_batch(conn, events)
-            answer = respond(ids)
-            if idempotency_key is not None:
-                batches.remember_answer(conn, idempotency_key, answer)
-        return answer, sorted({e.customer_id for e in events})
+
+        def attempt() -> tuple[batches.Answer, list[int]]:
+            with self.engine.begin() as conn:
+                if idempotency_key is not None:
+                    earlier = batches.claim_key(conn, idempotency_key, request_hash)
+                    if earlier is not None:
+                        return earlier, []
+                ids = batches.record_batch(conn, events)
+                answer = respond(ids)
+                if idempotency_key is not None:
+                    batches.remember_answer(conn, idempotency_key, answer)
+            return answer, sorted({e.customer_id for e in events})
+
+        return _retrying(attempt)
 
     def event(self, customer_id: int, event_id: int) -> dict[str, Any] | None:
         """Return one stored event of a customer, or None."""
@@ -181,6 +189,18 @@ def scores_from(signals: WindowSignals, config: ScoringConfig, stamp: float = 0.
         config,
     )
     return ScoreTable(signals.ids, columns, stamp)
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    """Run database work again when PostgreSQL chose it to break a deadlock (or a serialization conflict)."""
+    attempt = 1
+    while True:
+        try:
+            return work()
+        except sqlalchemy.exc.DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) not in RETRIED or attempt >= RETRIES:
+                raise
+            attempt += 1
 
 
 def _health(rows: ScoreTable, customer_id: int) -> dict[str, Any]:

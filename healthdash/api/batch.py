@@ -15,7 +15,6 @@ from healthdash.api.problem import Problem
 from healthdash.clock import utc_now
 from healthdash.db.batches import Answer, KeyReused, NewEvent
 from healthdash.db.writes import EventRejected
-from healthdash.memory import release_free_memory
 
 MAX_BATCH_BODY = 8 * 1024 * 1024
 MAX_KEY_LENGTH = 255
@@ -47,7 +46,6 @@ class EventBatchHandler(CustomerEventsHandler):
         except KeyReused:
             detail = "this Idempotency-Key came with another batch before; send a new key with a new batch"
             raise Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}]) from None
-        await self.api.run(release_free_memory)  # the batch's parsed events are garbage now
         if customers:
             self.api.board.mark_changed(customers)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ SERVER_SETTINGS = {
     "checkpoint_timeout": "15min",
     "random_page_cost": "1.1",
     "jit": "off",
+    "wal_compression": "pglz",
     "max_connections": "200",
 }
 
@@ -71,6 +73,9 @@ def start_server(folder: Path) -> EmbeddedPostgres:  # pragma: no cover - starts
             if current != SERVER_SETTINGS:
                 for name, value in SERVER_SETTINGS.items():
                     conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
+                conn.execute(text("SELECT pg_reload_conf()"))
+                time.sleep(1)
+                current = {name: conn.execute(text(f"SHOW {name}")).scalar() for name in SERVER_SETTINGS}
     finally:
         engine.dispose()
     if current != SERVER_SETTINGS:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -75,3 +78,23 @@ def load_average(proc: Path = Path("/proc")) -> str:
         return " ".join((proc / "loadavg").read_text().split()[:3])
     except OSError:
         return "unknown"
+
+
+def wait_for_quiet(
+    cores: float,
+    longest: float,
+    proc: Path = Path("/proc"),
+    pause: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Wait (at most `longest` seconds) until the 1-minute load average is below `cores`; return the load then."""
+    waited = 0.0
+    while True:
+        try:
+            load = float((proc / "loadavg").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return math.nan
+        if load < cores or waited >= longest:
+            return load
+        sleep(pause)
+        waited += pause

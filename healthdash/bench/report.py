@@ -59,7 +59,8 @@ CUSTOMERS = "GET /api/customers (page of 50, any sort or filter, each query new;
 CUSTOMERS_MIXED = "GET /api/customers (page of 50, mixed queries, repeated; 2 connections)"
 HEALTH = "GET /api/customers/{id}/health (2 connections)"
 HEALTH_BUSY = "GET /api/customers/{id}/health (8 connections)"
-POST = "POST /api/customers/{id}/events (8 connections)"
+POST = "POST /api/customers/{id}/events (2 connections)"
+POST_BUSY = "POST /api/customers/{id}/events (16 connections)"
 BATCH = "POST /api/events/batch (10,000 events; 3 connections)"
 
 
@@ -87,14 +88,14 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
         out.append(
             _check("customer health p50 <= 10 ms", f"p50 {health.p50:.2f} ms{flat}", health.p50 <= 10, _busy(health))
         )
-    post = result.endpoint(POST)
+    post, post_busy = result.endpoint(POST), result.endpoint(POST_BUSY)
     if post:
         out.append(
             _check(
                 "single event p50 <= 10 ms, >= 1,000 events/s (durable commits)",
                 f"p50 {post.p50:.2f} ms, {result.single_events_per_second:,.0f}/s",
                 post.p50 <= 10 and result.single_events_per_second >= 1000,
-                _busy(post),
+                _busy(post_busy or post),
             )
         )
     batch = result.endpoint(BATCH)
@@ -125,9 +126,9 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
     if not math.isnan(result.rss_mb):
         out.append(
             _check(
-                "server RSS <= 600 MB",
-                f"{result.rss_mb:.0f} MB (peak {result.peak_rss_mb:.0f} MB)",
-                result.rss_mb <= 600,
+                "server RSS <= 600 MB (its peak)",
+                f"peak {result.peak_rss_mb:.0f} MB ({result.rss_mb:.0f} MB at the end)",
+                result.peak_rss_mb <= 600,
             )
         )
     if dashboard and not math.isnan(result.naive_seconds):

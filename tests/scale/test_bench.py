@@ -62,6 +62,11 @@ def test_the_machine_is_described_from_proc(tmp_path: Path) -> None:
     assert machine.memory_mb(42, fake) == (1.0, 2.0)
     assert machine.cpu_seconds(43, fake) == 0 and machine.memory_mb(43, fake) == (0.0, 0.0)
     assert machine.load_average(fake) == "unknown"
+    assert math.isnan(machine.wait_for_quiet(2, 10, fake))
+    (fake / "loadavg").write_text("3.5 1.0 1.0 1/100 42\n")
+    naps: list[float] = []
+    assert machine.wait_for_quiet(2, 10, fake, pause=5, sleep=naps.append) == 3.5 and naps == [5, 5]
+    assert machine.wait_for_quiet(4, 10, fake, sleep=naps.append) == 3.5 and len(naps) == 2
 
 
 def test_verdicts_state_the_misses_with_what_was_busy() -> None:

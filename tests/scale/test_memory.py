@@ -42,7 +42,11 @@ def test_a_score_table_round_trips_and_updates_without_touching_the_original(tab
     assert scores.record(0)["id"] == int(table.index[0])
     changed = scores.take(np.array([0, 1]))
     changed.columns["score"] = changed.columns["score"] + 1
+    changed.columns["tier"] = np.array(["critical", "healthy"], dtype=object)
     changed.stamp[:] = 1.0
+    scores.tier_codes()
+    recoded = scores.update(changed)
+    assert recoded.tier_codes().tolist() == ScoreTable(recoded.ids, recoded.columns).tier_codes().tolist()
     updated = scores.update(changed, gone=[int(table.index[5])])
     assert len(updated) == len(scores) - 1 and scores.columns["score"][0] == table["score"].iloc[0]
     assert updated.update(ScoreTable.latest([changed.take(np.array([0]))])) is not updated
@@ -175,3 +179,32 @@ def test_the_service_answers_for_customers_unknown_or_not_yet_there(fresh_db_url
     assert outcome is not None and outcome[1] == {"score": None, "tier": "insufficient_data"}
     health = service.customer_health(future, utc_now())
     assert health is not None and health["factors"] == [] and health["trend"]["delta"] is None
+
+
+class _Deadlock(Exception):
+    pgcode = "40P01"
+
+
+def test_work_picked_to_break_a_deadlock_is_run_again() -> None:
+    from healthdash.service import RETRIES, _retrying
+
+    calls: list[int] = []
+
+    def work() -> str:
+        calls.append(1)
+        if len(calls) < RETRIES:
+            raise OperationalError("INSERT ...", {}, _Deadlock())
+        return "stored"
+
+    assert _retrying(work) == "stored" and len(calls) == RETRIES
+    calls.clear()
+
+    def always() -> str:
+        calls.append(1)
+        raise OperationalError("INSERT ...", {}, _Deadlock())
+
+    with pytest.raises(OperationalError):
+        _retrying(always)
+    assert len(calls) == RETRIES
+    with pytest.raises(OperationalError):
+        _retrying(lambda: (_ for _ in ()).throw(OperationalError("SELECT 1", {}, ValueError())))
