@@ -22,6 +22,7 @@ from healthdash.api.routes import api_handlers
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
+from healthdash.memory import freeze_long_lived_objects
 from healthdash.scoreboard import ScoreBoard
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
@@ -135,6 +136,7 @@ def serve(settings: Settings | None = None) -> None:
     app = HealthdashServer(config=voila_config(settings))
     app.api_context = context
     app.initialize([])
+    freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
     print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)
     if generated:
         print(f"write token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)

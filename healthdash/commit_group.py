@@ -1,85 +1,62 @@
-"""Doing the work of concurrent callers together: one caller at a time leads, taking everything queued so far.
+"""Doing the work of concurrent requests together: whatever queued while a group ran forms the next group.
 
-Each caller hands in its item and waits for its own result. Whoever finds no work in progress leads: it runs the
-queue as one group and hands every caller its result; items that arrived meanwhile form the next group, led by the
-first of their callers. A group costs about as much as one item, so under load each item costs a fraction.
+Each request hands in its item and awaits its own result. Only one group runs at a time; items that arrive meanwhile
+wait, without holding a thread or a database connection, and run as the next group. A group costs about as much as
+one item (one statement, one durable commit), so the more requests arrive at once, the less each one costs: the
+throughput grows with the number of writers instead of being capped by the number of threads.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-
-@dataclass
-class _Ticket(Generic[T]):
-    item: T
-    wake: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
-    finished: bool = False
-    result: Any = None
-    error: BaseException | None = None
+GroupRun = Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]]
 
 
 class CommitGroup(Generic[T, R]):
-    """Run items of concurrent callers in groups with `run(items) -> results` (one result or exception per item)."""
+    """Run items of concurrent coroutines in groups with `run(items)`: one result or exception per item."""
 
-    def __init__(self, run: Callable[[Sequence[T]], Sequence[R | BaseException]], largest: int = 64) -> None:
+    def __init__(self, run: GroupRun[T, R], largest: int = 256) -> None:
         self._run = run
         self._largest = largest
-        self._lock = threading.Lock()
-        self._queue: list[_Ticket[T]] = []
-        self._leading = False
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._draining: asyncio.Task[None] | None = None
 
-    def submit(self, item: T) -> R:
-        """Return the result of one item, run in a group with whatever else is waiting."""
-        ticket: _Ticket[T] = _Ticket(item)
-        with self._lock:
-            self._queue.append(ticket)
-            if not self._leading:
-                self._leading = ticket.lead = True
-        while True:
-            with self._lock:
-                finished, lead = ticket.finished, ticket.lead
-                ticket.lead = False
-            if finished:
-                break
-            if lead:
-                self._lead()
-                continue
-            ticket.wake.wait()
-            ticket.wake.clear()
-        if ticket.error is not None:
-            raise ticket.error
-        result: R = ticket.result
-        return result
+    async def submit(self, item: T) -> R:
+        """Return the result of one item, run in a group with whatever else is waiting (raise its exception)."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+        return await future
 
-    def _lead(self) -> None:
-        with self._lock:
-            group, self._queue = self._queue[: self._largest], self._queue[self._largest :]
+    async def _drain(self) -> None:
         try:
-            results = self._run([t.item for t in group])
-            for ticket, result in zip(group, results, strict=True):
-                if isinstance(result, BaseException):
-                    ticket.error = result
-                else:
-                    ticket.result = result
-        except BaseException as exc:
-            for ticket in group:
-                ticket.error = exc
-        with self._lock:
-            for ticket in group:
-                ticket.finished = True
-            woken = list(group)
-            if self._queue:  # the first caller still waiting leads next
-                self._queue[0].lead = True
-                woken.append(self._queue[0])
+            while self._queue:
+                group, self._queue = self._queue[: self._largest], self._queue[self._largest :]
+                await self._run_group(group)
+        finally:
+            self._draining = None
+
+    async def _run_group(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._run([item for item, _ in group])
+            if len(results) != len(group):
+                raise RuntimeError(f"a group of {len(group)} items gave {len(results)} results")
+        except Exception as exc:  # the whole group failed: each of its requests learns why
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            if future.done():  # its request went away meanwhile
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
             else:
-                self._leading = False
-        for ticket in woken:
-            ticket.wake.set()
+                future.set_result(result)

@@ -116,6 +116,7 @@ class ScoreBoard:
         self._records: CustomerRecords | None = None
         self._epoch = 0  # moves on when everything is forgotten: work begun before is not installed
         self._changed: dict[int, float] = {}  # customer -> when it was last marked
+        self._stale_from: dict[int, dt.date | None] = {}  # customer -> the earliest day of changed usage (None: any)
         self._fresh: deque[tuple[ScoreTable, dt.date]] = deque(maxlen=FRESH_KEPT)
         self._fresh_during_build: list[ScoreTable] = []
         self._building = False
@@ -127,12 +128,13 @@ class ScoreBoard:
         self._collecting: list[set[int]] = []  # changes heard of while past tables are computed
         service.rescored.append(self._take_fresh)
 
-    def mark_changed(self, customer_ids: Iterable[int]) -> None:
-        """Note that these customers' scores may have changed."""
+    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None) -> None:
+        """Note that these customers' scores may have changed: their usage from `since` on (any day when None)."""
         ids = {int(i) for i in customer_ids}
         now = time.monotonic()
         for customer_id in ids:
             self._changed[customer_id] = now
+            self._stale_from[customer_id] = _earlier(self._stale_from.get(customer_id, since), since)
         for past in self._history.values():
             past.changed |= ids
         for pending in self._collecting:
@@ -146,6 +148,7 @@ class ScoreBoard:
         self._activity = None
         self._records = None
         self._changed.clear()
+        self._stale_from.clear()
         self._fresh.clear()
         self._history.clear()
 
@@ -250,11 +253,13 @@ class ScoreBoard:
         epoch: int,
         changed: Sequence[int] = (),
         reread: bool = False,
+        since: dt.date | None = None,
     ) -> ScoreTable:
         """Score all customers (or the given ones) from memory, after reading the changed ones' data again.
 
         With `reread`, profiles, tickets and invoices of every customer are read again (they may change without an
-        event being recorded); the usage only ever changes through events, which are heard of.
+        event being recorded); the usage only ever changes through events, which are heard of. With `since`, only
+        the usage from that day on is read again (the changes heard of were of those days).
         """
         config = self.service.config
         day, window = as_of_day(as_of), config.window_days
@@ -268,7 +273,7 @@ class ScoreBoard:
                 records = CustomerRecords.load(conn, first_ticket, first_due)
             again = np.asarray(list(changed) if customer_ids is None else list(customer_ids), dtype=np.int64)
             if len(again):
-                refresh_activity(conn, activity, again)
+                refresh_activity(conn, activity, again, since=since)
                 records.refresh(conn, again)
             known = records.profiles["id"]
             newcomers = known[activity.positions(known) < 0]
@@ -343,12 +348,16 @@ class ScoreBoard:
         epoch = self._epoch
         marks = dict(self._changed)
         self._changed.clear()
+        stale = {customer_id: self._stale_from.pop(customer_id, None) for customer_id in marks}
         ids = sorted(marks)
+        since = None if any(day is None for day in stale.values()) else min(d for d in stale.values() if d is not None)
         try:
-            rows = await self._run(self._compute, base.as_of, ids, epoch)
+            rows = await self._run(self._compute, base.as_of, ids, epoch, (), False, since)
         except BaseException:
             for customer_id, marked in marks.items():
                 self._changed[customer_id] = max(marked, self._changed.get(customer_id, 0.0))
+                day = stale[customer_id]
+                self._stale_from[customer_id] = _earlier(self._stale_from.get(customer_id, day), day)
             raise
         finally:
             self._last_patch = time.monotonic()
@@ -372,3 +381,8 @@ class ScoreBoard:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+def _earlier(day: dt.date | None, other: dt.date | None) -> dt.date | None:
+    """Return the earlier of two days, where None stands for any day (so it wins)."""
+    return None if day is None or other is None else min(day, other)

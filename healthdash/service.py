@@ -13,7 +13,6 @@ import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
 from healthdash.clock import as_of_day, utc_now
-from healthdash.commit_group import CommitGroup
 from healthdash.db import batches, reads, writes
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.score_table import ScoreTable
@@ -35,7 +34,6 @@ class HealthService:
         self.engine = engine
         self.config = config
         self.rescored: list[Rescored] = []  # told of the customer's fresh scores after each recorded event
-        self._activity: CommitGroup[writes.Activity, Recorded | None] = CommitGroup(self._record_activities)
 
     def score_table(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
         """Return every customer's (or the given ones') score, tier, factors and trend, indexed by customer id."""
@@ -63,8 +61,11 @@ class HealthService:
         self, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """Store an event; return it with the customer's updated score and tier, or None for an unknown customer."""
-        if event_type in writes.ACTIVITY:  # stored together with the activity of concurrent requests
-            return self._activity.submit((customer_id, event_type, occurred_at, data))
+        if event_type in writes.ACTIVITY:
+            (outcome,) = self.record_activities([(customer_id, event_type, occurred_at, data)])
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
         with self.engine.connect() as conn:
             with conn.begin():
                 if not writes.customer_exists(conn, customer_id):
@@ -75,8 +76,12 @@ class HealthService:
         self._tell(rows, now)
         return event, _health(rows, customer_id)
 
-    def _record_activities(self, events: Sequence[writes.Activity]) -> list[Recorded | BaseException | None]:
-        """Store the activity of several requests with one statement and one durable commit; rescore them at once."""
+    def record_activities(self, events: Sequence[writes.Activity]) -> list[Recorded | BaseException | None]:
+        """Store the activity of several requests with one statement and one durable commit; rescore them at once.
+
+        Each event gets what it would get alone: the stored event with its customer's score and tier after it, None
+        for an unknown customer, or the exception that rejected it (the others are stored all the same).
+        """
         with self._reading() as conn:
             stored = _retrying(lambda: writes.record_activities(conn, events))
             customers = sorted({e[0] for e, s in zip(events, stored, strict=True) if isinstance(s, dict)})

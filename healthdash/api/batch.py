@@ -12,7 +12,7 @@ from healthdash.api import jsonio
 from healthdash.api.handlers import CustomerEventsHandler
 from healthdash.api.models import EVENT_MODELS, MAX_BATCH, TEXT_PATTERN, EventBatch
 from healthdash.api.problem import Problem
-from healthdash.clock import utc_now
+from healthdash.clock import as_of_day, utc_now
 from healthdash.db.batches import Answer, KeyReused, NewEvent
 from healthdash.db.writes import EventRejected
 
@@ -47,7 +47,7 @@ class EventBatchHandler(CustomerEventsHandler):
             detail = "this Idempotency-Key came with another batch before; send a new key with a new batch"
             raise Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}]) from None
         if customers:
-            self.api.board.mark_changed(customers)
+            self.api.board.mark_changed(customers, since=min(as_of_day(e.occurred_at) for e in events))
         else:
             self.set_header("Idempotent-Replayed", "true")
         self.send(answer.body, status=answer.status)
@@ -75,10 +75,8 @@ def events_from(body: Any) -> list[NewEvent]:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10]) + more
         raise Problem(422, f"invalid body: {detail}", errors=errors[:ERRORS_LISTED]) from None
     now = utc_now()
-    return [
-        NewEvent(e.customer_id, e.type, e.occurred_at or now, e.data.model_dump(exclude_none=True))
-        for e in batch.events
-    ]
+    dumped = batch.model_dump(exclude_none=True)["events"]  # in one call: thousands of events dump fast together
+    return [NewEvent(e["customer_id"], e["type"], e.get("occurred_at") or now, e["data"]) for e in dumped]
 
 
 def batch_field(error: Any) -> str:

@@ -1,16 +1,18 @@
-"""What the API handlers share: the service, the score board, the thread pool and the write tokens."""
+"""What the API handlers share: the service, the score board, the thread pool, the tokens and the writers' queue."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from healthdash.commit_group import CommitGroup
+from healthdash.db.writes import Activity
 from healthdash.scoreboard import ScoreBoard
-from healthdash.service import HealthService
+from healthdash.service import HealthService, Recorded
 
 T = TypeVar("T")
 
@@ -23,10 +25,21 @@ class ApiContext:
     board: ScoreBoard
     executor: ThreadPoolExecutor
     tokens: tuple[str, ...]
+    activity: CommitGroup[Activity, Recorded | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.activity = CommitGroup(self._record_activities)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking (database) work in the thread pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def record_activity(self, event: Activity) -> Recorded | None:
+        """Store one activity event together with those of concurrent requests (see `CommitGroup`)."""
+        return await self.activity.submit(event)
+
+    async def _record_activities(self, events: Sequence[Activity]) -> list[Recorded | BaseException | None]:
+        return await self.run(self.service.record_activities, events)
 
     def token_is_valid(self, presented: str) -> bool:
         """Compare a presented token with every configured one in constant time."""

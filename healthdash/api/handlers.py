@@ -16,8 +16,8 @@ from healthdash.api.context import ApiContext
 from healthdash.api.models import EVENT, TEXT_PATTERN, AsOfQuery, CustomerListQuery, HealthQuery
 from healthdash.api.openapi import openapi_document
 from healthdash.api.problem import Problem
-from healthdash.clock import utc_now
-from healthdash.db.writes import EventRejected
+from healthdash.clock import as_of_day, utc_now
+from healthdash.db.writes import ACTIVITY, EventRejected
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 64 * 1024
@@ -121,12 +121,15 @@ class CustomerEventsHandler(ApiHandler):
         data = event.data.model_dump(exclude_none=True)
         occurred_at = event.occurred_at or utc_now()
         try:
-            outcome = await self.api.run(self.api.service.record_event, cid, event.type, occurred_at, data)
+            if event.type in ACTIVITY:  # stored with one statement and one commit together with concurrent ones
+                outcome = await self.api.record_activity((cid, event.type, occurred_at, data))
+            else:
+                outcome = await self.api.run(self.api.service.record_event, cid, event.type, occurred_at, data)
         except EventRejected as exc:
             raise Problem(exc.status, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
         if outcome is None:
             raise Problem(404, f"there is no customer with id {cid}")
-        self.api.board.mark_changed([cid])
+        self.api.board.mark_changed([cid], since=as_of_day(occurred_at))
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from decimal import Decimal
 from typing import Any
+
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class JSONBodyError(ValueError):
@@ -21,7 +24,8 @@ def parse_body(raw: bytes) -> Any:
     """Parse a request body as strict JSON (UTF-8, no NaN or Infinity)."""
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) is not text
+        if SURROGATE_ESCAPE.search(raw):  # only such an escape can give a lone surrogate (\ud800), which is not text
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeError:
         raise JSONBodyError("the body is not UTF-8 text (invalid bytes or a lone \\uD800-\\uDFFF escape)") from None
     except json.JSONDecodeError as exc:

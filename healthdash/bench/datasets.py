@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from healthdash.db.database import create_database, load_sample_data
+from healthdash.db.database import INIT_SQL, create_database, load_sample_data
 from healthdash.db.embedded import EmbeddedPostgres
 from healthdash.db.generator import generate
 
@@ -96,6 +97,7 @@ def ensure_dataset(
         "days": scale.days,
         "seed": scale.seed,
         "loaded_on": today.isoformat(),
+        "schema": hashlib.sha256(INIT_SQL.read_bytes()).hexdigest()[:16],  # a changed schema or trigger: build anew
     }
     meta = _meta(server, scale) or {}
     used = int(str(meta.pop("bench_runs", 0)))

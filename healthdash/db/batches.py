@@ -9,11 +9,11 @@ and stores nothing, the same key with another batch is refused.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import Connection, text
 
 from healthdash.db.writes import EventRejected, feature_keys, stored_data
@@ -110,12 +110,7 @@ def record_batch(conn: Connection, events: Sequence[NewEvent]) -> list[int]:
             except EventRejected as exc:
                 raise EventRejected(f"events[{i}].{exc.field}", f"events[{i}]: {exc}", exc.status) from None
         rows.append(
-            {
-                "customer_id": event.customer_id,
-                "type": event.type,
-                "occurred_at": event.occurred_at.isoformat(),
-                "data": data,
-            }
+            {"customer_id": event.customer_id, "type": event.type, "occurred_at": event.occurred_at, "data": data}
         )
-    ids = [row[0] for row in conn.execute(_INSERT, {"events": json.dumps(rows)})]
+    ids = [row[0] for row in conn.execute(_INSERT, {"events": to_json(rows).decode()})]
     return sorted(ids)  # identities are drawn in insertion order, which is batch order

@@ -1,15 +1,18 @@
 """Change notifications from PostgreSQL: every instance hears about every recorded event, whichever took it.
 
 A trigger on `events` (db/init.sql) runs `pg_notify('healthdash_events', ...)` for each inserting statement, with the
-comma-separated ids of the customers concerned, or `*` when there are too many to list. A `ChangeListener` keeps one
-dedicated connection listening on that channel in a background thread and hands each notification to the event loop,
-where the score board marks those customers as changed. When the connection is lost it reconnects with backoff and,
-once listening again, drops the whole cache: notifications sent meanwhile are lost for good.
+earliest day of its events and the comma-separated ids of the customers concerned (`2026-11-25:3,17`), or `*` when
+there are too many to list. The day lets the score board read again only the usage from that day on. A
+`ChangeListener` keeps one dedicated connection listening on that channel in a background thread and hands each
+notification to the event loop, where the score board marks those customers as changed. When the connection is lost
+it reconnects with backoff and, once listening again, drops the whole cache: notifications sent meanwhile are lost
+for good.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 import select
@@ -17,7 +20,7 @@ import socket
 import threading
 from collections.abc import Iterable
 from contextlib import suppress
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import psycopg2
 from sqlalchemy import Engine
@@ -41,20 +44,35 @@ log = logging.getLogger("healthdash.listener")
 class ChangeSink(Protocol):
     """What the listener tells about changes (the score board)."""
 
-    def mark_changed(self, customer_ids: Iterable[int]) -> None: ...
+    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None) -> None: ...
 
     def invalidate_all(self) -> None: ...
 
 
-def parse_payload(payload: str) -> frozenset[int] | None:
-    """Return the customer ids a notification names, or None when anything may have changed."""
+class Change(NamedTuple):
+    """Customers whose scores may have changed, and the earliest day of their usage that did (None: any day)."""
+
+    customer_ids: frozenset[int]
+    since: dt.date | None = None
+
+
+def parse_payload(payload: str) -> Change | None:
+    """Return what a notification says changed, or None when anything may have changed."""
     text = payload.strip()
+    since: dt.date | None = None
+    if ":" in text:
+        day, _, text = text.partition(":")
+        try:
+            since = dt.date.fromisoformat(day.strip())
+        except ValueError:
+            return None  # not ours to understand: assume the worst
+        text = text.strip()
     if not text:
-        return frozenset()
+        return Change(frozenset(), since)
     if text == EVERYTHING:
         return None
     try:
-        return frozenset(int(part) for part in text.split(","))
+        return Change(frozenset(int(part) for part in text.split(",")), since)
     except ValueError:
         return None  # not ours to understand: assume the worst
 
@@ -172,30 +190,33 @@ class ChangeListener:
                     conn.notifies.clear()
                     self._deliver(_merge(payloads))
 
-    def _deliver(self, ids: frozenset[int] | None) -> None:
-        if ids is not None and not ids:
+    def _deliver(self, change: Change | None) -> None:
+        if change is not None and not change.customer_ids:
             return
         assert self._loop is not None
         try:
-            self._loop.call_soon_threadsafe(self._apply, ids)
+            self._loop.call_soon_threadsafe(self._apply, change)
         except RuntimeError:  # the loop is closed: the server is going away
             self._stopping.set()
 
-    def _apply(self, ids: frozenset[int] | None) -> None:
-        if ids is None:
+    def _apply(self, change: Change | None) -> None:
+        if change is None:
             self.sink.invalidate_all()
         else:
-            self.sink.mark_changed(ids)
+            self.sink.mark_changed(change.customer_ids, change.since)
 
 
-def _merge(payloads: list[str]) -> frozenset[int] | None:
-    merged: set[int] = set()
-    for payload in payloads:
-        ids = parse_payload(payload)
-        if ids is None:
-            return None
-        merged |= ids
-    return frozenset(merged)
+def _merge(payloads: list[str]) -> Change | None:
+    changes = [parse_payload(payload) for payload in payloads]
+    named = [change for change in changes if change is None or change.customer_ids]
+    if any(change is None for change in named):
+        return None
+    found = [change for change in named if change is not None]
+    ids = frozenset().union(*(change.customer_ids for change in found))
+    days = [change.since for change in found]
+    if any(day is None for day in days):  # a change of any day: read all of these customers' usage again
+        return Change(ids, None)
+    return Change(ids, min((day for day in days if day is not None), default=None))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import select
 import threading
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from healthdash.db.database import create_database
-from healthdash.db.listener import CHANNEL, ChangeListener, listener_application_name, parse_payload
+from healthdash.db.listener import CHANNEL, Change, ChangeListener, listener_application_name, parse_payload
 from tests.conftest import drop_database
 
 Call = tuple[str, frozenset[int] | None]
@@ -28,10 +29,12 @@ class RecordingSink:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.days: list[dt.date | None] = []
         self.threads: set[int] = set()
 
-    def mark_changed(self, customer_ids: Iterable[int]) -> None:
+    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None) -> None:
         self.calls.append(("changed", frozenset(customer_ids)))
+        self.days.append(since)
         self.threads.add(threading.get_ident())
 
     def invalidate_all(self) -> None:
@@ -78,16 +81,19 @@ def kill_listener(engine: Engine) -> int:
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
-        ("7", frozenset({7})),
-        ("3,5,3", frozenset({3, 5})),
-        (" 12 ", frozenset({12})),
-        ("", frozenset()),
+        ("7", Change(frozenset({7}))),
+        ("3,5,3", Change(frozenset({3, 5}))),
+        (" 12 ", Change(frozenset({12}))),
+        ("2026-11-25:3,17", Change(frozenset({3, 17}), dt.date(2026, 11, 25))),
+        ("2026-11-25:", Change(frozenset(), dt.date(2026, 11, 25))),
+        ("", Change(frozenset())),
         ("*", None),
         ("7,x", None),
+        ("2026-13-01:3", None),
         ("anything else", None),
     ],
 )
-def test_payload_names_customers_or_everything(payload: str, expected: frozenset[int] | None) -> None:
+def test_payload_names_customers_and_the_earliest_day_or_everything(payload: str, expected: Change | None) -> None:
     assert parse_payload(payload) == expected
 
 
@@ -125,6 +131,35 @@ def test_changes_reach_the_sink_on_the_event_loop_thread(notify_db: Engine) -> N
         ("everything", None),
     ]
     assert sink.threads == {loop_thread}
+
+
+def test_a_notification_tells_the_earliest_day_of_the_events_written(notify_db: Engine) -> None:
+    sink = RecordingSink()
+    listener = ChangeListener(notify_db, sink)
+    first, second = two_customers(notify_db)
+
+    async def scenario() -> tuple[dt.date, dt.date]:
+        listener.start()
+        await eventually(lambda: ("everything", None) in sink.calls)
+        with notify_db.begin() as conn:
+            days = conn.execute(
+                text(
+                    """INSERT INTO events (customer_id, type, occurred_at)
+                       VALUES (:a, 'login', now() - interval '3 days'), (:b, 'api_call', now())
+                       RETURNING (occurred_at AT TIME ZONE 'UTC')::date"""
+                ),
+                {"a": first, "b": second},
+            ).scalars()
+            earliest, latest = sorted(days)
+        await eventually(lambda: len(sink.calls) == 2)
+        return earliest, latest
+
+    try:
+        earliest, latest = asyncio.run(scenario())
+    finally:
+        listener.stop()
+    assert sink.calls[1] == ("changed", frozenset({first, second}))
+    assert sink.days == [earliest] and earliest < latest, "the usage from the earliest event's day on is read again"
 
 
 def test_reconnects_and_starts_afresh_after_losing_its_connection(notify_db: Engine) -> None:
@@ -267,7 +302,8 @@ class TestTrigger:
     """The trigger on events in db/init.sql.
 
     Its contract: once an inserting transaction commits, the notifications on the channel name every customer it
-    inserted events for (comma-separated ids, each payload within PostgreSQL's 8000 bytes), or one of them is `*`.
+    inserted events for (the earliest day, a colon, comma-separated ids; each payload within PostgreSQL's 8000
+    bytes), or one of them is `*`.
     """
 
     @staticmethod
@@ -297,7 +333,10 @@ class TestTrigger:
 
     @staticmethod
     def named(payloads: list[str]) -> list[int]:
-        return [int(i) for payload in payloads for i in payload.split(",")]
+        """The customer ids the payloads name, each payload read as the listener reads it."""
+        changes = [parse_payload(payload) for payload in payloads]
+        assert all(change is not None and change.since is not None for change in changes), payloads
+        return [i for change in changes if change is not None for i in sorted(change.customer_ids)]
 
     def test_a_statement_names_each_of_its_customers_once(self, notify_db_url: str) -> None:
         engine = create_engine(notify_db_url, poolclass=NullPool)

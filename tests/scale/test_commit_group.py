@@ -1,9 +1,8 @@
-"""Concurrent callers' work done in groups: each caller gets its own result or error, and groups form under load."""
+"""Concurrent requests' work done in groups: each request gets its own result or error, and groups grow with load."""
 
 from __future__ import annotations
 
-import threading
-import time
+import asyncio
 from collections.abc import Sequence
 
 import pytest
@@ -14,37 +13,62 @@ from healthdash.commit_group import CommitGroup
 def test_concurrent_items_are_run_in_groups_and_each_caller_gets_its_own_result() -> None:
     sizes: list[int] = []
 
-    def run(items: Sequence[int]) -> list[int | BaseException]:
+    async def run(items: Sequence[int]) -> list[int | BaseException]:
         sizes.append(len(items))
-        time.sleep(0.005)  # one commit for the whole group
+        await asyncio.sleep(0.005)  # one commit for the whole group
         return [ValueError(i) if i % 13 == 0 else i * 2 for i in items]
 
-    group: CommitGroup[int, int] = CommitGroup(run, largest=5)
-    results: dict[int, object] = {}
+    async def main() -> dict[int, object]:
+        group: CommitGroup[int, int] = CommitGroup(run, largest=50)
+        results: dict[int, object] = {}
 
-    def caller(first: int) -> None:
-        for i in range(first, first + 40):
-            try:
-                results[i] = group.submit(i)
-            except ValueError as exc:
-                results[i] = exc
+        async def caller(first: int) -> None:
+            for i in range(first, first + 20):
+                try:
+                    results[i] = await group.submit(i)
+                except ValueError as exc:
+                    results[i] = exc
 
-    threads = [threading.Thread(target=caller, args=(k * 100,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(results) == 320
+        await asyncio.gather(*(caller(k * 100) for k in range(64)))
+        return results
+
+    results = asyncio.run(main())
+    assert len(results) == 64 * 20
     for i, result in results.items():
         assert isinstance(result, ValueError) if i % 13 == 0 else result == i * 2
-    assert max(sizes) == 5 and len(sizes) < 320, "items waiting together ran together"
+    assert max(sizes) == 50, "64 writers waiting together ran in groups of the largest size, not one by one"
+    assert len(sizes) < 64 * 20 / 10
 
 
-def test_a_failing_group_fails_each_of_its_callers() -> None:
-    def run(items: Sequence[str]) -> list[str | BaseException]:
-        raise ConnectionError("the database went away")
+def test_a_failing_group_fails_each_of_its_callers_and_the_next_group_runs() -> None:
+    calls: list[Sequence[str]] = []
 
-    group: CommitGroup[str, str] = CommitGroup(run)
-    with pytest.raises(ConnectionError):
-        group.submit("a")
-    assert group.submit.__doc__
+    async def run(items: Sequence[str]) -> list[str | BaseException]:
+        calls.append(items)
+        if len(calls) == 1:
+            raise ConnectionError("the database went away")
+        return [item.upper() for item in items]
+
+    async def main() -> None:
+        group: CommitGroup[str, str] = CommitGroup(run)
+        first = asyncio.ensure_future(group.submit("a"))
+        await asyncio.sleep(0)  # the first group is under way; these two wait for the next
+        later = asyncio.gather(group.submit("b"), group.submit("c"))
+        with pytest.raises(ConnectionError):
+            await first
+        assert await later == ["B", "C"]
+        assert calls == [["a"], ["b", "c"]]
+
+    asyncio.run(main())
+
+
+def test_a_group_that_answers_for_fewer_items_fails_them_all() -> None:
+    async def run(items: Sequence[int]) -> list[int | BaseException]:
+        return [1]
+
+    async def main() -> None:
+        group: CommitGroup[int, int] = CommitGroup(run)
+        results = await asyncio.gather(group.submit(1), group.submit(2), return_exceptions=True)
+        assert all(isinstance(r, RuntimeError) and "2 items gave 1 results" in str(r) for r in results)
+
+    asyncio.run(main())

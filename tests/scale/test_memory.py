@@ -208,3 +208,15 @@ def test_work_picked_to_break_a_deadlock_is_run_again() -> None:
     assert len(calls) == RETRIES
     with pytest.raises(OperationalError):
         _retrying(lambda: (_ for _ in ()).throw(OperationalError("SELECT 1", {}, ValueError())))
+
+
+def test_objects_made_before_serving_are_spared_from_collection() -> None:
+    import gc
+
+    from healthdash.memory import freeze_long_lived_objects
+
+    try:
+        frozen = freeze_long_lived_objects()
+        assert frozen == gc.get_freeze_count() > 10_000, "the imported modules' objects are frozen"
+    finally:
+        gc.unfreeze()

@@ -63,6 +63,28 @@ def test_a_patch_after_a_batch_equals_a_full_recompute(service: HealthService, e
     asyncio.run(scenario())
 
 
+def test_a_patch_reads_again_the_usage_from_the_earliest_day_it_was_told_of(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, patch_interval=0.0)
+        before = await board.current()
+        today = before.day
+        board.mark_changed(record(service, logins(9, range(0, 1))), since=today)
+        board.mark_changed(record(service, logins(13, range(20, 30))), since=today - dt.timedelta(days=29))
+        after = await board.flush()  # one patch for both: from the earlier day on
+        assert after.table.loc[13, "score"] != before.table.loc[13, "score"]
+        same_as_recompute(after, service)
+        board.mark_changed(record(service, logins(21, range(5, 6))), since=today)  # told of the wrong day: unseen
+        after = await board.flush()
+        recompute = service.score_table(after.as_of)
+        assert after.table.loc[21, "score"] == before.table.loc[21, "score"] != recompute.loc[21, "score"]
+        board.mark_changed([21])  # any day: all of its usage is read again
+        same_as_recompute(await board.flush(), service)
+
+    asyncio.run(scenario())
+
+
 def test_patches_run_in_the_background_and_readers_do_not_wait(
     service: HealthService, executor: ThreadPoolExecutor
 ) -> None:
