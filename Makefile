@@ -21,8 +21,8 @@ scores: $(STAMP)
 	$(BIN)/python -m healthdash scores
 
 lint: $(STAMP)
-	$(BIN)/ruff check healthdash tests
-	$(BIN)/ruff format --check healthdash tests
+	$(BIN)/ruff check healthdash tests notebooks
+	$(BIN)/ruff format --check healthdash tests notebooks
 	$(BIN)/mypy
 
 test: lint

@@ -62,11 +62,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PREHEATED = {"HEALTHDASH_KERNEL_POOL_SIZE": "1"}  # one kernel per page kept ready, as a deployment has by default
+
+
 @contextlib.contextmanager
 def start_server(
     database_url: str, data_dir: Path, token: str, extra_env: dict[str, str] | None = None, timeout: float = 60.0
 ) -> Iterator[RunningServer]:
-    """Run `python -m healthdash serve` on a free port until the context exits."""
+    """Run `python -m healthdash serve` on a free port until the context exits.
+
+    No kernels are preheated for the pages unless `extra_env` asks for them (HEALTHDASH_KERNEL_POOL_SIZE): a test of
+    the API has no use for them, and each one is a Python process starting up beside the tests.
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -75,6 +82,7 @@ def start_server(
         "HEALTHDASH_HOST": "127.0.0.1",
         "HEALTHDASH_DATA_DIR": str(data_dir),
         "HEALTHDASH_API_TOKENS": token,
+        "HEALTHDASH_KERNEL_POOL_SIZE": "0",
         **(extra_env or {}),
     }
     log = data_dir / "server.log"

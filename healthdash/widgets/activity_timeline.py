@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import CustomerHealth, DailyActivity
 from healthdash.widgets.charts import timeline_svg
 from healthdash.widgets.fragments import text
+from healthdash.widgets.model_view import ModelView
 
 DAYS = 90
 SERIES = (
@@ -21,22 +20,13 @@ SERIES = (
 )
 
 
-class ActivityTimeline(ipw.HTML):  # type: ignore[misc]
+class ActivityTimeline(ModelView[CustomerHealth]):
     """Three day-by-day column charts sharing one time axis; days without activity count as zero."""
 
+    model_trait = "health"
     health = Instance(CustomerHealth, allow_none=True, help="the customer's health (its `activity`) shown")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="health")
-        self._render()
-
-    def _render(self, change: Any = None) -> None:
-        health = self.health
-        if health is None:
-            self.value = ""
-            return
+    def html(self, health: CustomerHealth) -> str:
         last = health.as_of.astimezone(dt.UTC).date()
         days = daily_series(health.activity, last)
         blocks = []
@@ -55,7 +45,7 @@ class ActivityTimeline(ipw.HTML):  # type: ignore[misc]
             '<div class="hd-series-head hd-small hd-muted">'
             f"<span>{text(first)}</span><span>{text(middle)}</span><span>{text(last.isoformat())}</span></div>"
         )
-        self.value = (
+        return (
             f'<section class="hd-card hd-timeline"><h2>Activity, last {DAYS} days</h2>{"".join(blocks)}{axis}</section>'
         )
 

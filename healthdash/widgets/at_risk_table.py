@@ -4,31 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import Dashboard
 from healthdash.widgets.fragments import factor_label, score_html, text, tier_badge
 from healthdash.widgets.links import PageLinks
+from healthdash.widgets.model_view import ModelView
 
 
-class AtRiskTable(ipw.HTML):  # type: ignore[misc]
+class AtRiskTable(ModelView[Dashboard]):
     """The five lowest scores with their tier and the factor that cost them the most points."""
 
+    model_trait = "dashboard"
     dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
 
     def __init__(self, links: PageLinks | None = None, **kwargs: Any) -> None:
         self.links = links or PageLinks.from_environment()
         super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="dashboard")
-        self._render()
 
-    def _render(self, change: Any = None) -> None:
-        summary = self.dashboard
-        if summary is None:
-            self.value = ""
-            return
+    def html(self, summary: Dashboard) -> str:
         rows = []
         for customer in summary.top_at_risk:
             href = text(self.links.customer(customer.id))
@@ -44,7 +38,7 @@ class AtRiskTable(ipw.HTML):  # type: ignore[misc]
         body = (
             "".join(rows) or '<tr><td colspan="4"><span class="hd-muted">No customer has a score yet.</span></td></tr>'
         )
-        self.value = (
+        return (
             '<section class="hd-card"><h2>Most at risk</h2><div class="hd-table-wrap"><table class="hd-table">'
             '<thead><tr><th>Customer</th><th class="hd-num">Score</th><th>Tier</th><th>Main reason</th></tr></thead>'
             f"<tbody>{body}</tbody></table></div></section>"

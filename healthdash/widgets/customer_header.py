@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import CustomerHealth
@@ -18,24 +15,16 @@ from healthdash.widgets.fragments import (
     tier_class,
     trend_html,
 )
+from healthdash.widgets.model_view import ModelView
 
 
-class CustomerHeader(ipw.HTML):  # type: ignore[misc]
+class CustomerHeader(ModelView[CustomerHealth]):
     """Name and profile on the left; the score in its tier's colour, the tier and the trend on the right."""
 
+    model_trait = "health"
     health = Instance(CustomerHealth, allow_none=True, help="the customer's health shown")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="health")
-        self._render()
-
-    def _render(self, change: Any = None) -> None:
-        health = self.health
-        if health is None:
-            self.value = ""
-            return
+    def html(self, health: CustomerHealth) -> str:
         c = health.customer
         facts = [
             segment_label(c.segment),
@@ -49,7 +38,7 @@ class CustomerHeader(ipw.HTML):  # type: ignore[misc]
         profile = " \u00b7 ".join(f'<span class="hd-fact">{text(fact)}</span>' for fact in facts)
         previous = health.trend.previous_score
         was = f' <span class="hd-muted">(was {score_number(previous)})</span>' if previous is not None else ""
-        self.value = (
+        return (
             '<section class="hd-card hd-header">'
             f'<div><h2 class="hd-customer-name">{text(c.name)}</h2>'
             f'<div class="hd-muted">{profile}</div></div>'

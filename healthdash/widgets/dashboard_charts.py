@@ -4,32 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import Dashboard
 from healthdash.scoring import ScoringConfig, tier_for_score
 from healthdash.widgets.charts import Column, column_chart, share_bar
 from healthdash.widgets.fragments import TIER_LABELS
+from healthdash.widgets.model_view import ModelView
 
 
-class DashboardCharts(ipw.HTML):  # type: ignore[misc]
+class DashboardCharts(ModelView[Dashboard]):
     """Two cards side by side: the score distribution (columns in their tier's colour) and the tier split."""
 
+    model_trait = "dashboard"
     dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
 
     def __init__(self, config: ScoringConfig | None = None, **kwargs: Any) -> None:
         self.config = config or ScoringConfig()
         super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="dashboard")
-        self._render()
 
-    def _render(self, change: Any = None) -> None:
-        summary = self.dashboard
-        if summary is None:
-            self.value = ""
-            return
+    def html(self, summary: Dashboard) -> str:
         columns = [
             Column(
                 label=f"{b.from_}",
@@ -45,7 +39,7 @@ class DashboardCharts(ipw.HTML):  # type: ignore[misc]
             [(label, summary.tiers.get(tier, 0), f"hd-fill-{tier}") for tier, label in TIER_LABELS.items()],  # type: ignore[call-overload]
             "Customers per tier",
         )
-        self.value = (
+        return (
             '<div class="hd-grid">'
             f'<section class="hd-card"><h2>Score distribution</h2>{distribution}'
             f'<div class="hd-small hd-muted">{scored} customers with enough data, in 10-point bands</div></section>'

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import CustomerHealth
 from healthdash.widgets.fragments import moment, text
+from healthdash.widgets.model_view import ModelView
 
 EVENT_LABELS = {
     "login": "Login",
@@ -21,22 +21,13 @@ EVENT_LABELS = {
 }
 
 
-class EventsTable(ipw.HTML):  # type: ignore[misc]
+class EventsTable(ModelView[CustomerHealth]):
     """When, what and the event's details."""
 
+    model_trait = "health"
     health = Instance(CustomerHealth, allow_none=True, help="the customer's health (its `events`) shown")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="health")
-        self._render()
-
-    def _render(self, change: Any = None) -> None:
-        health = self.health
-        if health is None:
-            self.value = ""
-            return
+    def html(self, health: CustomerHealth) -> str:
         rows = "".join(
             f'<tr data-event-id="{e.id}">'
             f"<td><span>{moment(e.occurred_at)}</span></td>"
@@ -48,7 +39,7 @@ class EventsTable(ipw.HTML):  # type: ignore[misc]
         if not rows:
             rows = '<tr><td colspan="3"><span class="hd-muted">No events recorded.</span></td></tr>'
         page = health.events
-        self.value = (
+        return (
             f'<section class="hd-card"><h2>Recent events <span class="hd-muted hd-small">{len(page.items)} of '
             f"{page.total:,}</span></h2>"
             '<div class="hd-table-wrap"><table class="hd-table"><thead><tr><th>When</th><th>Event</th><th>Details</th>'

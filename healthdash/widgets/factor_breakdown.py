@@ -4,38 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import CustomerHealth, FactorBreakdown
 from healthdash.widgets.charts import BarRow, Segment, bar_rows
 from healthdash.widgets.fragments import score_number, text
+from healthdash.widgets.model_view import ModelView
 
 PERCENT_KEYS = ("share", "change")
 
 
-class FactorBreakdownView(ipw.HTML):  # type: ignore[misc]
+class FactorBreakdownView(ModelView[CustomerHealth]):
     """A chart of the points each factor earns and loses out of 100, then each factor's chain of reasoning."""
 
+    model_trait = "health"
     health = Instance(CustomerHealth, allow_none=True, help="the customer's health shown")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="health")
-        self._render()
-
-    def _render(self, change: Any = None) -> None:
-        health = self.health
-        if health is None:
-            self.value = ""
-            return
+    def html(self, health: CustomerHealth) -> str:
         if not health.factors:
-            self.value = (
+            return (
                 '<section class="hd-card"><h2>Why this score</h2>'
                 '<p class="hd-muted">No score yet: the customer has no data as of this moment.</p></section>'
             )
-            return
         widest = max((f.points + f.points_lost for f in health.factors), default=0.0) or 1.0
         rows = [
             BarRow(
@@ -50,7 +40,7 @@ class FactorBreakdownView(ipw.HTML):  # type: ignore[misc]
         ]
         chart = bar_rows(rows, "Points each factor earns (solid) and loses (hatched) out of 100", open_track=True)
         details = "".join(_factor(f) for f in health.factors)
-        self.value = (
+        return (
             '<section class="hd-card"><h2>Why this score</h2>'
             '<div class="hd-small hd-muted" style="margin-bottom:8px">Each bar is the factor\'s share of 100 points: '
             "solid is earned, hatched is lost.</div>"

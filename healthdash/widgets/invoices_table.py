@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import CustomerHealth
 from healthdash.widgets.fragments import day, text
+from healthdash.widgets.model_view import ModelView
 
 STATUS = {
     "on_time": ("paid on time", "healthy"),
@@ -19,22 +17,13 @@ STATUS = {
 }
 
 
-class InvoicesTable(ipw.HTML):  # type: ignore[misc]
+class InvoicesTable(ModelView[CustomerHealth]):
     """Amount, dates and on-time status of each invoice, newest due date first."""
 
+    model_trait = "health"
     health = Instance(CustomerHealth, allow_none=True, help="the customer's health (its `invoices`) shown")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="health")
-        self._render()
-
-    def _render(self, change: Any = None) -> None:
-        health = self.health
-        if health is None:
-            self.value = ""
-            return
+    def html(self, health: CustomerHealth) -> str:
         rows = []
         for invoice in health.invoices:
             label, tier = STATUS.get(invoice.status, (invoice.status, "insufficient_data"))
@@ -49,7 +38,7 @@ class InvoicesTable(ipw.HTML):  # type: ignore[misc]
                 "</tr>"
             )
         body = "".join(rows) or '<tr><td colspan="6"><span class="hd-muted">No invoices.</span></td></tr>'
-        self.value = (
+        return (
             '<section class="hd-card"><h2>Invoices</h2><div class="hd-table-wrap"><table class="hd-table"><thead><tr>'
             '<th>#</th><th class="hd-num">Amount</th><th class="hd-wide">Issued</th><th>Due</th><th>Paid</th>'
             f"<th>Status</th></tr></thead><tbody>{body}</tbody></table></div></section>"

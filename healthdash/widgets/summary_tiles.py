@@ -4,32 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import Dashboard
 from healthdash.widgets.fragments import TIER_LABELS, score_number, text, tier_class
 from healthdash.widgets.links import PageLinks
+from healthdash.widgets.model_view import ModelView
 from healthdash.widgets.styles import TIER_COLOURS
 
 
-class SummaryTiles(ipw.HTML):  # type: ignore[misc]
+class SummaryTiles(ModelView[Dashboard]):
     """One tile per number; a tier's tile opens the customer list filtered to that tier."""
 
+    model_trait = "dashboard"
     dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
 
     def __init__(self, links: PageLinks | None = None, **kwargs: Any) -> None:
         self.links = links or PageLinks.from_environment()
         super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="dashboard")
-        self._render()
 
-    def _render(self, change: Any = None) -> None:
-        summary = self.dashboard
-        if summary is None:
-            self.value = ""
-            return
+    def html(self, summary: Dashboard) -> str:
         tiles = [
             _tile("Customers", str(summary.customer_count), self.links.page("customers"), "#0969da"),
             _tile("Average score", score_number(summary.average_score), None, "#0969da"),
@@ -38,7 +32,7 @@ class SummaryTiles(ipw.HTML):  # type: ignore[misc]
             count = summary.tiers.get(tier, 0)  # type: ignore[call-overload]
             value = f'<span class="{tier_class(tier)}">{count}</span>'
             tiles.append(_tile(label, value, self.links.page("customers", tier=tier), TIER_COLOURS[tier], raw=True))
-        self.value = f'<div class="hd-tiles">{"".join(tiles)}</div>'
+        return f'<div class="hd-tiles">{"".join(tiles)}</div>'
 
 
 def _tile(label: str, value: str, href: str | None, colour: str, raw: bool = False) -> str:

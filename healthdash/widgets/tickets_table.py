@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import ipywidgets as ipw
 from traitlets import Instance
 
 from healthdash.api.models import CustomerHealth
 from healthdash.widgets.fragments import day, text
+from healthdash.widgets.model_view import ModelView
 
 PRIORITY_CSS = {"urgent": "hd-tier-critical", "high": "hd-tier-critical", "medium": "hd-tier-at_risk", "low": ""}
 
 
-class TicketsTable(ipw.HTML):  # type: ignore[misc]
+class TicketsTable(ModelView[CustomerHealth]):
     """Subject, priority, status and dates of each ticket."""
 
+    model_trait = "health"
     health = Instance(CustomerHealth, allow_none=True, help="the customer's health (its `tickets`) shown")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("hd-html")
-        self.observe(self._render, names="health")
-        self._render()
-
-    def _render(self, change: Any = None) -> None:
-        health = self.health
-        if health is None:
-            self.value = ""
-            return
+    def html(self, health: CustomerHealth) -> str:
         rows = "".join(
             "<tr>"
             f'<td><span class="hd-muted">#{t.id}</span></td>'
@@ -43,7 +32,7 @@ class TicketsTable(ipw.HTML):  # type: ignore[misc]
         if not rows:
             rows = '<tr><td colspan="6"><span class="hd-muted">No support tickets.</span></td></tr>'
         open_count = sum(1 for t in health.tickets if t.status == "open")
-        self.value = (
+        return (
             '<section class="hd-card"><h2>Support tickets '
             f'<span class="hd-muted hd-small">{open_count} open</span></h2>'
             '<div class="hd-table-wrap"><table class="hd-table"><thead><tr><th>#</th><th>Subject</th><th>Priority</th>'

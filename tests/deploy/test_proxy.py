@@ -18,7 +18,7 @@ from tornado.websocket import websocket_connect
 
 from tests.conftest import TEST_TOKEN
 from tests.deploy.conftest import ROOT
-from tests.servers import RunningServer, free_port, start_server
+from tests.servers import PREHEATED, RunningServer, free_port, start_server
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,8 +47,8 @@ def proxy(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """HAProxy with deploy/haproxy.cfg in front of two instances; yields its URL."""
     folder = tmp_path_factory.mktemp("proxy")
     with (
-        start_server(module_db_url, tmp_path_factory.mktemp("one"), TEST_TOKEN) as one,
-        start_server(module_db_url, tmp_path_factory.mktemp("two"), TEST_TOKEN) as two,
+        start_server(module_db_url, tmp_path_factory.mktemp("one"), TEST_TOKEN, PREHEATED) as one,
+        start_server(module_db_url, tmp_path_factory.mktemp("two"), TEST_TOKEN, PREHEATED) as two,
     ):
         port = free_port()
         config = folder / "haproxy.cfg"

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import TEST_TOKEN
-from tests.servers import RunningServer, start_server
+from tests.servers import PREHEATED, RunningServer, start_server
 from tests.web.servers import sample_data_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,7 +101,7 @@ def app(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFacto
     """
     with sample_data_copy(admin_url, template_db, "hd_web") as url:
         hostile = add_hostile_customer(url)
-        with start_server(url, tmp_path_factory.mktemp("web-server"), TEST_TOKEN) as running:
+        with start_server(url, tmp_path_factory.mktemp("web-server"), TEST_TOKEN, PREHEATED) as running:
             for body in (
                 {"type": "login", "data": {"user": HOSTILE_TEXT}},
                 {"type": "ticket_opened", "data": {"priority": "urgent", "subject": HOSTILE_TEXT}},
