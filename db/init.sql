@@ -127,17 +127,20 @@ CREATE TRIGGER events_rollup AFTER INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION customer_daily_apply();
 
 -- Tells every listening app instance which customers' scores may have changed (delivered at commit).
--- The payload is the earliest day (UTC) of the statement's events, a colon and comma-separated customer ids, at most
--- 350 per notification (a statement that touches more sends several), e.g. '2026-11-25:3,17'; or '*' when a
--- statement touches more customers than 64 notifications hold. The day lets a listener read again only the usage
--- from that day on.
+-- The payload is the earliest day (UTC) of the statement's events, ' usage' when they are all activity (logins, API
+-- calls, feature uses), a colon and comma-separated customer ids, at most 350 per notification (a statement that
+-- touches more sends several), e.g. '2026-11-25 usage:3,17'; or '*' when a statement touches more customers than 64
+-- notifications hold. A listener reads again only those customers' usage from that day on, and their tickets,
+-- invoices and profile unless the change was usage only.
 CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     parts text[];
     part text;
     since text;
 BEGIN
-    SELECT min((occurred_at AT TIME ZONE 'UTC')::date)::text INTO since FROM new_events;
+    SELECT min((occurred_at AT TIME ZONE 'UTC')::date)::text
+           || CASE WHEN bool_and(type IN ('login', 'api_call', 'feature_use')) THEN ' usage' ELSE '' END
+      INTO since FROM new_events;
     SELECT array_agg(ids ORDER BY chunk) INTO parts
       FROM (SELECT chunk, string_agg(customer_id::text, ',' ORDER BY customer_id) AS ids
               FROM (SELECT customer_id, (row_number() OVER (ORDER BY customer_id) - 1) / 350 AS chunk

@@ -38,7 +38,7 @@ class DailyActivity:
         self.last_day = last_day
         self.days = days
         self.logged_in = np.zeros((days, len(self.ids)), dtype=bool)
-        self.api_calls = np.zeros((days, len(self.ids)), dtype=np.int64)
+        self.api_calls = np.zeros((days, len(self.ids)), dtype=np.uint32)  # widened if a day ever holds more
         self.feature_mask = np.zeros((days, len(self.ids)), dtype=mask)
 
     @property
@@ -63,7 +63,10 @@ class DailyActivity:
         day = rows.offset + (first - self.first_day).days
         keep = (where >= 0) & (day >= 0) & (day < self.days)
         self.logged_in[day[keep], where[keep]] = rows.logged_in[keep]
-        self.api_calls[day[keep], where[keep]] = rows.api_calls[keep]
+        calls = rows.api_calls[keep]
+        if len(calls) and calls.max() > np.iinfo(self.api_calls.dtype).max:
+            self.api_calls = self.api_calls.astype(np.int64)
+        self.api_calls[day[keep], where[keep]] = calls
         self.feature_mask[day[keep], where[keep]] = rows.feature_mask[keep].astype(self.feature_mask.dtype)
         return int((where < 0).sum())
 
@@ -79,6 +82,7 @@ class DailyActivity:
     def moved_to(self, last_day: dt.date, ids: np.ndarray | None = None) -> DailyActivity:
         """Return the activity held for days ending on another day (and other customers): what overlaps is kept."""
         moved = DailyActivity(self.ids if ids is None else ids, last_day, self.days, self.feature_mask.dtype.type)
+        moved.api_calls = moved.api_calls.astype(self.api_calls.dtype, copy=False)
         shift = (last_day - self.last_day).days
         if abs(shift) >= self.days:
             return moved

@@ -22,7 +22,7 @@ from healthdash.api.routes import api_handlers
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
-from healthdash.memory import freeze_long_lived_objects
+from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.scoreboard import ScoreBoard
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
@@ -122,6 +122,7 @@ def _local_address(host: str) -> str:
 def serve(settings: Settings | None = None) -> None:
     """Serve the app until interrupted."""
     settings = settings or get_settings()
+    limit_malloc_arenas()  # before the database threads start
     # a thread back from the database waits at most this long for the interpreter, not the default 5 ms
     sys.setswitchinterval(SWITCH_INTERVAL)
     url = resolve_database_url(settings)

@@ -26,6 +26,23 @@ def release_free_memory() -> bool:
     return True
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Have glibc's malloc share a few heaps between threads instead of one per thread (up to 8 per core).
+
+    The database threads allocate large, short-lived arrays; with a heap each, what one thread frees stays in its
+    heap, which adds up to more than a hundred MB of resident memory at 100,000 customers. Call before the threads
+    start. Returns whether the C library took the setting.
+    """
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):  # pragma: no cover - not glibc
+        return False
+    return bool(libc.mallopt(M_ARENA_MAX, arenas))
+
+
 def freeze_long_lived_objects() -> int:
     """Exempt what exists now (modules, classes, functions, kept for the process's life) from cyclic collection.
 

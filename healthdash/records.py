@@ -60,6 +60,10 @@ class CustomerRecords:
         needed_due = day - dt.timedelta(days=window + invoice_window - 1)
         return self.first_ticket <= needed_ticket and self.first_due <= needed_due
 
+    def positions(self, customer_ids: np.ndarray) -> np.ndarray:
+        """Return where each customer's profile is, -1 for a customer whose profile is not held."""
+        return _positions(self.profiles["id"], np.asarray(customer_ids, dtype=np.int64))
+
     def refresh(self, conn: Connection, customer_ids: np.ndarray) -> None:
         """Read the given customers' records again (customers now gone are dropped)."""
         ids = [int(i) for i in customer_ids]

@@ -117,6 +117,7 @@ class ScoreBoard:
         self._epoch = 0  # moves on when everything is forgotten: work begun before is not installed
         self._changed: dict[int, float] = {}  # customer -> when it was last marked
         self._stale_from: dict[int, dt.date | None] = {}  # customer -> the earliest day of changed usage (None: any)
+        self._records_stale: set[int] = set()  # customers whose changes were not usage only: read their records again
         self._fresh: deque[tuple[ScoreTable, dt.date]] = deque(maxlen=FRESH_KEPT)
         self._fresh_during_build: list[ScoreTable] = []
         self._building = False
@@ -128,9 +129,12 @@ class ScoreBoard:
         self._collecting: list[set[int]] = []  # changes heard of while past tables are computed
         service.rescored.append(self._take_fresh)
 
-    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None) -> None:
-        """Note that these customers' scores may have changed: their usage from `since` on (any day when None)."""
+    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None, usage_only: bool = False) -> None:
+        """Note that these customers' scores may have changed: their usage from `since` on (any day when None), and
+        unless `usage_only` (activity events only), their tickets, invoices or profile too."""
         ids = {int(i) for i in customer_ids}
+        if not usage_only:
+            self._records_stale |= ids
         now = time.monotonic()
         for customer_id in ids:
             self._changed[customer_id] = now
@@ -149,6 +153,7 @@ class ScoreBoard:
         self._records = None
         self._changed.clear()
         self._stale_from.clear()
+        self._records_stale.clear()
         self._fresh.clear()
         self._history.clear()
 
@@ -254,12 +259,15 @@ class ScoreBoard:
         changed: Sequence[int] = (),
         reread: bool = False,
         since: dt.date | None = None,
+        records_for: Sequence[int] | None = None,
     ) -> ScoreTable:
         """Score all customers (or the given ones) from memory, after reading the changed ones' data again.
 
         With `reread`, profiles, tickets and invoices of every customer are read again (they may change without an
         event being recorded); the usage only ever changes through events, which are heard of. With `since`, only
-        the usage from that day on is read again (the changes heard of were of those days).
+        the usage from that day on is read again (the changes heard of were of those days). With `records_for`, only
+        those customers' profiles, tickets and invoices are read again (the others' changes were usage only), and
+        those of customers the records do not hold yet.
         """
         config = self.service.config
         day, window = as_of_day(as_of), config.window_days
@@ -274,7 +282,13 @@ class ScoreBoard:
             again = np.asarray(list(changed) if customer_ids is None else list(customer_ids), dtype=np.int64)
             if len(again):
                 refresh_activity(conn, activity, again, since=since)
-                records.refresh(conn, again)
+                if records_for is not None:
+                    unknown = again[records.positions(again) < 0]
+                    again_records = np.union1d(np.asarray(records_for, dtype=np.int64), unknown)
+                else:
+                    again_records = again
+                if len(again_records):
+                    records.refresh(conn, again_records)
             known = records.profiles["id"]
             newcomers = known[activity.positions(known) < 0]
             if len(newcomers):  # customers added since the usage was read
@@ -349,11 +363,14 @@ class ScoreBoard:
         marks = dict(self._changed)
         self._changed.clear()
         stale = {customer_id: self._stale_from.pop(customer_id, None) for customer_id in marks}
+        records_for = sorted(self._records_stale.intersection(marks))
+        self._records_stale.difference_update(records_for)
         ids = sorted(marks)
         since = None if any(day is None for day in stale.values()) else min(d for d in stale.values() if d is not None)
         try:
-            rows = await self._run(self._compute, base.as_of, ids, epoch, (), False, since)
+            rows = await self._run(self._compute, base.as_of, ids, epoch, (), False, since, records_for)
         except BaseException:
+            self._records_stale.update(records_for)
             for customer_id, marked in marks.items():
                 self._changed[customer_id] = max(marked, self._changed.get(customer_id, 0.0))
                 day = stale[customer_id]

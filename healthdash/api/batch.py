@@ -14,7 +14,7 @@ from healthdash.api.models import EVENT_MODELS, MAX_BATCH, TEXT_PATTERN, EventBa
 from healthdash.api.problem import Problem
 from healthdash.clock import as_of_day, utc_now
 from healthdash.db.batches import Answer, KeyReused, NewEvent
-from healthdash.db.writes import EventRejected
+from healthdash.db.writes import ACTIVITY, EventRejected
 
 MAX_BATCH_BODY = 8 * 1024 * 1024
 MAX_KEY_LENGTH = 255
@@ -47,7 +47,8 @@ class EventBatchHandler(CustomerEventsHandler):
             detail = "this Idempotency-Key came with another batch before; send a new key with a new batch"
             raise Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}]) from None
         if customers:
-            self.api.board.mark_changed(customers, since=min(as_of_day(e.occurred_at) for e in events))
+            since = min(as_of_day(e.occurred_at) for e in events)
+            self.api.board.mark_changed(customers, since, usage_only=all(e.type in ACTIVITY for e in events))
         else:
             self.set_header("Idempotent-Replayed", "true")
         self.send(answer.body, status=answer.status)

@@ -129,7 +129,7 @@ class CustomerEventsHandler(ApiHandler):
             raise Problem(exc.status, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
         if outcome is None:
             raise Problem(404, f"there is no customer with id {cid}")
-        self.api.board.mark_changed([cid], since=as_of_day(occurred_at))
+        self.api.board.mark_changed([cid], since=as_of_day(occurred_at), usage_only=event.type in ACTIVITY)
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)

@@ -1,8 +1,9 @@
 """Change notifications from PostgreSQL: every instance hears about every recorded event, whichever took it.
 
 A trigger on `events` (db/init.sql) runs `pg_notify('healthdash_events', ...)` for each inserting statement, with the
-earliest day of its events and the comma-separated ids of the customers concerned (`2026-11-25:3,17`), or `*` when
-there are too many to list. The day lets the score board read again only the usage from that day on. A
+earliest day of its events, ` usage` when they are all activity, and the comma-separated ids of the customers
+concerned (`2026-11-25 usage:3,17`), or `*` when there are too many to list. The score board then reads again only
+the usage from that day on, and the tickets, invoices and profiles only when the change was not usage only. A
 `ChangeListener` keeps one dedicated connection listening on that channel in a background thread and hands each
 notification to the event loop, where the score board marks those customers as changed. When the connection is lost
 it reconnects with backoff and, once listening again, drops the whole cache: notifications sent meanwhile are lost
@@ -44,35 +45,44 @@ log = logging.getLogger("healthdash.listener")
 class ChangeSink(Protocol):
     """What the listener tells about changes (the score board)."""
 
-    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None) -> None: ...
+    def mark_changed(
+        self, customer_ids: Iterable[int], since: dt.date | None = None, usage_only: bool = False
+    ) -> None: ...
 
     def invalidate_all(self) -> None: ...
 
 
 class Change(NamedTuple):
-    """Customers whose scores may have changed, and the earliest day of their usage that did (None: any day)."""
+    """Customers whose scores may have changed, the earliest day of their usage that did (None: any day), and
+    whether only their usage did (activity events only)."""
 
     customer_ids: frozenset[int]
     since: dt.date | None = None
+    usage_only: bool = False
 
 
 def parse_payload(payload: str) -> Change | None:
     """Return what a notification says changed, or None when anything may have changed."""
     text = payload.strip()
     since: dt.date | None = None
+    usage_only = False
     if ":" in text:
-        day, _, text = text.partition(":")
+        head, _, text = text.partition(":")
+        day, *kind = head.split()
+        usage_only = kind == ["usage"]
         try:
-            since = dt.date.fromisoformat(day.strip())
+            since = dt.date.fromisoformat(day)
         except ValueError:
             return None  # not ours to understand: assume the worst
+        if kind and not usage_only:
+            return None
         text = text.strip()
     if not text:
-        return Change(frozenset(), since)
+        return Change(frozenset(), since, usage_only)
     if text == EVERYTHING:
         return None
     try:
-        return Change(frozenset(int(part) for part in text.split(",")), since)
+        return Change(frozenset(int(part) for part in text.split(",")), since, usage_only)
     except ValueError:
         return None  # not ours to understand: assume the worst
 
@@ -203,7 +213,7 @@ class ChangeListener:
         if change is None:
             self.sink.invalidate_all()
         else:
-            self.sink.mark_changed(change.customer_ids, change.since)
+            self.sink.mark_changed(change.customer_ids, change.since, change.usage_only)
 
 
 def _merge(payloads: list[str]) -> Change | None:
@@ -214,9 +224,10 @@ def _merge(payloads: list[str]) -> Change | None:
     found = [change for change in named if change is not None]
     ids = frozenset().union(*(change.customer_ids for change in found))
     days = [change.since for change in found]
+    usage_only = all(change.usage_only for change in found)
     if any(day is None for day in days):  # a change of any day: read all of these customers' usage again
-        return Change(ids, None)
-    return Change(ids, min((day for day in days if day is not None), default=None))
+        return Change(ids, None, usage_only)
+    return Change(ids, min((day for day in days if day is not None), default=None), usage_only)
 
 
 def _first_line(exc: BaseException) -> str:

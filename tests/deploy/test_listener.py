@@ -30,11 +30,13 @@ class RecordingSink:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.days: list[dt.date | None] = []
+        self.usage_only: list[bool] = []
         self.threads: set[int] = set()
 
-    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None) -> None:
+    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None, usage_only: bool = False) -> None:
         self.calls.append(("changed", frozenset(customer_ids)))
         self.days.append(since)
+        self.usage_only.append(usage_only)
         self.threads.add(threading.get_ident())
 
     def invalidate_all(self) -> None:
@@ -86,6 +88,8 @@ def kill_listener(engine: Engine) -> int:
         (" 12 ", Change(frozenset({12}))),
         ("2026-11-25:3,17", Change(frozenset({3, 17}), dt.date(2026, 11, 25))),
         ("2026-11-25:", Change(frozenset(), dt.date(2026, 11, 25))),
+        ("2026-11-25 usage:4", Change(frozenset({4}), dt.date(2026, 11, 25), usage_only=True)),
+        ("2026-11-25 other:4", None),
         ("", Change(frozenset())),
         ("*", None),
         ("7,x", None),
@@ -160,6 +164,7 @@ def test_a_notification_tells_the_earliest_day_of_the_events_written(notify_db: 
         listener.stop()
     assert sink.calls[1] == ("changed", frozenset({first, second}))
     assert sink.days == [earliest] and earliest < latest, "the usage from the earliest event's day on is read again"
+    assert sink.usage_only == [True], "logins and API calls change the usage only"
 
 
 def test_reconnects_and_starts_afresh_after_losing_its_connection(notify_db: Engine) -> None:
@@ -349,6 +354,15 @@ class TestTrigger:
             ids=[first, second, first, second, first],
         )
         assert sorted(self.named(payloads)) == [first, second]
+
+    def test_a_statement_says_whether_it_changed_usage_only(self, notify_db_url: str) -> None:
+        engine = create_engine(notify_db_url, poolclass=NullPool)
+        first, _ = two_customers(engine)
+        engine.dispose()
+        insert = "INSERT INTO events (customer_id, type, occurred_at) VALUES (:c, 'login', now()), (:c, :other, now())"
+        usage = [parse_payload(p) for p in self.notifications(notify_db_url, insert, c=first, other="login")]
+        ticket = [parse_payload(p) for p in self.notifications(notify_db_url, insert, c=first, other="ticket_closed")]
+        assert [c.usage_only for c in usage if c] == [True] and [c.usage_only for c in ticket if c] == [False]
 
     def test_an_insert_of_no_rows_notifies_nobody(self, notify_db_url: str) -> None:
         payloads = self.notifications(

@@ -22,7 +22,7 @@ from healthdash.activity import DailyActivity, mask_type
 from healthdash.clock import utc_now
 from healthdash.customer_list import ListQuery, list_records, select_customers
 from healthdash.db.database import create_database
-from healthdash.db.rollup import ROW, SIGNATURE, TRAILER, RollupFormatError, decode
+from healthdash.db.rollup import ROW, SIGNATURE, TRAILER, RollupFormatError, RollupRows, decode
 from healthdash.score_table import SEARCHES_KEPT, ScoreTable
 from healthdash.scoreboard import ScoreBoard
 from healthdash.scoring import ScoringConfig
@@ -81,6 +81,25 @@ def test_usage_arrays_keep_what_overlaps_and_pick_narrow_types() -> None:
     assert moved.api_calls[:, 1].tolist() == [2, 3, 4, 0]
     assert not activity.moved_to(day + dt.timedelta(days=9)).api_calls.any()
     assert DailyActivity(np.array([], dtype=np.int64), day, 4).positions(np.array([1])).tolist() == [-1]
+
+
+def test_api_calls_beyond_32_bits_a_day_are_kept_exactly() -> None:
+    day = dt.date(2026, 3, 1)
+    activity = DailyActivity(np.array([2, 5]), day, 4)
+    assert activity.api_calls.dtype == np.uint32, "four bytes a customer-day while the counts fit"
+    huge = 6_000_000_000
+    rows = RollupRows(
+        customer_id=np.array([5, 5]),
+        offset=np.array([2, 3]),
+        logged_in=np.array([True, True]),
+        api_calls=np.array([huge, 7]),
+        feature_mask=np.array([0, 0]),
+    )
+    assert activity.fill(rows, activity.first_day) == 0
+    usage = activity.usage(np.array([2, 5]), day, 2)
+    assert usage["api_calls_0"].tolist() == [0, huge + 7]
+    moved = activity.moved_to(day + dt.timedelta(days=1))
+    assert moved.usage(np.array([5]), day + dt.timedelta(days=1), 3)["api_calls_0"].tolist() == [huge + 7]
 
 
 def test_rollup_streams_that_are_not_whole_are_refused() -> None:
@@ -213,7 +232,9 @@ def test_work_picked_to_break_a_deadlock_is_run_again() -> None:
 def test_objects_made_before_serving_are_spared_from_collection() -> None:
     import gc
 
-    from healthdash.memory import freeze_long_lived_objects
+    from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
+
+    assert limit_malloc_arenas(), "glibc takes the limit of heaps shared by the threads"
 
     try:
         frozen = freeze_long_lived_objects()

@@ -85,6 +85,41 @@ def test_a_patch_reads_again_the_usage_from_the_earliest_day_it_was_told_of(
     asyncio.run(scenario())
 
 
+def test_a_usage_only_change_leaves_tickets_invoices_and_profiles_as_read(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, patch_interval=0.0)
+        before = await board.current()
+        with service.engine.begin() as conn:  # urgent tickets, written without events: only a full reading sees them
+            conn.execute(
+                text(
+                    "INSERT INTO tickets (customer_id, subject, priority, opened_at) "
+                    "SELECT 9, 'Outage', 'urgent', now() - make_interval(hours => n) FROM generate_series(1, 6) AS n"
+                )
+            )
+        board.mark_changed([9], since=before.day, usage_only=True)
+        after = await board.flush()
+        assert after.table.loc[9, "score"] == before.table.loc[9, "score"], "a usage-only change reads no tickets"
+        board.mark_changed([9], since=before.day)
+        after = await board.flush()
+        assert after.table.loc[9, "score"] < before.table.loc[9, "score"], "six urgent tickets cost points"
+        same_as_recompute(after, service)
+        with service.engine.begin() as conn:
+            created = conn.execute(
+                text(
+                    "INSERT INTO customers (name, segment, plan, seats, created_at) "
+                    "VALUES ('Newcomer Ltd', 'smb', 'starter', 5, now() - interval '90 days') RETURNING id"
+                )
+            ).scalar_one()
+        board.mark_changed(record(service, logins(created, range(0, 3))), since=before.day, usage_only=True)
+        after = await board.flush()
+        assert after.table.loc[created, "name"] == "Newcomer Ltd", "a customer the records lacked is read all the same"
+        same_as_recompute(after, service)
+
+    asyncio.run(scenario())
+
+
 def test_patches_run_in_the_background_and_readers_do_not_wait(
     service: HealthService, executor: ThreadPoolExecutor
 ) -> None:
