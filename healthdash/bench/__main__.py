@@ -9,7 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from healthdash.bench import machine
-from healthdash.bench.datasets import SCALES, SERVER_SETTINGS, bench_dir, ensure_dataset, mark_used, start_server
+from healthdash.bench.datasets import (
+    SCALES,
+    SERVER_SETTINGS,
+    bench_dir,
+    checkpoint,
+    ensure_dataset,
+    mark_used,
+    start_server,
+)
 from healthdash.bench.report import ScaleResult, markdown
 from healthdash.bench.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale
 
@@ -62,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - starts
     try:
         for name in names:
             url = ensure_dataset(server, SCALES[name], say)
+            seconds = checkpoint(server)  # what building the data wrote is on disk: no flush competes with commits
+            say(f"{name}: checkpoint before the measurements took {seconds:.1f} s")
             load = machine.wait_for_quiet(float(os.cpu_count() or 1), args.wait_quiet)
             say(f"{name}: load average {load:.2f} at the start of the measurements")
             results.append(bench_scale(url, name, folder, say, args.seconds, args.naive_budget))

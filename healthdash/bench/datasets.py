@@ -121,6 +121,18 @@ def ensure_dataset(
     return url
 
 
+def checkpoint(server: EmbeddedPostgres) -> float:
+    """Write every changed page to disk now (a CHECKPOINT); return the seconds it took."""
+    engine = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    began = time.monotonic()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+    finally:
+        engine.dispose()
+    return time.monotonic() - began
+
+
 def mark_used(server: EmbeddedPostgres, scale: Scale) -> None:
     """Note that a benchmark run wrote events into the scale's database."""
     meta = _meta(server, scale) or {}

@@ -13,7 +13,15 @@ from sqlalchemy.pool import NullPool
 
 from healthdash.bench import __main__ as bench_main
 from healthdash.bench import load, machine
-from healthdash.bench.datasets import SCALES, SERVER_SETTINGS, Scale, bench_dir, ensure_dataset, mark_used
+from healthdash.bench.datasets import (
+    SCALES,
+    SERVER_SETTINGS,
+    Scale,
+    bench_dir,
+    checkpoint,
+    ensure_dataset,
+    mark_used,
+)
 from healthdash.bench.naive import naive_dashboard
 from healthdash.bench.report import DASHBOARD, HEALTH, POST, Endpoint, ScaleResult, markdown, verdicts
 from healthdash.bench.run import batch_body, bench_scale, event_requests, list_queries
@@ -124,6 +132,16 @@ class _Server:
 
     def url(self, database: str = "postgres") -> str:
         return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+
+def test_a_checkpoint_before_the_measurements_is_timed(admin_url: str) -> None:
+    from sqlalchemy.exc import ProgrammingError
+
+    try:
+        seconds = checkpoint(_Server(admin_url))
+    except ProgrammingError as exc:  # a TEST_DATABASE_URL role without the right to CHECKPOINT
+        pytest.skip(f"this role may not run CHECKPOINT: {exc.orig}")
+    assert 0 <= seconds < 60
 
 
 def test_data_sets_are_built_once_a_day_and_again_after_a_run_wrote_into_them(admin_url: str) -> None:
