@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - starts
         "--wait-quiet",
         type=float,
         default=600.0,
-        help="before each scale, wait up to this many seconds for the machine's load to drop below its core count",
+        help="before each scale, wait up to this many seconds for the 1-minute load to drop below half the cores",
     )
     args = parser.parse_args(argv)
     names = args.scales.replace(",", " ").split()
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - starts
             url = ensure_dataset(server, SCALES[name], say)
             seconds = checkpoint(server)  # what building the data wrote is on disk: no flush competes with commits
             say(f"{name}: checkpoint before the measurements took {seconds:.1f} s")
-            load = machine.wait_for_quiet(float(os.cpu_count() or 1), args.wait_quiet)
+            load = machine.wait_for_quiet((os.cpu_count() or 1) / 2, args.wait_quiet)
             say(f"{name}: load average {load:.2f} at the start of the measurements")
             results.append(bench_scale(url, name, folder, say, args.seconds, args.naive_budget))
             mark_used(server, SCALES[name])

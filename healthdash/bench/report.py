@@ -38,6 +38,7 @@ class ScaleResult:
     naive_seconds: float = math.nan
     naive_extrapolated: bool = False
     naive_agreement: tuple[int, int] = (0, 0)
+    commit_ms: tuple[float, float] = (math.nan, math.nan)  # a durable commit's median, before and after the load
     notes: list[str] = field(default_factory=list)
 
     def endpoint(self, label: str) -> Endpoint | None:
@@ -86,7 +87,12 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
     if health:
         flat = "" if baseline_health_p50 is None else f" (S: {baseline_health_p50:.2f} ms)"
         out.append(
-            _check("customer health p50 <= 10 ms", f"p50 {health.p50:.2f} ms{flat}", health.p50 <= 10, _busy(health))
+            _check(
+                "customer health p50 <= 10 ms",
+                f"p50 {health.p50:.2f} ms{flat}",
+                health.p50 <= 10,
+                _busy(health, READS),
+            )
         )
     post, post_busy = result.endpoint(POST), result.endpoint(POST_BUSY)
     if post:
@@ -95,7 +101,7 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 "single event p50 <= 10 ms, >= 1,000 events/s (durable commits)",
                 f"p50 {post.p50:.2f} ms, {result.single_events_per_second:,.0f}/s",
                 post.p50 <= 10 and result.single_events_per_second >= 1000,
-                _busy(post_busy or post),
+                _busy(post_busy or post, _commits(result)),
             )
         )
     batch = result.endpoint(BATCH)
@@ -105,7 +111,7 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 "batch ingestion >= 30,000 events/s",
                 f"{result.batch_events_per_second:,.0f}/s",
                 result.batch_events_per_second >= 30_000,
-                _busy(batch) if batch else "",
+                _busy(batch, _commits(result)) if batch else "",
             )
         )
     slowest = max(
@@ -147,14 +153,30 @@ def _check(target: str, measured: str, met: bool, cause: str = "") -> Verdict:
     return Verdict(target, measured, met, "" if met else cause)
 
 
-def _busy(endpoint: Endpoint) -> str:
-    """Say what was busy while an endpoint was measured: the usual cause of a miss on this machine."""
-    parts = []
-    if not math.isnan(endpoint.server_cpu):
-        parts.append(f"the server process used {endpoint.server_cpu:.0%} of a core")
-    if not math.isnan(endpoint.database_cpu):
-        parts.append(f"PostgreSQL {endpoint.database_cpu:.2f} cores")
-    return "; ".join(parts)
+READS = "round trips to PostgreSQL (one per query of the request)"
+
+
+def _commits(result: ScaleResult) -> str:
+    before, after = result.commit_ms
+    if math.isnan(before):
+        return "durable commits (the disk's flush) and the rescoring after them"
+    return (
+        f"durable commits (a commit alone took {before:.1f} ms before the load and {after:.1f} ms after it, "
+        "median of 50) and the rescoring after them"
+    )
+
+
+def _busy(endpoint: Endpoint, waiting: str = READS) -> str:
+    """Say what held an endpoint back: a saturated server process, busy cores, or waiting on `waiting`."""
+    server, database = endpoint.server_cpu, endpoint.database_cpu
+    if math.isnan(server) or math.isnan(database):
+        return ""
+    usage = f"the server process used {server:.0%} of a core, PostgreSQL {database:.2f} cores"
+    if server >= 0.9:
+        return f"{usage}: the server's Python, which runs on one core, was saturated"
+    if server + database >= 1.6:
+        return f"{usage}: with the load generator on the same machine, its two cores were busy"
+    return f"{usage}: neither was saturated, so the time went in waiting on {waiting}"
 
 
 def markdown(
@@ -195,6 +217,11 @@ def markdown(
         for label, seconds in r.freshness.items():
             lines.append(f"- freshness, {label}: {seconds * 1000:,.0f} ms")
         lines.append(f"- server memory: RSS {r.rss_mb:.0f} MB at the end, peak {r.peak_rss_mb:.0f} MB")
+        if not math.isnan(r.commit_ms[0]):
+            lines.append(
+                f"- a durable commit on its own (median of 50): {r.commit_ms[0]:.1f} ms before the server's load, "
+                f"{r.commit_ms[1]:.1f} ms after it"
+            )
         if not math.isnan(r.naive_seconds):
             done, agree = r.naive_agreement
             how = "extrapolated from the customers done in its time budget" if r.naive_extrapolated else "measured"

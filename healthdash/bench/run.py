@@ -37,6 +37,7 @@ from healthdash.bench.report import (
     Endpoint,
     ScaleResult,
 )
+from healthdash.bench.stats import median
 from healthdash.clock import utc_now
 from healthdash.scoreboard import ScoreBoard
 from healthdash.scoring import ScoringConfig
@@ -489,6 +490,7 @@ def bench_scale(
         say(f"{name}: {result.sizes['customers']:,} customers, {result.sizes['events']:,} events")
         result.rescore = measure_rescore(engine, say)
         measure_naive(engine, result, say, naive_budget)
+        before = commit_latency(engine)
         with running_server(url, folder / f"server-{name}") as server:
 
             def meter() -> Meter:
@@ -501,6 +503,20 @@ def bench_scale(
                 f"the server's child processes (kernels preheated for the pages): {len(kernels)}, "
                 f"{sum(kernels):.0f} MB RSS together, not counted in the server's RSS"
             )
+        result.commit_ms = (before, commit_latency(engine))
+        say(f"  a durable commit: {before:.1f} ms before the load, {result.commit_ms[1]:.1f} ms after (median)")
     finally:
         engine.dispose()
     return result
+
+
+def commit_latency(engine: Engine, count: int = 50) -> float:
+    """Return the median milliseconds of a durable commit (of a transaction that wrote its id: a flushed record)."""
+    times = []
+    with engine.connect() as conn:
+        for _ in range(count):
+            began = time.perf_counter()
+            with conn.begin():
+                conn.execute(text("SELECT pg_current_xact_id()"))
+            times.append((time.perf_counter() - began) * 1000)
+    return median(times)

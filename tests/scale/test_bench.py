@@ -23,7 +23,7 @@ from healthdash.bench.datasets import (
     mark_used,
 )
 from healthdash.bench.naive import naive_dashboard
-from healthdash.bench.report import DASHBOARD, HEALTH, POST, Endpoint, ScaleResult, markdown, verdicts
+from healthdash.bench.report import BATCH, DASHBOARD, HEALTH, POST, POST_BUSY, Endpoint, ScaleResult, markdown, verdicts
 from healthdash.bench.run import batch_body, bench_scale, event_requests, list_queries
 from healthdash.bench.stats import median, percentile
 from healthdash.clock import utc_now
@@ -83,8 +83,12 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
         Endpoint(DASHBOARD, 1.0, 2.0, 5000, 100, server_cpu=0.9, database_cpu=0.1),
         Endpoint(HEALTH, 12.0, 20.0, 200, 100, server_cpu=1.0, database_cpu=0.5),
         Endpoint(POST, 8.0, 9.0, 900, 100),
+        Endpoint(POST_BUSY, 16.0, 19.0, 900, 100, server_cpu=0.6, database_cpu=0.5),
+        Endpoint(BATCH, 900.0, 1000.0, 2, 20, server_cpu=0.5, database_cpu=1.3),
     ]
     result.single_events_per_second = 900
+    result.batch_events_per_second = 20_000
+    result.commit_ms = (2.5, 4.0)
     result.rescore = {"day rollover": 1.5}
     result.rss_mb, result.peak_rss_mb = 500, 550
     result.naive_seconds = 10
@@ -93,7 +97,10 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
     assert (
         not got["customer"].met and "100% of a core" in got["customer"].cause and "S: 5.00" in got["customer"].measured
     )
-    assert not got["single"].met
+    assert "saturated" in got["customer"].cause
+    assert not got["single"].met and "neither was saturated" in got["single"].cause
+    assert "took 2.5 ms before the load and 4.0 ms after" in got["single"].cause
+    assert not got["batch"].met and "two cores were busy" in got["batch"].cause
     report = markdown([result], {"processor": "x"}, {"jit": "off"}, ["a note"])
     assert "**missed**" in report and "## Scale L" in report and "- a note" in report
 
