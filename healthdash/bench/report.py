@@ -159,10 +159,10 @@ READS = "round trips to PostgreSQL (one per query of the request)"
 def _commits(result: ScaleResult) -> str:
     before, after = result.commit_ms
     if math.isnan(before):
-        return "durable commits (the disk's flush) and the rescoring after them"
+        return "each group's statement, durable commit and rescoring, one after the other"
     return (
-        f"durable commits (a commit alone took {before:.1f} ms before the load and {after:.1f} ms after it, "
-        "median of 50) and the rescoring after them"
+        f"each group's statement, durable commit (alone {before:.1f} ms before the load, {after:.1f} ms after it) "
+        "and rescoring, one after the other"
     )
 
 

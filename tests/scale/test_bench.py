@@ -99,7 +99,7 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
     )
     assert "saturated" in got["customer"].cause
     assert not got["single"].met and "neither was saturated" in got["single"].cause
-    assert "took 2.5 ms before the load and 4.0 ms after" in got["single"].cause
+    assert "alone 2.5 ms before the load, 4.0 ms after it" in got["single"].cause
     assert not got["batch"].met and "two cores were busy" in got["batch"].cause
     report = markdown([result], {"processor": "x"}, {"jit": "off"}, ["a note"])
     assert "**missed**" in report and "## Scale L" in report and "- a note" in report
