@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from healthdash.db.database import create_database, load_sample_data
@@ -54,6 +54,20 @@ def _url_for(admin_url: str, database: str) -> str:
         return engine.url.set(database=database).render_as_string(hide_password=False)
     finally:
         engine.dispose()
+
+
+def add_customer(engine: Engine, name: str, created: str) -> int:
+    """Insert a small customer written directly in the database (no event), created at an SQL time; return its id."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "INSERT INTO customers (name, segment, plan, seats, created_at) "
+                    f"VALUES (:name, 'smb', 'starter', 5, {created}) RETURNING id"
+                ),
+                {"name": name},
+            ).scalar_one()
+        )
 
 
 def drop_database(admin_url: str, name: str) -> None:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -28,7 +28,7 @@ from healthdash.scoreboard import ScoreBoard
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from healthdash.summary import dashboard_summary, scored_only
-from tests.conftest import drop_database
+from tests.conftest import add_customer, drop_database
 
 
 @pytest.fixture(scope="module")
@@ -187,13 +187,7 @@ def test_the_service_answers_for_customers_unknown_or_not_yet_there(fresh_db_url
     service = HealthService(create_engine(fresh_db_url, poolclass=NullPool), ScoringConfig())
     assert service.record_event(999_999, "login", utc_now(), {}) is None
     assert service.customer_health(999_999, utc_now()) is None
-    with service.engine.begin() as conn:
-        future = conn.execute(
-            text(
-                "INSERT INTO customers (name, segment, plan, seats, created_at) "
-                "VALUES ('Tomorrow Inc', 'smb', 'starter', 3, now() + interval '2 days') RETURNING id"
-            )
-        ).scalar_one()
+    future = add_customer(service.engine, "Tomorrow Inc", "now() + interval '2 days'")
     outcome = service.record_event(future, "login", utc_now(), {})
     assert outcome is not None and outcome[1] == {"score": None, "tier": "insufficient_data"}
     health = service.customer_health(future, utc_now())

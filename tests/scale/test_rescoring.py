@@ -18,6 +18,7 @@ from healthdash.db.batches import Answer, NewEvent
 from healthdash.scoreboard import ScoreBoard, Snapshot
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
+from tests.conftest import add_customer
 
 
 @pytest.fixture
@@ -105,13 +106,7 @@ def test_a_usage_only_change_leaves_tickets_invoices_and_profiles_as_read(
         after = await board.flush()
         assert after.table.loc[9, "score"] < before.table.loc[9, "score"], "six urgent tickets cost points"
         same_as_recompute(after, service)
-        with service.engine.begin() as conn:
-            created = conn.execute(
-                text(
-                    "INSERT INTO customers (name, segment, plan, seats, created_at) "
-                    "VALUES ('Newcomer Ltd', 'smb', 'starter', 5, now() - interval '90 days') RETURNING id"
-                )
-            ).scalar_one()
+        created = add_customer(service.engine, "Newcomer Ltd", "now() - interval '90 days'")
         board.mark_changed(record(service, logins(created, range(0, 3))), since=before.day, usage_only=True)
         after = await board.flush()
         assert after.table.loc[created, "name"] == "Newcomer Ltd", "a customer the records lacked is read all the same"
