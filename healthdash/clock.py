@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 UTC = dt.UTC
 
@@ -30,6 +31,16 @@ def resolve_as_of(value: str | dt.date | dt.datetime | None) -> dt.datetime:
 def as_of_day(as_of: dt.datetime) -> dt.date:
     """Return the UTC calendar day that the scoring windows end with."""
     return as_of.astimezone(UTC).date()
+
+
+def earliest(days: Iterable[dt.date | None]) -> dt.date | None:
+    """Return the earliest of days from which data changed; None (any day) if one of them is None or none is given."""
+    known: list[dt.date] = []
+    for day in days:
+        if day is None:
+            return None
+        known.append(day)
+    return min(known, default=None)
 
 
 def _parse(text: str) -> dt.date | dt.datetime:

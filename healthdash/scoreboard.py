@@ -36,7 +36,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from healthdash.activity import DailyActivity, load_activity, refresh_activity
-from healthdash.clock import as_of_day, utc_now
+from healthdash.clock import as_of_day, earliest, utc_now
 from healthdash.db.signals import split_windows
 from healthdash.memory import release_free_memory
 from healthdash.records import CustomerRecords
@@ -138,7 +138,7 @@ class ScoreBoard:
         now = time.monotonic()
         for customer_id in ids:
             self._changed[customer_id] = now
-            self._stale_from[customer_id] = _earlier(self._stale_from.get(customer_id, since), since)
+            self._stale_from[customer_id] = earliest([self._stale_from.get(customer_id, since), since])
         for past in self._history.values():
             past.changed |= ids
         for pending in self._collecting:
@@ -366,7 +366,7 @@ class ScoreBoard:
         records_for = sorted(self._records_stale.intersection(marks))
         self._records_stale.difference_update(records_for)
         ids = sorted(marks)
-        since = None if any(day is None for day in stale.values()) else min(d for d in stale.values() if d is not None)
+        since = earliest(stale.values())
         try:
             rows = await self._run(self._compute, base.as_of, ids, epoch, (), False, since, records_for)
         except BaseException:
@@ -374,7 +374,7 @@ class ScoreBoard:
             for customer_id, marked in marks.items():
                 self._changed[customer_id] = max(marked, self._changed.get(customer_id, 0.0))
                 day = stale[customer_id]
-                self._stale_from[customer_id] = _earlier(self._stale_from.get(customer_id, day), day)
+                self._stale_from[customer_id] = earliest([self._stale_from.get(customer_id, day), day])
             raise
         finally:
             self._last_patch = time.monotonic()
@@ -398,8 +398,3 @@ class ScoreBoard:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-
-
-def _earlier(day: dt.date | None, other: dt.date | None) -> dt.date | None:
-    """Return the earlier of two days, where None stands for any day (so it wins)."""
-    return None if day is None or other is None else min(day, other)

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from sqlalchemy.pool import NullPool
 
 from healthdash.db.database import create_database, load_sample_data
 from healthdash.db.embedded import EmbeddedPostgres
+from healthdash.scoring import ScoringConfig
+from healthdash.service import HealthService
 from healthdash.settings import normalise_database_url
 from tests.servers import RunningServer, start_server
 
@@ -70,6 +73,28 @@ def add_customer(engine: Engine, name: str, created: str) -> int:
         )
 
 
+# The rollup as it should be: a recompute over the raw events (the oracle the trigger and the bulk load are held to).
+ROLLUP_RECOMPUTE = """
+    SELECT e.customer_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS day,
+           count(*) FILTER (WHERE e.type = 'login') AS logins,
+           coalesce(sum((e.data ->> 'count')::bigint) FILTER (WHERE e.type = 'api_call'), 0) AS api_calls,
+           count(*) FILTER (WHERE e.type = 'feature_use') AS feature_uses,
+           coalesce(bit_or((1::bigint) << f.bit) FILTER (WHERE e.type = 'feature_use'), 0) AS feature_mask
+      FROM events e LEFT JOIN features f ON f.key = e.data ->> 'feature'
+     WHERE e.type IN ('login', 'api_call', 'feature_use')
+     GROUP BY 1, 2
+"""
+ROLLUP_STORED = "SELECT customer_id, day, logins, api_calls, feature_uses, feature_mask FROM customer_daily"
+
+
+def rollup_differences(engine: Engine) -> int:
+    """Count the rollup rows that differ from a recompute over the raw events (both ways)."""
+    recompute, stored = ROLLUP_RECOMPUTE, ROLLUP_STORED
+    query = f"SELECT count(*) FROM ((({recompute}) EXCEPT ({stored})) UNION ALL (({stored}) EXCEPT ({recompute}))) d"
+    with engine.connect() as conn:
+        return int(conn.execute(text(query)).scalar_one())
+
+
 def drop_database(admin_url: str, name: str) -> None:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
@@ -114,6 +139,21 @@ def module_db_url(admin_url: str, template_db: str) -> Iterator[str]:
     create_database(admin_url, name, template=template_db)
     yield _url_for(admin_url, name)
     drop_database(admin_url, name)
+
+
+@pytest.fixture
+def service(fresh_db_url: str) -> Iterator[HealthService]:
+    """A service over a throwaway copy of the sample data."""
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    yield HealthService(engine, ScoringConfig())
+    engine.dispose()
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    """A small thread pool for a score board's database work."""
+    with ThreadPoolExecutor(2) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="module")

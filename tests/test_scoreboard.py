@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
-import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
 from healthdash.clock import utc_now
 from healthdash.scoreboard import ScoreBoard
-from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
-
-
-@pytest.fixture
-def service(fresh_db_url: str) -> Iterator[HealthService]:
-    engine = create_engine(fresh_db_url, poolclass=NullPool)
-    yield HealthService(engine, ScoringConfig())
-    engine.dispose()
-
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(2) as pool:
-        yield pool
 
 
 def lowest_login_customer(table: pd.DataFrame) -> int:

@@ -13,22 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic_core import to_json
 from sqlalchemy import Connection, text
 
-from healthdash.db.writes import EventRejected, feature_keys, stored_data
+from healthdash.db.writes import EVENT_ROWS, EventRejected, event_rows, feature_keys, stored_data
 
 KEY_DAYS = 1  # how long an idempotency key is remembered
 _INSERT = text(
-    """
+    f"""
     INSERT INTO events (customer_id, type, occurred_at, data)
     SELECT e.customer_id, e.type, e.occurred_at, e.data
-      FROM ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
-                      AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb))
-           WITH ORDINALITY AS e (customer_id, type, occurred_at, data, n)
+      FROM {EVENT_ROWS}
      ORDER BY e.n
     RETURNING id
-    """
+    """  # noqa: S608 (a constant fragment)
 )
 _KNOWN = text("SELECT id FROM customers WHERE id = ANY(CAST(:ids AS bigint[]))")
 _CLAIM = text(
@@ -109,8 +106,6 @@ def record_batch(conn: Connection, events: Sequence[NewEvent]) -> list[int]:
                 data = stored_data(conn, event.customer_id, event.type, event.occurred_at, event.data)
             except EventRejected as exc:
                 raise EventRejected(f"events[{i}].{exc.field}", f"events[{i}]: {exc}", exc.status) from None
-        rows.append(
-            {"customer_id": event.customer_id, "type": event.type, "occurred_at": event.occurred_at, "data": data}
-        )
-    ids = [row[0] for row in conn.execute(_INSERT, {"events": to_json(rows).decode()})]
+        rows.append((event.customer_id, event.type, event.occurred_at, data))
+    ids = [row[0] for row in conn.execute(_INSERT, {"events": event_rows(rows)})]
     return sorted(ids)  # identities are drawn in insertion order, which is batch order

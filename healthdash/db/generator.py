@@ -251,6 +251,11 @@ def _lines(rows: Iterable[Iterable[str]]) -> Iterator[str]:
     yield "".join("\t".join(row) + "\n" for row in rows)
 
 
+def _or_null(texts: list[str], present: np.ndarray) -> Iterator[str]:
+    """Each text where present, else COPY's NULL."""
+    return (text if here else "\\N" for text, here in zip(texts, present.tolist(), strict=True))
+
+
 def _timestamps(seconds: np.ndarray) -> list[str]:
     text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
     return [f"{t}+00" for t in text.tolist()]
@@ -286,7 +291,6 @@ def _customers(plan: syn.Plan) -> Iterator[str]:
 def _tickets(plan: syn.Plan) -> Iterator[str]:
     t = plan.tickets
     closed = t.closed_at >= 0
-    closed_text = _timestamps(np.where(closed, t.closed_at, 0))
     return _lines(
         zip(
             map(str, t.id.tolist()),
@@ -295,7 +299,7 @@ def _tickets(plan: syn.Plan) -> Iterator[str]:
             (syn.PRIORITIES[p] for p in t.priority.tolist()),
             ("closed" if c else "open" for c in closed.tolist()),
             _timestamps(t.opened_at),
-            (text if c else "\\N" for text, c in zip(closed_text, closed.tolist(), strict=True)),
+            _or_null(_timestamps(np.where(closed, t.closed_at, 0)), closed),
             strict=True,
         )
     )
@@ -304,7 +308,6 @@ def _tickets(plan: syn.Plan) -> Iterator[str]:
 def _invoices(plan: syn.Plan) -> Iterator[str]:
     i = plan.invoices
     paid = i.paid_on >= 0
-    paid_text = _dates(np.where(paid, i.paid_on, 0))
     return _lines(
         zip(
             map(str, i.id.tolist()),
@@ -312,7 +315,7 @@ def _invoices(plan: syn.Plan) -> Iterator[str]:
             (f"{cents // 100}.{cents % 100:02d}" for cents in i.amount_cents.tolist()),
             _dates(i.issued_on),
             _dates(i.due_on),
-            (text if p else "\\N" for text, p in zip(paid_text, paid.tolist(), strict=True)),
+            _or_null(_dates(np.where(paid, i.paid_on, 0)), paid),
             strict=True,
         )
     )

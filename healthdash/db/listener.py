@@ -26,6 +26,8 @@ from typing import Any, NamedTuple, Protocol
 import psycopg2
 from sqlalchemy import Engine
 
+from healthdash.clock import earliest
+
 CHANNEL = "healthdash_events"
 EVERYTHING = "*"
 FIRST_RETRY_SECONDS = 0.25
@@ -223,11 +225,7 @@ def _merge(payloads: list[str]) -> Change | None:
         return None
     found = [change for change in named if change is not None]
     ids = frozenset().union(*(change.customer_ids for change in found))
-    days = [change.since for change in found]
-    usage_only = all(change.usage_only for change in found)
-    if any(day is None for day in days):  # a change of any day: read all of these customers' usage again
-        return Change(ids, None, usage_only)
-    return Change(ids, min((day for day in days if day is not None), default=None), usage_only)
+    return Change(ids, earliest(c.since for c in found), all(c.usage_only for c in found))
 
 
 def _first_line(exc: BaseException) -> str:

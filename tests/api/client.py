@@ -110,3 +110,9 @@ def all_customers(server: RunningServer, **params: Any) -> list[dict[str, Any]]:
         rows += page["customers"]
         if not page["customers"] or len(rows) >= page["total"]:
             return rows
+
+
+# What every customer health answer holds, as the contract names it.
+HEALTH_FIELDS = frozenset(
+    {"customer", "as_of", "score", "tier", "coverage", "trend", "factors", "events", "tickets", "invoices"}
+)

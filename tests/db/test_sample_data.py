@@ -18,7 +18,7 @@ from healthdash.db.database import create_database
 from healthdash.db.embedded import EmbeddedPostgres
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
-from tests.conftest import drop_database
+from tests.conftest import drop_database, rollup_differences
 
 INIT_SQL = Path(__file__).parents[2] / "db" / "init.sql"
 
@@ -99,23 +99,7 @@ def test_stories_show_in_the_trend(sample_db_url: str) -> None:
 
 def test_the_rollup_matches_the_raw_events(sample_db_url: str) -> None:
     engine = create_engine(sample_db_url, poolclass=NullPool)
-    recompute = """
-        SELECT e.customer_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS day,
-               count(*) FILTER (WHERE e.type = 'login') AS logins,
-               coalesce(sum((e.data ->> 'count')::bigint) FILTER (WHERE e.type = 'api_call'), 0) AS api_calls,
-               count(*) FILTER (WHERE e.type = 'feature_use') AS feature_uses,
-               coalesce(bit_or((1::bigint) << f.bit) FILTER (WHERE e.type = 'feature_use'), 0) AS feature_mask
-          FROM events e LEFT JOIN features f ON f.key = e.data ->> 'feature'
-         WHERE e.type IN ('login', 'api_call', 'feature_use')
-         GROUP BY 1, 2
-    """
-    stored = "SELECT customer_id, day, logins, api_calls, feature_uses, feature_mask FROM customer_daily"
-    with engine.connect() as conn:
-        differences = conn.execute(
-            text(
-                f"SELECT count(*) FROM (({recompute}) EXCEPT ({stored}) UNION ALL (({stored}) EXCEPT ({recompute}))) d"
-            )
-        ).scalar_one()
+    differences = rollup_differences(engine)
     engine.dispose()
     assert differences == 0
 

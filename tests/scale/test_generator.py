@@ -20,8 +20,7 @@ from healthdash.db.generator import GeneratorError, generate, schema_sql
 from healthdash.progress import Progress, format_duration
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
-from tests.conftest import drop_database
-from tests.scale.test_rollup import differences
+from tests.conftest import drop_database, rollup_differences
 from tests.test_cli import run_cli
 
 CUSTOMERS, DAYS = 50, 40
@@ -91,7 +90,7 @@ def test_the_data_is_valid_and_nothing_lies_in_the_future(generated_url: str) ->
 def test_the_rollup_equals_a_recompute_and_the_triggers_are_back(generated_url: str) -> None:
     engine = create_engine(generated_url, poolclass=NullPool)
     try:
-        assert differences(engine) == 0
+        assert rollup_differences(engine) == 0
         with engine.connect() as conn:
             triggers = (
                 "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal"

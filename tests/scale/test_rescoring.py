@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 
 from healthdash.clock import utc_now
 from healthdash.db.batches import Answer, NewEvent
@@ -19,19 +16,6 @@ from healthdash.scoreboard import ScoreBoard, Snapshot
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from tests.conftest import add_customer
-
-
-@pytest.fixture
-def service(fresh_db_url: str) -> Iterator[HealthService]:
-    engine = create_engine(fresh_db_url, poolclass=NullPool)
-    yield HealthService(engine, ScoringConfig())
-    engine.dispose()
-
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(2) as pool:
-        yield pool
 
 
 def same_as_recompute(snapshot: Snapshot, service: HealthService) -> None:
