@@ -25,7 +25,7 @@ def scores(as_of: str | dt.date | dt.datetime | None = None, database_url: str |
     moment = resolve_as_of(as_of)
     service = _service(database_url)
     try:
-        table = service.score_table(moment)
+        table = service.score_frame(moment)
     finally:
         service.engine.dispose()
     table.attrs["as_of"] = moment

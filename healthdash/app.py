@@ -19,11 +19,11 @@ from voila.tornado.handler import TornadoVoilaHandler
 
 from healthdash.api.context import ApiContext
 from healthdash.api.routes import api_handlers
+from healthdash.board import ScoreBoard
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
-from healthdash.scoreboard import ScoreBoard
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
 from healthdash.tokens import write_tokens

@@ -1,6 +1,6 @@
 """Customers' scores as columns: the form in which the server keeps, patches and pages through them.
 
-A ScoreTable holds one array per column of `HealthService.score_table` (one element per customer, customers in
+A ScoreTable holds one array per column of `HealthService.score_frame` (one element per customer, customers in
 ascending id order). Updating a few rows writes into the arrays in place. The orders the customer list sorts by and
 the casefolded names it searches are derived on first use and kept until the rows they depend on change.
 """
@@ -44,7 +44,7 @@ class ScoreTable:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> ScoreTable:
-        """Return the score table of a frame as `HealthService.score_table` returns it."""
+        """Return the score table of a frame as `HealthService.score_frame` returns it."""
         frame = frame.sort_index()
         columns = {name: _array(frame[name]) for name in COLUMNS}
         return cls(frame.index.to_numpy(dtype=np.int64), columns)
@@ -53,7 +53,7 @@ class ScoreTable:
         return len(self.ids)
 
     def frame(self) -> pd.DataFrame:
-        """Return the table as a frame indexed by customer id (as `HealthService.score_table` returns it)."""
+        """Return the table as a frame indexed by customer id (as `HealthService.score_frame` returns it)."""
         index = pd.Index(self.ids, name="id")
         data = {name: values for name, values in self.columns.items() if name != "main_reason"}
         frame = pd.DataFrame(data, index=index, columns=[c for c in COLUMNS if c != "main_reason"])

@@ -35,7 +35,7 @@ class HealthService:
         self.config = config
         self.rescored: list[Rescored] = []  # told of the customer's fresh scores after each recorded event
 
-    def score_table(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    def score_frame(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
         """Return every customer's (or the given ones') score, tier, factors and trend, indexed by customer id."""
         return self.scores(as_of, customer_ids).frame()
 

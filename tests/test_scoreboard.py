@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
+from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
-from healthdash.scoreboard import ScoreBoard
 from healthdash.service import HealthService
 
 
@@ -43,7 +43,7 @@ def test_a_recorded_event_is_patched_in_and_matches_a_full_recompute(
         after = await board.current()
         assert after is not before
         assert after.table.loc[customer, "login_frequency"] > before.table.loc[customer, "login_frequency"]
-        recomputed = service.score_table(after.as_of)
+        recomputed = service.score_frame(after.as_of)
         pd.testing.assert_frame_equal(after.table, recomputed, check_like=True)
 
     asyncio.run(scenario())

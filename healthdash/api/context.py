@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from healthdash.board import ScoreBoard
 from healthdash.commit_group import CommitGroup
 from healthdash.db.writes import Activity
-from healthdash.scoreboard import ScoreBoard
 from healthdash.service import HealthService, Recorded
 
 T = TypeVar("T")

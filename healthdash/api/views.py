@@ -6,8 +6,8 @@ import datetime as dt
 
 from healthdash.api import jsonio
 from healthdash.api.models import CustomerListQuery
+from healthdash.board import Snapshot
 from healthdash.customer_list import ListQuery, page_records, select_rows
-from healthdash.scoreboard import Snapshot
 from healthdash.summary import dashboard_summary
 
 

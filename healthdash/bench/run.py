@@ -38,8 +38,8 @@ from healthdash.bench.report import (
     ScaleResult,
 )
 from healthdash.bench.stats import median
+from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
-from healthdash.scoreboard import ScoreBoard
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 
@@ -169,7 +169,7 @@ def measure_naive(engine: Engine, result: ScaleResult, say: Say, budget: float =
     """Time the naive dashboard (within a budget) and check its scores against healthdash's."""
     now = utc_now()
     run = naive_dashboard(engine, now, ScoringConfig(), budget=budget)
-    ours = HealthService(engine, ScoringConfig()).score_table(now)
+    ours = HealthService(engine, ScoringConfig()).score_frame(now)
     result.naive_seconds = run.seconds_for_all
     result.naive_extrapolated = run.customers < run.total
     result.naive_agreement = agreement(run.scores, ours) if len(run.scores) else (0, 0)

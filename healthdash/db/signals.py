@@ -2,7 +2,7 @@
 
 One query gives every customer's signals as of a day and as of one window earlier (for the trend): the two as-of
 days share their data, so the rollup is read once, over three windows. Usage comes from the daily rollup, never from
-raw events. The score board computes the same columns from memory (healthdash.records, healthdash.activity).
+raw events. The score board computes the same columns from memory (healthdash.board.records, healthdash.board.usage).
 """
 
 from __future__ import annotations

@@ -77,13 +77,13 @@ def test_loads_with_psql_on_error_stop_and_has_enough_history(psql_loaded_url: s
 
 def test_two_loads_on_the_same_day_give_identical_scores(psql_loaded_url: str, sample_db_url: str) -> None:
     as_of = utc_now()
-    first = service_for(psql_loaded_url).score_table(as_of)
-    second = service_for(sample_db_url).score_table(as_of)
+    first = service_for(psql_loaded_url).score_frame(as_of)
+    second = service_for(sample_db_url).score_frame(as_of)
     pd.testing.assert_frame_equal(first, second)
 
 
 def test_the_tier_mix_is_as_described(sample_db_url: str) -> None:
-    table = service_for(sample_db_url).score_table(utc_now())
+    table = service_for(sample_db_url).score_frame(utc_now())
     share = table["tier"].value_counts(normalize=True)
     assert 0.40 <= share.get("healthy", 0) <= 0.60, share
     assert 0.25 <= share.get("at_risk", 0) <= 0.42, share
@@ -92,7 +92,7 @@ def test_the_tier_mix_is_as_described(sample_db_url: str) -> None:
 
 
 def test_stories_show_in_the_trend(sample_db_url: str) -> None:
-    table = service_for(sample_db_url).score_table(utc_now())
+    table = service_for(sample_db_url).score_frame(utc_now())
     assert (table["trend"] <= -15).sum() >= 5, "declining and sudden-drop customers lose points over 30 days"
     assert table["trend"].isna().sum() >= 1, "onboarding customers have no score 30 days ago"
 
@@ -107,7 +107,7 @@ def test_the_rollup_matches_the_raw_events(sample_db_url: str) -> None:
 def test_single_customer_and_all_customers_computations_agree(sample_db_url: str) -> None:
     service = service_for(sample_db_url)
     as_of = utc_now()
-    table = service.score_table(as_of)
+    table = service.score_frame(as_of)
     for customer_id, row in table.iterrows():
         health = service.customer_health(int(customer_id), as_of)
         assert health is not None
@@ -123,6 +123,6 @@ def test_single_customer_and_all_customers_computations_agree(sample_db_url: str
 def test_a_past_as_of_is_reproducible_and_differs(sample_db_url: str) -> None:
     service = service_for(sample_db_url)
     past = utc_now() - dt.timedelta(days=20)
-    first, second = service.score_table(past), service.score_table(past)
+    first, second = service.score_frame(past), service.score_frame(past)
     pd.testing.assert_frame_equal(first, second)
-    assert not first["score"].equals(service.score_table(utc_now())["score"])
+    assert not first["score"].equals(service.score_frame(utc_now())["score"])

@@ -50,7 +50,7 @@ def test_every_story_is_told_and_scored_as_it_should(generated_url: str) -> None
     plan = synthetic.Plan(CUSTOMERS, DAYS, seed=3)
     story = dict(zip(plan.customers.id.tolist(), plan.customers.story.tolist(), strict=True))
     assert set(story.values()) == set(range(len(synthetic.STORIES)))
-    table = HealthService(create_engine(generated_url, poolclass=NullPool), ScoringConfig()).score_table(utc_now())
+    table = HealthService(create_engine(generated_url, poolclass=NullPool), ScoringConfig()).score_frame(utc_now())
     tiers = {s: table.loc[[c for c, k in story.items() if k == s], "tier"].tolist() for s in set(story.values())}
     assert set(tiers[synthetic.ONBOARDING]) == {"insufficient_data"}
     assert "healthy" in tiers[synthetic.THRIVING]

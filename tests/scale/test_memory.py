@@ -17,14 +17,13 @@ from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from healthdash import scoreboard
-from healthdash.activity import DailyActivity, mask_type
+from healthdash.board import ScoreBoard, past
+from healthdash.board.usage import UsageArrays, mask_type
 from healthdash.clock import utc_now
 from healthdash.customer_list import ListQuery, list_records, select_customers
 from healthdash.db.database import create_database
 from healthdash.db.rollup import ROW, SIGNATURE, TRAILER, RollupFormatError, RollupRows, decode
 from healthdash.score_table import SEARCHES_KEPT, ScoreTable
-from healthdash.scoreboard import ScoreBoard
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from healthdash.summary import dashboard_summary, scored_only
@@ -33,7 +32,7 @@ from tests.conftest import add_customer, drop_database
 
 @pytest.fixture(scope="module")
 def table(sample_db_url: str) -> pd.DataFrame:
-    return HealthService(create_engine(sample_db_url, poolclass=NullPool), ScoringConfig()).score_table(utc_now())
+    return HealthService(create_engine(sample_db_url, poolclass=NullPool), ScoringConfig()).score_frame(utc_now())
 
 
 def test_a_score_table_round_trips_and_updates_without_touching_the_original(table: pd.DataFrame) -> None:
@@ -74,18 +73,18 @@ def test_pages_and_summary_work_from_frames_too(table: pd.DataFrame) -> None:
 def test_usage_arrays_keep_what_overlaps_and_pick_narrow_types() -> None:
     assert mask_type(11) is np.uint16 and mask_type(20) is np.uint32 and mask_type(40) is np.int64
     day = dt.date(2026, 3, 1)
-    activity = DailyActivity(np.array([2, 5]), day, 4)
+    activity = UsageArrays(np.array([2, 5]), day, 4)
     activity.api_calls[:, 1] = [1, 2, 3, 4]
     assert activity.nbytes > 0 and activity.positions(np.array([5, 7])).tolist() == [1, -1]
     moved = activity.moved_to(day + dt.timedelta(days=1))
     assert moved.api_calls[:, 1].tolist() == [2, 3, 4, 0]
     assert not activity.moved_to(day + dt.timedelta(days=9)).api_calls.any()
-    assert DailyActivity(np.array([], dtype=np.int64), day, 4).positions(np.array([1])).tolist() == [-1]
+    assert UsageArrays(np.array([], dtype=np.int64), day, 4).positions(np.array([1])).tolist() == [-1]
 
 
 def test_api_calls_beyond_32_bits_a_day_are_kept_exactly() -> None:
     day = dt.date(2026, 3, 1)
-    activity = DailyActivity(np.array([2, 5]), day, 4)
+    activity = UsageArrays(np.array([2, 5]), day, 4)
     assert activity.api_calls.dtype == np.uint32, "four bytes a customer-day while the counts fit"
     huge = 6_000_000_000
     rows = RollupRows(
@@ -96,10 +95,10 @@ def test_api_calls_beyond_32_bits_a_day_are_kept_exactly() -> None:
         feature_mask=np.array([0, 0]),
     )
     assert activity.fill(rows, activity.first_day) == 0
-    usage = activity.usage(np.array([2, 5]), day, 2)
+    usage = activity.columns(np.array([2, 5]), day, 2)
     assert usage["api_calls_0"].tolist() == [0, huge + 7]
     moved = activity.moved_to(day + dt.timedelta(days=1))
-    assert moved.usage(np.array([5]), day + dt.timedelta(days=1), 3)["api_calls_0"].tolist() == [huge + 7]
+    assert moved.columns(np.array([5]), day + dt.timedelta(days=1), 3)["api_calls_0"].tolist() == [huge + 7]
 
 
 def test_rollup_streams_that_are_not_whole_are_refused() -> None:
@@ -148,32 +147,32 @@ def test_the_board_survives_a_database_that_goes_away(
             with pytest.raises(OperationalError):
                 await board.current()
 
-    with caplog.at_level(logging.WARNING, logger="healthdash.scoreboard"):
+    with caplog.at_level(logging.WARNING, logger="healthdash.board"):
         asyncio.run(scenario())
     assert "failed" in caplog.text
 
 
 def test_rows_recorded_during_a_build_land_in_it(fresh_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     service = HealthService(create_engine(fresh_db_url, poolclass=NullPool), ScoringConfig())
-    monkeypatch.setattr(scoreboard, "HISTORY_ROWS", 1)
+    monkeypatch.setattr(past, "HISTORY_ROWS", 1)
 
     async def scenario() -> None:
         with ThreadPoolExecutor(2) as executor:
             board = ScoreBoard(service, executor)
             await board.current()
-            compute = board._compute
+            compute = board.signals.score_all
 
             def slowly(*args: object) -> ScoreTable:
                 table = compute(*args)  # type: ignore[arg-type]
                 service.record_event(9, "login", utc_now() - dt.timedelta(days=3), {})
                 return table
 
-            board._compute = slowly  # type: ignore[method-assign]
+            board.signals.score_all = slowly  # type: ignore[method-assign,assignment]
             rebuilt = await board.rebuild()
-            board._compute = compute  # type: ignore[method-assign]
+            board.signals.score_all = compute  # type: ignore[method-assign]
             after = await board.current()
             assert after is not rebuilt
-            pd.testing.assert_frame_equal(after.table, service.score_table(after.as_of), check_like=True)
+            pd.testing.assert_frame_equal(after.table, service.score_frame(after.as_of), check_like=True)
             for days in (5, 6):
                 await board.at(utc_now() - dt.timedelta(days=days))
             assert len(board._history) == 1, "past tables beyond the budget are dropped"

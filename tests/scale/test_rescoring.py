@@ -10,16 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 from sqlalchemy import text
 
+from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import utc_now
 from healthdash.db.batches import Answer, NewEvent
-from healthdash.scoreboard import ScoreBoard, Snapshot
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from tests.conftest import add_customer
 
 
 def same_as_recompute(snapshot: Snapshot, service: HealthService) -> None:
-    pd.testing.assert_frame_equal(snapshot.table, service.score_table(snapshot.as_of), check_like=True)
+    pd.testing.assert_frame_equal(snapshot.table, service.score_frame(snapshot.as_of), check_like=True)
 
 
 def logins(customer: int, days: range) -> list[NewEvent]:
@@ -62,7 +62,7 @@ def test_a_patch_reads_again_the_usage_from_the_earliest_day_it_was_told_of(
         same_as_recompute(after, service)
         board.mark_changed(record(service, logins(21, range(5, 6))), since=today)  # told of the wrong day: unseen
         after = await board.flush()
-        recompute = service.score_table(after.as_of)
+        recompute = service.score_frame(after.as_of)
         assert after.table.loc[21, "score"] == before.table.loc[21, "score"] != recompute.loc[21, "score"]
         board.mark_changed([21])  # any day: all of its usage is read again
         same_as_recompute(await board.flush(), service)

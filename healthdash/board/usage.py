@@ -1,4 +1,4 @@
-"""Every customer's daily usage over the last days, held in memory: the rollup as arrays, one row per customer.
+"""Every customer's daily usage over the last days, held in memory: the rollup as arrays, one column per customer.
 
 It answers the usage signals of any set of customers without reading the rollup again. The score board loads it
 once, re-reads the rows of customers whose events it hears about, and moves it along by whole days; a full score
@@ -26,7 +26,7 @@ def mask_type(highest_bit: int) -> type[np.integer]:
     return np.int64
 
 
-class DailyActivity:
+class UsageArrays:
     """Whether anyone logged in, API calls and the features used, per day and customer, for `days` days.
 
     Each array holds one row per day and one column per customer, so that a window's total of every customer is a
@@ -71,7 +71,7 @@ class DailyActivity:
         return int((where < 0).sum())
 
     def clear(self, ids: np.ndarray, since: dt.date | None = None) -> None:
-        """Forget the given customers' activity (from a day on), before their rows are read again."""
+        """Forget the given customers' usage (from a day on), before their rows are read again."""
         rows = self.positions(ids)
         rows = rows[rows >= 0]
         start = 0 if since is None else max(0, (since - self.first_day).days)
@@ -79,9 +79,9 @@ class DailyActivity:
         self.api_calls[start:, rows] = 0
         self.feature_mask[start:, rows] = 0
 
-    def moved_to(self, last_day: dt.date, ids: np.ndarray | None = None) -> DailyActivity:
-        """Return the activity held for days ending on another day (and other customers): what overlaps is kept."""
-        moved = DailyActivity(self.ids if ids is None else ids, last_day, self.days, self.feature_mask.dtype.type)
+    def moved_to(self, last_day: dt.date, ids: np.ndarray | None = None) -> UsageArrays:
+        """Return the usage held for days ending on another day (and other customers): what overlaps is kept."""
+        moved = UsageArrays(self.ids if ids is None else ids, last_day, self.days, self.feature_mask.dtype.type)
         moved.api_calls = moved.api_calls.astype(self.api_calls.dtype, copy=False)
         shift = (last_day - self.last_day).days
         if abs(shift) >= self.days:
@@ -94,7 +94,7 @@ class DailyActivity:
             getattr(moved, name)[new, known] = getattr(self, name)[old][:, rows[known]]
         return moved
 
-    def usage(self, ids: np.ndarray, day: dt.date, window: int) -> dict[str, np.ndarray]:
+    def columns(self, ids: np.ndarray, day: dt.date, window: int) -> dict[str, np.ndarray]:
         """Return the usage columns (USAGE_COLUMNS) of the given customers as of a day: three windows back."""
         rows = self.positions(ids)
         known = rows >= 0
@@ -121,33 +121,33 @@ class DailyActivity:
         result[name] = column
 
 
-def load_activity(conn: Connection, last_day: dt.date, days: int) -> DailyActivity:
+def load_usage(conn: Connection, last_day: dt.date, days: int) -> UsageArrays:
     """Read every customer's rollup rows of the `days` days ending on `last_day` into memory."""
     ids = customer_ids(conn)
-    activity = DailyActivity(ids, last_day, days, mask_type(highest_feature_bit(conn)))
+    usage = UsageArrays(ids, last_day, days, mask_type(highest_feature_bit(conn)))
     for start in range(0, len(ids), LOAD_CHUNK):
         low, high = int(ids[start]), int(ids[min(start + LOAD_CHUNK, len(ids)) - 1]) + 1
-        activity.fill(read_rollup(conn, activity.first_day, last_day, id_range=(low, high)), activity.first_day)
-    return activity
+        usage.fill(read_rollup(conn, usage.first_day, last_day, id_range=(low, high)), usage.first_day)
+    return usage
 
 
-def refresh_activity(
-    conn: Connection, activity: DailyActivity, ids: np.ndarray | None = None, since: dt.date | None = None
+def refresh_usage(
+    conn: Connection, usage: UsageArrays, ids: np.ndarray | None = None, since: dt.date | None = None
 ) -> int:
     """Read again the rows of the given customers (all when None), from a day on; return rows of unknown customers.
 
     Many customers are read a chunk at a time, so that the memory this needs stays small.
     """
-    first = activity.first_day if since is None else max(since, activity.first_day)
+    first = usage.first_day if since is None else max(since, usage.first_day)
     if ids is None and since is not None:
-        rows = read_rollup(conn, first, activity.last_day)
-        activity.clear(activity.ids, first)
-        return activity.fill(rows, first)
-    wanted = activity.ids if ids is None else np.asarray(ids, dtype=np.int64)
+        rows = read_rollup(conn, first, usage.last_day)
+        usage.clear(usage.ids, first)
+        return usage.fill(rows, first)
+    wanted = usage.ids if ids is None else np.asarray(ids, dtype=np.int64)
     unknown = 0
     for start in range(0, len(wanted), LOAD_CHUNK):
         chunk = wanted[start : start + LOAD_CHUNK]
-        rows = read_rollup(conn, first, activity.last_day, [int(i) for i in chunk])
-        activity.clear(chunk, first)
-        unknown += activity.fill(rows, first)
+        rows = read_rollup(conn, first, usage.last_day, [int(i) for i in chunk])
+        usage.clear(chunk, first)
+        unknown += usage.fill(rows, first)
     return unknown

@@ -1,4 +1,4 @@
-"""Customers' profiles, recent tickets and invoices, held in memory: with the usage (healthdash.activity), all the
+"""Customers' profiles, recent tickets and invoices, held in memory: with the usage (healthdash.board.usage), all the
 signals of every customer, computed without a query.
 
 The columns it gives are those of the signal query in healthdash.db.signals (blocks 0 and 1 of each window), so the

@@ -1,0 +1,232 @@
+"""The score board: when to build, what to patch and when, and which snapshot readers get.
+
+Rules:
+- Only the very first request waits for a build. After that, readers never wait for a rebuild or for the database:
+  they get the newest snapshot there is, and derived views (summary, pages, response bodies) are memoised on it.
+- A snapshot for "now" is computed from the signals in memory (healthdash.board.signals). A snapshot older than
+  `max_age` seconds is rebuilt in the background, reading profiles, tickets and invoices again (they can change
+  without an event); on a new day the usage in memory moves along by a day and the snapshot is computed from memory.
+- Every change heard of is patched in the background, at most every `patch_interval` seconds: the changed
+  customers' data are read again and just those customers rescored. A row only ever replaces an older one.
+- Tables for an explicit past `as_of` are kept apart (healthdash.board.past) and told of every change.
+- `invalidate_all` forgets everything: the next reader waits for a build from scratch.
+- A single customer's health is never cached.
+
+A write made through this process reaches the board by three routes, and each is needed:
+1. Fresh rows: the service rescored the customer right after the commit and hands the rows over
+   (`HealthService.rescored`); the next reader writes them in, without I/O. Only this makes a write show at once in
+   the dashboard and the list, since patches wait their turn. Batches hand over no rows and show with the next patch.
+2. `mark_changed` from the handler: fresh rows mend the current table, not the memory that the next rebuild
+   computes from (usage is read again only for customers marked) nor the past tables (events may be back-dated).
+   This mark does not depend on the listener: it holds while the listening connection is down (until it is back
+   and everything is dropped) and where the events trigger is missing.
+3. The database's notification (healthdash.db.listener), which also brings other instances' writes and writes
+   made outside healthdash. It cannot tell this process's statements from others', so it marks them again: the
+   change set merges a customer's marks, so this costs nothing when it arrives before the patch takes the mark, and
+   one more patch of the same customers when it arrives after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+from healthdash.board.changes import ChangeSet
+from healthdash.board.fresh import FreshRows
+from healthdash.board.past import PastTables
+from healthdash.board.signals import Signals
+from healthdash.board.snapshot import Snapshot
+from healthdash.clock import as_of_day, utc_now
+from healthdash.score_table import ScoreTable
+from healthdash.service import HealthService
+
+T = TypeVar("T")
+PATCH_INTERVAL = 1.0  # seconds between patches: each one costs a copy of the table and fresh orders
+log = logging.getLogger("healthdash.board")
+
+
+class ScoreBoard:
+    """Keep the score table fresh and answer from memory."""
+
+    def __init__(
+        self,
+        service: HealthService,
+        executor: Executor,
+        max_age: float = 60.0,
+        clock: Callable[[], dt.datetime] = utc_now,
+        patch_interval: float = PATCH_INTERVAL,
+    ) -> None:
+        self.service = service
+        self.executor = executor
+        self.max_age = max_age
+        self.clock = clock
+        self.patch_interval = patch_interval
+        self.signals = Signals(service.engine)
+        self._current: Snapshot | None = None
+        self._changes = ChangeSet()
+        self._fresh = FreshRows()
+        self._building: list[list[ScoreTable]] = []  # for each build under way, the rows written in meanwhile
+        self._rebuild: asyncio.Task[None] | None = None
+        self._rebuild_failed = False
+        self._patching: asyncio.Task[None] | None = None
+        self._last_patch = 0.0
+        self._history = PastTables(self._score_past)
+        service.rescored.append(self._fresh.push)
+
+    def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None, usage_only: bool = False) -> None:
+        """Note that these customers' scores may have changed: their usage from `since` on (any day when None), and
+        unless `usage_only` (activity events only), their tickets, invoices or profile too."""
+        ids = {int(i) for i in customer_ids}
+        self._changes.mark(ids, since, records=not usage_only)
+        self._history.mark(ids)
+        self._schedule_patch()
+
+    def invalidate_all(self) -> None:
+        """Forget everything: the next reader rebuilds (used when change notifications may have been missed)."""
+        self.signals.forget()  # work begun before is not installed either
+        self._current = None
+        self._changes.clear()
+        self._fresh.clear()
+        self._history.clear()
+
+    async def current(self) -> Snapshot:
+        """Return the snapshot for now, with every event recorded through this process written in."""
+        if self._current is None:
+            if self._rebuild is None or self._rebuild.done():
+                self._rebuild = asyncio.ensure_future(self._build_in_background())
+            await asyncio.shield(self._rebuild)  # readers arriving together share one build
+            if self._current is None:
+                await self._build_now()  # it failed: try again in the open, and fail loudly
+        self._apply_fresh()
+        assert self._current is not None
+        snapshot = self._current
+        stale = time.monotonic() - snapshot.built_at > self.max_age or snapshot.day != as_of_day(self.clock())
+        if stale and self._rebuild_failed:
+            await self._build_now()  # the database was away: try again in the open, and fail loudly
+        elif stale and (self._rebuild is None or self._rebuild.done()):
+            self._rebuild = asyncio.ensure_future(self._build_in_background())
+        self._schedule_patch()
+        assert self._current is not None
+        return self._current
+
+    async def rebuild(self, reread: bool = True) -> Snapshot:
+        """Build the snapshot for now afresh and return it; readers keep getting the previous one meanwhile.
+
+        `reread=False` rescores from what is in memory (after a change of configuration).
+        """
+        await self._build_now(reread)
+        assert self._current is not None
+        return self._current
+
+    async def flush(self) -> Snapshot:
+        """Patch in every change heard of so far, without waiting for the next round; return the snapshot."""
+        await self.current()
+        while self._changes:
+            await self._patch()
+        assert self._current is not None
+        return self._current
+
+    async def at(self, as_of: dt.datetime) -> Snapshot:
+        """Return the snapshot for an explicit moment (the live one when it falls on the current day)."""
+        if as_of_day(as_of) == as_of_day(self.clock()):
+            return await self.current()
+        return await self._history.at(as_of)
+
+    # --- building -----------------------------------------------------------------------------------------------
+
+    async def _build_in_background(self) -> None:
+        try:
+            await self._build_now()
+        except Exception:
+            log.warning("the background rebuild of the score table failed", exc_info=True)
+            self._rebuild_failed = True
+
+    async def _build_now(self, reread: bool | None = None) -> None:
+        while True:
+            generation, as_of = self.signals.generation, self.clock()
+            if reread is None:  # every so often on the same day, for changes made other than by events
+                reread = self._current is not None and self._current.day == as_of_day(as_of)
+            during: list[ScoreTable] = []
+            self._building.append(during)
+            pending = self._changes.customers()  # read these customers' data again on the way
+            try:
+                scores = await self._run(
+                    self.signals.score_all, as_of, self.service.config, generation, pending, reread
+                )
+            finally:
+                self._building.remove(during)
+            if generation == self.signals.generation:
+                break
+        snapshot = Snapshot(scores, as_of, time.monotonic())
+        if during:  # rows computed while the table was: newer than what it read, where stamped so
+            snapshot = snapshot.updated(ScoreTable.latest(during))
+        self._current = snapshot
+        self._rebuild_failed = False
+
+    async def _score_past(self, as_of: dt.datetime, customer_ids: Sequence[int] | None) -> ScoreTable:
+        return await self._run(self.service.scores, as_of, customer_ids)
+
+    # --- changes ------------------------------------------------------------------------------------------------
+
+    def _apply_fresh(self) -> None:
+        if self._current is not None and (rows := self._fresh.take(self._current.day)) is not None:
+            self._write_in(rows)
+
+    def _write_in(self, rows: ScoreTable, gone: Sequence[int] = ()) -> None:
+        """Write rows into the current snapshot, and into the one being built, where newer than what it read."""
+        assert self._current is not None
+        self._current = self._current.updated(rows, gone)
+        for during in self._building:
+            during.append(rows)
+
+    def _schedule_patch(self) -> None:
+        if self._current is None or not self._changes or (self._patching and not self._patching.done()):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._patching = loop.create_task(self._patch_soon())
+
+    async def _patch_soon(self) -> None:
+        while self._changes and self._current is not None:
+            wait = self._last_patch + self.patch_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                await self._patch()
+            except Exception:
+                log.warning("patching the score table failed; retrying", exc_info=True)
+                self._last_patch = time.monotonic() + max(self.patch_interval, 1.0)
+
+    async def _patch(self) -> None:
+        base = self._current
+        if base is None or not self._changes:
+            return
+        generation = self.signals.generation
+        taken = self._changes.take()
+        ids = taken.customers()
+        config = self.service.config
+        try:
+            rows = await self._run(
+                self.signals.score_some, base.as_of, config, generation, ids, taken.since(), taken.records_for()
+            )
+        except BaseException:
+            self._changes.merge(taken)
+            raise
+        finally:
+            self._last_patch = time.monotonic()
+        if generation != self.signals.generation or self._current is None:
+            return
+        if self._current.day != base.day:  # a table for a newer day is in place: these changes are pending again
+            self._changes.merge(taken)
+            return
+        self._write_in(rows, gone=ids)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

@@ -1,0 +1,70 @@
+"""Customers whose scores may have changed, and how much of each one's data to read again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+from healthdash.clock import earliest
+
+
+class Stale(NamedTuple):
+    """What of one customer's data changed: its usage from `since` on (None: any day), and its records too or not."""
+
+    since: dt.date | None
+    records: bool  # profile, tickets or invoices (not usage only): read them again
+
+
+class ChangeSet:
+    """Customers marked as changed, each with what of its data to read again.
+
+    Marks of one customer merge: the earlier day, and its records when either mark said so. A change heard of twice
+    (from this process, then back through the database's notification) is read again once if both arrive before it
+    is taken. What is taken and could not be applied is put back with `merge`.
+    """
+
+    def __init__(self, stale: dict[int, Stale] | None = None) -> None:
+        self._stale: dict[int, Stale] = {} if stale is None else stale
+
+    def __len__(self) -> int:
+        return len(self._stale)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._stale)
+
+    def mark(self, customer_ids: Iterable[int], since: dt.date | None, records: bool) -> None:
+        """Note that these customers' usage changed from `since` on (any day when None), and maybe their records."""
+        stale = self._stale
+        for customer_id in customer_ids:
+            held = stale.get(customer_id)
+            if held is None:
+                stale[customer_id] = Stale(since, records)
+            else:
+                stale[customer_id] = Stale(earliest((held.since, since)), held.records or records)
+
+    def merge(self, other: ChangeSet) -> None:
+        """Add another set's marks to these (to put back what was taken and could not be applied)."""
+        for customer_id, stale in other._stale.items():
+            self.mark((customer_id,), stale.since, stale.records)
+
+    def take(self) -> ChangeSet:
+        """Return every mark so far and start afresh."""
+        taken, self._stale = ChangeSet(self._stale), {}
+        return taken
+
+    def clear(self) -> None:
+        """Forget every mark."""
+        self._stale = {}
+
+    def customers(self) -> list[int]:
+        """Return the marked customers in ascending order."""
+        return sorted(self._stale)
+
+    def since(self) -> dt.date | None:
+        """Return the earliest day of changed usage of any marked customer (None: any day)."""
+        return earliest(stale.since for stale in self._stale.values())
+
+    def records_for(self) -> list[int]:
+        """Return the marked customers (ascending) whose records must be read again."""
+        return sorted(customer_id for customer_id, stale in self._stale.items() if stale.records)

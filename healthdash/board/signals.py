@@ -1,0 +1,130 @@
+"""Every customer's signals held in memory, and scores computed from them instead of by the signal query.
+
+The usage (healthdash.board.usage) and the profiles, tickets and invoices (healthdash.board.records) of every
+customer are read once; after that only what changed is read again, and on a new day the usage moves along by a day.
+Scores computed from memory equal those of the signal query (healthdash.db.signals) over the same data.
+
+The work runs in the thread pool, one computation at a time (it holds the memory meanwhile). `forget` drops the
+memory from the event loop: what a computation begun before it read is not kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import Connection, Engine
+
+from healthdash.board.records import CustomerRecords
+from healthdash.board.usage import UsageArrays, load_usage, refresh_usage
+from healthdash.clock import as_of_day
+from healthdash.db.signals import split_windows
+from healthdash.memory import release_free_memory
+from healthdash.score_table import ScoreTable
+from healthdash.scoring import ScoringConfig
+from healthdash.service import scores_from
+
+LARGE_PATCH = 5_000  # customers
+
+
+class Signals:
+    """Every customer's usage, profile, recent tickets and invoices, held in memory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.generation = 0  # moves on when the memory is forgotten
+        self._lock = threading.Lock()
+        self._usage: UsageArrays | None = None
+        self._records: CustomerRecords | None = None
+
+    def forget(self) -> None:
+        """Drop the memory: the next computation reads everything again."""
+        self.generation += 1
+        self._usage = None
+        self._records = None
+
+    def score_all(
+        self,
+        as_of: dt.datetime,
+        config: ScoringConfig,
+        generation: int,
+        changed: Sequence[int] = (),
+        reread: bool = False,
+    ) -> ScoreTable:
+        """Score every customer after reading again the data of the `changed` ones.
+
+        With `reread`, every customer's profile, tickets and invoices are read again (they may change without an
+        event); the usage only ever changes through events, which are heard of.
+        """
+        return self._score(as_of, config, generation, None, changed, reread)
+
+    def score_some(
+        self,
+        as_of: dt.datetime,
+        config: ScoringConfig,
+        generation: int,
+        customer_ids: Sequence[int],
+        since: dt.date | None,
+        records_for: Sequence[int],
+    ) -> ScoreTable:
+        """Score the given customers after reading again their usage from `since` on (any day when None), and the
+        profiles, tickets and invoices of `records_for` and of customers the records do not hold yet."""
+        return self._score(as_of, config, generation, customer_ids, (), False, since, records_for)
+
+    def _score(
+        self,
+        as_of: dt.datetime,
+        config: ScoringConfig,
+        generation: int,
+        customer_ids: Sequence[int] | None,
+        changed: Sequence[int],
+        reread: bool,
+        since: dt.date | None = None,
+        records_for: Sequence[int] | None = None,
+    ) -> ScoreTable:
+        day, window = as_of_day(as_of), config.window_days
+        with self._lock, self.engine.connect() as conn:
+            started = time.monotonic()  # the rows are as new as the reading, which starts once the lock is ours
+            usage = self._usage_for(conn, day, 3 * window)
+            records = self._records
+            if records is None or reread or not records.covers(day, window, config.invoice_window_days):
+                first_ticket = day - dt.timedelta(days=2 * window - 1)
+                first_due = day - dt.timedelta(days=window + config.invoice_window_days - 1)
+                records = CustomerRecords.load(conn, first_ticket, first_due)
+            again = np.asarray(list(changed) if customer_ids is None else list(customer_ids), dtype=np.int64)
+            if len(again):
+                refresh_usage(conn, usage, again, since=since)
+                if records_for is not None:
+                    unknown = again[records.positions(again) < 0]
+                    again_records = np.union1d(np.asarray(records_for, dtype=np.int64), unknown)
+                else:
+                    again_records = again
+                if len(again_records):
+                    records.refresh(conn, again_records)
+            known = records.profiles["id"]
+            newcomers = known[usage.positions(known) < 0]
+            if len(newcomers):  # customers added since the usage was read
+                usage = usage.moved_to(usage.last_day, np.union1d(usage.ids, newcomers))
+                refresh_usage(conn, usage, newcomers)
+            ids = None if customer_ids is None else np.asarray(customer_ids, dtype=np.int64)
+            raw = records.columns(day, window, config.invoice_window_days, config.invoice_grace_days, ids)
+            raw.update(usage.columns(raw["id"], day, window))
+            if generation == self.generation:
+                self._usage, self._records = usage, records
+        scores = scores_from(split_windows(day, raw, window), config, started)
+        if customer_ids is None or len(again) > LARGE_PATCH:
+            release_free_memory()  # what a full build (or a large patch) read on the way is garbage now
+        return scores
+
+    def _usage_for(self, conn: Connection, day: dt.date, days: int) -> UsageArrays:
+        usage = self._usage
+        if usage is None or usage.days != days or day < usage.last_day:
+            return load_usage(conn, day, days)
+        if day != usage.last_day:  # a new day: keep what overlaps, read the last day and the new ones again
+            moved = usage.moved_to(day)
+            refresh_usage(conn, moved, None, since=usage.last_day)
+            return moved
+        return usage
