@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,9 @@ from sqlalchemy import Connection, Engine
 
 from healthdash.clock import as_of_day, utc_now
 from healthdash.db import batches, reads, writes
+from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
+from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
 from healthdash.scoring.trend import trend_columns
@@ -24,7 +26,6 @@ RETRIES = 3
 RETRIED = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure: safe to run again
 T = TypeVar("T")
 Rescored = Callable[[ScoreTable, dt.date], None]  # a customer's fresh scores (stamped) and the day they are for
-Recorded = tuple[dict[str, Any], dict[str, Any]]  # the stored event, and the customer's score and tier after it
 
 
 class HealthService:
@@ -59,7 +60,7 @@ class HealthService:
 
     def record_event(
         self, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    ) -> Recorded | None:
         """Store an event; return it with the customer's updated score and tier, or None for an unknown customer."""
         if event_type in writes.ACTIVITY:
             (outcome,) = self.record_activities([(customer_id, event_type, occurred_at, data)])
@@ -70,11 +71,11 @@ class HealthService:
             with conn.begin():
                 if not writes.customer_exists(conn, customer_id):
                     return None
-                event = writes.record_event(conn, customer_id, event_type, occurred_at, data)
+                event = cast(EventRow, writes.record_event(conn, customer_id, event_type, occurred_at, data))
             now = utc_now()
             rows = self._scores_on(conn, now, [customer_id])
         self._tell(rows, now)
-        return event, _health(rows, customer_id)
+        return Recorded(event, _health(rows, customer_id))
 
     def record_activities(self, events: Sequence[writes.Activity]) -> list[Recorded | BaseException | None]:
         """Store the activity of several requests with one statement and one durable commit; rescore them at once.
@@ -92,7 +93,7 @@ class HealthService:
         results: list[Recorded | BaseException | None] = []
         for event, outcome in zip(events, stored, strict=True):
             if isinstance(outcome, dict) and rows is not None:
-                results.append((outcome, _health(rows, event[0])))
+                results.append(Recorded(cast(EventRow, outcome), _health(rows, event[0])))
             else:
                 results.append(None if isinstance(outcome, dict) else outcome)
         return results
@@ -128,7 +129,7 @@ class HealthService:
 
         return _retrying(attempt)
 
-    def event(self, customer_id: int, event_id: int) -> dict[str, Any] | None:
+    def event(self, customer_id: int, event_id: int) -> EventRow | None:
         """Return one stored event of a customer, or None."""
         with self.engine.connect() as conn:
             return reads.customer_event(conn, customer_id, event_id)
@@ -145,7 +146,7 @@ class HealthService:
 
     def customer_health(
         self, customer_id: int, as_of: dt.datetime, events_limit: int = 50, events_offset: int = 0
-    ) -> dict[str, Any] | None:
+    ) -> HealthReport | None:
         """Return one customer's score with its breakdown and evidence, or None for an unknown customer."""
         day = as_of_day(as_of)
         with self._reading() as conn:
@@ -157,7 +158,7 @@ class HealthService:
             tickets = reads.customer_tickets(conn, customer_id, as_of)
             invoices = reads.customer_invoices(conn, customer_id, day, self.config.invoice_grace_days)
             activity = reads.daily_activity(conn, customer_id, day, ACTIVITY_DAYS)
-        health: dict[str, Any] = {
+        evidence: Evidence = {
             "customer": profile,
             "as_of": as_of,
             "events": {"items": events, "total": events_total, "limit": events_limit, "offset": events_offset},
@@ -166,20 +167,26 @@ class HealthService:
             "activity": activity,
         }
         if not len(signals.ids):  # created after as_of
-            health.update(score=None, tier="insufficient_data", coverage=0.0, main_reason=None, factors=[])
-            health["trend"] = {"previous_score": None, "delta": None}
-            return health
+            return {
+                **evidence,
+                "score": None,
+                "tier": "insufficient_data",
+                "coverage": 0.0,
+                "main_reason": None,
+                "factors": [],
+                "trend": {"previous_score": None, "delta": None},
+            }
         row = scores_from(signals, self.config).record(0)
         current = {name: _plain(values[0]) for name, values in signals.current.items()}
-        health.update(
-            score=_number(row["score"]),
-            tier=row["tier"],
-            coverage=round(float(row["coverage"]), 4),
-            main_reason=row["main_reason"],
-            trend={"previous_score": _number(row["previous_score"]), "delta": _number(row["trend"])},
-            factors=[f.as_dict() for f in explain_customer(current, row, self.config)],
-        )
-        return health
+        return {
+            **evidence,
+            "score": _number(row["score"]),
+            "tier": row["tier"],
+            "coverage": round(float(row["coverage"]), 4),
+            "main_reason": row["main_reason"],
+            "trend": {"previous_score": _number(row["previous_score"]), "delta": _number(row["trend"])},
+            "factors": [f.as_dict() for f in explain_customer(current, row, self.config)],
+        }
 
 
 def scores_from(signals: WindowSignals, config: ScoringConfig, stamp: float = 0.0) -> ScoreTable:
@@ -208,7 +215,7 @@ def _retrying(work: Callable[[], T]) -> T:
             attempt += 1
 
 
-def _health(rows: ScoreTable, customer_id: int) -> dict[str, Any]:
+def _health(rows: ScoreTable, customer_id: int) -> ScoreAndTier:
     """Return a customer's score and tier from fresh rows (insufficient data when it did not exist yet)."""
     (row,) = rows.positions([customer_id])
     if row < 0:

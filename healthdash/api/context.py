@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from healthdash.board import ScoreBoard
 from healthdash.commit_group import CommitGroup
 from healthdash.db.writes import Activity
-from healthdash.service import HealthService, Recorded
+from healthdash.health import Recorded
+from healthdash.service import HealthService
 
 T = TypeVar("T")
 

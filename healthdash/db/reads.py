@@ -3,9 +3,57 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import Connection, CursorResult, text
+
+
+class ProfileRow(TypedDict):
+    id: int
+    name: str
+    segment: str
+    plan: str
+    seats: int
+    industry: str
+    region: str
+    owner: str | None
+    created_at: dt.datetime
+
+
+class EventRow(TypedDict):
+    id: int
+    customer_id: int
+    type: str
+    occurred_at: dt.datetime
+    data: dict[str, Any]
+    recorded_at: dt.datetime
+
+
+class TicketRow(TypedDict):
+    id: int
+    subject: str
+    priority: str
+    status: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class InvoiceRow(TypedDict):
+    id: int
+    amount: Decimal
+    issued_at: dt.date
+    due_at: dt.date
+    paid_at: dt.date | None
+    status: str  # as of the day asked for: on_time, late_within_grace, late, overdue or open
+
+
+class DailyRow(TypedDict):
+    day: dt.date
+    logins: int
+    feature_uses: int
+    api_calls: int
+
 
 _PROFILE = text(
     """
@@ -60,10 +108,10 @@ _DAILY = text(
 )
 
 
-def customer_profile(conn: Connection, customer_id: int) -> dict[str, Any] | None:
+def customer_profile(conn: Connection, customer_id: int) -> ProfileRow | None:
     """Return the customer's profile, or None when there is no such customer."""
     row = conn.execute(_PROFILE, {"id": customer_id}).mappings().first()
-    return dict(row) if row else None
+    return cast(ProfileRow, dict(row)) if row else None
 
 
 def feature_keys(conn: Connection) -> list[str]:
@@ -73,38 +121,38 @@ def feature_keys(conn: Connection) -> list[str]:
 
 def recent_events(
     conn: Connection, customer_id: int, as_of: dt.datetime, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[EventRow], int]:
     """Return a page of the customer's events up to as_of, newest first, and how many there are in all."""
     params = {"id": customer_id, "as_of": as_of, "limit": limit, "offset": offset}
-    rows = _records(conn.execute(_EVENTS, params))
+    rows = cast(list[EventRow], _records(conn.execute(_EVENTS, params)))
     total = int(conn.execute(_EVENT_COUNT, params).scalar_one())
     return rows, total
 
 
-def customer_event(conn: Connection, customer_id: int, event_id: int) -> dict[str, Any] | None:
+def customer_event(conn: Connection, customer_id: int, event_id: int) -> EventRow | None:
     """Return one event of the customer, or None."""
     row = conn.execute(_EVENT, {"id": customer_id, "e": event_id}).mappings().first()
-    return dict(row) if row else None
+    return cast(EventRow, dict(row)) if row else None
 
 
-def customer_tickets(conn: Connection, customer_id: int, as_of: dt.datetime, limit: int = 100) -> list[dict[str, Any]]:
+def customer_tickets(conn: Connection, customer_id: int, as_of: dt.datetime, limit: int = 100) -> list[TicketRow]:
     """Return the customer's support tickets opened up to as_of, newest first."""
     params = {"id": customer_id, "as_of": as_of, "limit": limit}
-    return _records(conn.execute(_TICKETS, params))
+    return cast(list[TicketRow], _records(conn.execute(_TICKETS, params)))
 
 
 def customer_invoices(
     conn: Connection, customer_id: int, day: dt.date, grace_days: int, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[InvoiceRow]:
     """Return the customer's invoices issued up to the day, each with its on-time status as of that day."""
     params = {"id": customer_id, "day": day, "grace": grace_days, "limit": limit}
-    return _records(conn.execute(_INVOICES, params))
+    return cast(list[InvoiceRow], _records(conn.execute(_INVOICES, params)))
 
 
-def daily_activity(conn: Connection, customer_id: int, day: dt.date, days: int) -> list[dict[str, Any]]:
+def daily_activity(conn: Connection, customer_id: int, day: dt.date, days: int) -> list[DailyRow]:
     """Return the customer's logins, feature uses and API calls per day for the days ending with `day`."""
     params = {"id": customer_id, "day": day, "days": days}
-    return _records(conn.execute(_DAILY, params))
+    return cast(list[DailyRow], _records(conn.execute(_DAILY, params)))
 
 
 def _records(result: CursorResult[Any]) -> list[dict[str, Any]]:
