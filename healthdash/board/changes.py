@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from healthdash.clock import earliest
@@ -29,9 +29,6 @@ class ChangeSet:
 
     def __len__(self) -> int:
         return len(self._stale)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._stale)
 
     def mark(self, customer_ids: Iterable[int], since: dt.date | None, records: bool) -> None:
         """Note that these customers' usage changed from `since` on (any day when None), and maybe their records."""

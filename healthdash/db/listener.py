@@ -7,7 +7,8 @@ the usage from that day on, and the tickets, invoices and profiles only when the
 `ChangeListener` keeps one dedicated connection listening on that channel in a background thread and hands each
 notification to the event loop, where the score board marks those customers as changed. When the connection is lost
 it reconnects with backoff and, once listening again, drops the whole cache: notifications sent meanwhile are lost
-for good.
+for good. An instance hears its own writes too; why the board takes them this way as well is said in
+healthdash/board/board.py.
 """
 
 from __future__ import annotations
