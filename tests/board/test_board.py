@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
+from healthdash.score_table import ScoreTable
 from healthdash.service import HealthService
 
 
@@ -82,5 +84,36 @@ def test_invalidate_all_rebuilds_from_scratch(service: HealthService, executor: 
         first = await board.current()
         board.invalidate_all()
         assert await board.current() is not first
+
+    asyncio.run(scenario())
+
+
+def test_a_write_read_back_during_a_rebuild_is_kept_by_the_rebuilt_table(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=60)
+        before = await board.current()
+        customer = lowest_login_customer(before.table)
+        computed, go_on = threading.Event(), threading.Event()
+        score_all = board.signals.score_all
+
+        def read_then_wait(*args: object) -> ScoreTable:
+            table = score_all(*args)  # type: ignore[arg-type]
+            computed.set()
+            go_on.wait(30)
+            return table
+
+        board.signals.score_all = read_then_wait  # type: ignore[method-assign,assignment]
+        rebuilding = asyncio.ensure_future(board.rebuild())
+        while not computed.is_set():
+            await asyncio.sleep(0.01)
+        outcome = service.record_event(customer, "login", utc_now(), {})  # after the rebuild read the data
+        assert outcome is not None
+        shown = await board.current()  # read back at once, while the rebuild is still under way
+        go_on.set()
+        rebuilt = await rebuilding
+        assert shown.table.loc[customer, "score"] == rebuilt.table.loc[customer, "score"] == outcome.health["score"]
+        pd.testing.assert_frame_equal(rebuilt.table, service.score_frame(rebuilt.as_of), check_like=True)
 
     asyncio.run(scenario())
