@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from healthdash.board import ScoreBoard
+from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import utc_now
 from healthdash.score_table import ScoreTable
 from healthdash.service import HealthService
@@ -18,6 +18,14 @@ from healthdash.service import HealthService
 def lowest_login_customer(table: pd.DataFrame) -> int:
     scored = table[table["tier"] != "insufficient_data"]
     return int(scored["login_frequency"].idxmin())
+
+
+async def board_and_lowest_login(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> tuple[ScoreBoard, Snapshot, int]:
+    board = ScoreBoard(service, executor, max_age=60)
+    before = await board.current()
+    return board, before, lowest_login_customer(before.table)
 
 
 def test_the_snapshot_is_built_once_and_reused(service: HealthService, executor: ThreadPoolExecutor) -> None:
@@ -36,9 +44,7 @@ def test_a_recorded_event_is_patched_in_and_matches_a_full_recompute(
     service: HealthService, executor: ThreadPoolExecutor
 ) -> None:
     async def scenario() -> None:
-        board = ScoreBoard(service, executor, max_age=60)
-        before = await board.current()
-        customer = lowest_login_customer(before.table)
+        board, before, customer = await board_and_lowest_login(service, executor)
         for days_ago in range(1, 6):
             service.record_event(customer, "login", utc_now() - dt.timedelta(days=days_ago), {})
         board.mark_changed([customer])
@@ -92,9 +98,7 @@ def test_a_write_read_back_during_a_rebuild_is_kept_by_the_rebuilt_table(
     service: HealthService, executor: ThreadPoolExecutor
 ) -> None:
     async def scenario() -> None:
-        board = ScoreBoard(service, executor, max_age=60)
-        before = await board.current()
-        customer = lowest_login_customer(before.table)
+        board, _, customer = await board_and_lowest_login(service, executor)
         computed, go_on = threading.Event(), threading.Event()
         score_all = board.signals.score_all
 
