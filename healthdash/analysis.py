@@ -16,7 +16,11 @@ def _service(database_url: str | None) -> HealthService:
     from healthdash.db.database import resolve_database_url
 
     settings = get_settings()
-    url = normalise_database_url(database_url) if database_url else resolve_database_url(settings)
+    url = (
+        normalise_database_url(database_url)
+        if database_url
+        else resolve_database_url(settings.database_url, settings.data_dir)
+    )
     return HealthService(make_engine(url, pool_size=1), settings.scoring)
 
 

@@ -125,7 +125,7 @@ def serve(settings: Settings | None = None) -> None:
     limit_malloc_arenas()  # before the database threads start
     # a thread back from the database waits at most this long for the interpreter, not the default 5 ms
     sys.setswitchinterval(SWITCH_INTERVAL)
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings.database_url, settings.data_dir)
     engine = make_engine(url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout)
     executor = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="healthdash-db")
     service = HealthService(engine, settings.scoring)

@@ -75,7 +75,9 @@ def _generate(args: argparse.Namespace) -> int:
     from healthdash.db.generator import generate
     from healthdash.settings import get_settings
 
-    generate(resolve_database_url(get_settings()), args.customers, args.days, args.seed, replace=args.replace)
+    settings = get_settings()
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    generate(url, args.customers, args.days, args.seed, replace=args.replace)
     return 0
 
 
@@ -148,7 +150,8 @@ def _db_url(args: argparse.Namespace) -> int:
     from healthdash.db.database import describe_url, resolve_database_url
     from healthdash.settings import get_settings
 
-    print(describe_url(resolve_database_url(get_settings())))
+    settings = get_settings()
+    print(describe_url(resolve_database_url(settings.database_url, settings.data_dir)))
     return 0
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from healthdash.db.embedded import default_data_dir
 from healthdash.scoring.config import FACTOR_KEYS, ConfigError, ScoringConfig
 
 ENV_PREFIX = "HEALTHDASH_"
@@ -59,7 +58,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise SettingsError(f"{ENV_PREFIX}API_TOKENS: every token needs at least 16 characters")
     return Settings(
         database_url=normalise_database_url(database_url) if database_url else None,
-        data_dir=Path(data_dir_text).expanduser().absolute() if data_dir_text else default_data_dir(),
+        data_dir=Path(data_dir_text).expanduser().absolute() if data_dir_text else default_data_dir(environ),
         host=environ.get(f"{ENV_PREFIX}HOST", "127.0.0.1").strip() or "127.0.0.1",
         port=_int(environ, f"{ENV_PREFIX}PORT", 8000, 0, 65535),
         api_tokens=tokens,
@@ -70,6 +69,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         db_connect_timeout=_int(environ, f"{ENV_PREFIX}DB_CONNECT_TIMEOUT", 2, 1, 60),
         kernel_pool_size=_int(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZE", 1, 0, 8),
     )
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """Return the data dir to use when none is configured: /var/lib/healthdash for root, else under XDG_DATA_HOME."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/healthdash")
+    xdg_data_home = environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg_data_home) if os.path.isabs(xdg_data_home) else Path.home() / ".local" / "share"
+    return base / "healthdash"
 
 
 @functools.cache

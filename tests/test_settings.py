@@ -1,10 +1,11 @@
 """Settings come from the environment, validated once, with errors that name the variable."""
 
+import os
 from pathlib import Path
 
 import pytest
 
-from healthdash.settings import SettingsError, load_settings, normalise_database_url
+from healthdash.settings import SettingsError, default_data_dir, load_settings, normalise_database_url
 
 
 def test_defaults() -> None:
@@ -79,3 +80,14 @@ def test_scoring_file_errors(tmp_path: Path) -> None:
 def test_tokens_are_split_on_commas() -> None:
     settings = load_settings({"HEALTHDASH_API_TOKENS": " a-very-long-token-1 , a-very-long-token-2 ,"})
     assert settings.api_tokens == ("a-very-long-token-1", "a-very-long-token-2")
+
+
+def test_default_data_dir_for_root_and_for_users(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert default_data_dir({}) == Path("/var/lib/healthdash")
+    assert load_settings({}).data_dir == Path("/var/lib/healthdash")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert default_data_dir({"XDG_DATA_HOME": "/srv/data"}) == Path("/srv/data/healthdash")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    # the XDG spec says to ignore relative paths
+    assert default_data_dir({"XDG_DATA_HOME": "relative/data"}) == tmp_path / ".local" / "share" / "healthdash"

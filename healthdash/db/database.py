@@ -8,7 +8,6 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from healthdash.db.embedded import EmbeddedPostgres
-from healthdash.settings import Settings
 
 INIT_SQL = Path(__file__).resolve().parents[2] / "db" / "init.sql"
 EMBEDDED_DATABASE = "healthdash"
@@ -19,11 +18,12 @@ class DatabaseSetupError(RuntimeError):
     """The database cannot be prepared for healthdash."""
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """Return the URL of the database to use, starting the embedded server and loading the data if needed."""
-    if settings.database_url:
-        return settings.database_url
-    server = EmbeddedPostgres(settings.data_dir)
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    """Return the URL of the database to use: `database_url` when given, else the embedded server on `data_dir`,
+    started and loaded with the sample data if needed."""
+    if database_url:
+        return database_url
+    server = EmbeddedPostgres(data_dir)
     server.start()
     create_database(server.url("postgres"), EMBEDDED_DATABASE)
     url = server.url(EMBEDDED_DATABASE)

@@ -70,15 +70,6 @@ class ServerAccount:
         return True
 
 
-def default_data_dir() -> Path:
-    """Return the data dir to use when none is configured."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/healthdash")
-    xdg_data_home = os.environ.get("XDG_DATA_HOME", "")
-    base = Path(xdg_data_home) if os.path.isabs(xdg_data_home) else Path.home() / ".local" / "share"
-    return base / "healthdash"
-
-
 def server_account(system_account: str = SERVER_ACCOUNT) -> ServerAccount:
     """Return the account the server runs as: the current user, or a system account when running as root."""
     if os.geteuid() != 0:

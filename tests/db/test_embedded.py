@@ -23,7 +23,6 @@ from healthdash.db.embedded import (
     EmbeddedPostgres,
     EmbeddedPostgresError,
     ServerAccount,
-    default_data_dir,
     make_reachable,
     server_account,
 )
@@ -375,17 +374,6 @@ def test_wheel_folders_the_account_cannot_reach_are_copied_for_every_account(bas
     assert not (copy / "unrelated").exists()
     assert stat.S_IMODE(site.parent.stat().st_mode) == 0o700
     assert [path.name for path in copy.parent.iterdir()] == ["pginstall-18"]
-
-
-def test_default_data_dir_for_root_and_for_users(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(os, "geteuid", lambda: 0)
-    assert default_data_dir() == Path("/var/lib/healthdash")
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    monkeypatch.setenv("XDG_DATA_HOME", "/srv/data")
-    assert default_data_dir() == Path("/srv/data/healthdash")
-    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")  # the XDG spec says to ignore relative paths
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert default_data_dir() == tmp_path / ".local" / "share" / "healthdash"
 
 
 def test_the_url_is_a_psycopg2_url_through_the_socket_dir(data_dir: Path) -> None:
