@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
-from healthdash.bench import load, machine
-from healthdash.bench.naive import agreement, naive_dashboard
-from healthdash.bench.report import (
+from benchmarks import load, machine
+from benchmarks.naive import agreement, naive_dashboard
+from benchmarks.report import (
     BATCH,
     CUSTOMERS,
     CUSTOMERS_MIXED,
@@ -37,7 +37,7 @@ from healthdash.bench.report import (
     Endpoint,
     ScaleResult,
 )
-from healthdash.bench.stats import median
+from benchmarks.stats import median
 from healthdash.clock import utc_now
 from healthdash.scoreboard import ScoreBoard
 from healthdash.scoring import ScoringConfig

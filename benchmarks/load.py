@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from healthdash.bench.stats import percentile
+from benchmarks.stats import percentile
 
 LOOPBACK = "127.0.0.1"
 
