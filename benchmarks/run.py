@@ -9,6 +9,7 @@ import json
 import math
 import random
 import secrets
+import statistics
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +33,6 @@ from benchmarks.report import (
     Endpoint,
     ScaleResult,
 )
-from benchmarks.stats import median
 from healthdash.clock import utc_now
 from healthdash.scoreboard import ScoreBoard
 from healthdash.scoring import ScoringConfig
@@ -462,4 +462,4 @@ def commit_latency(engine: Engine, count: int = 50) -> float:
             with conn.begin():
                 conn.execute(text("SELECT pg_current_xact_id()"))
             times.append((time.perf_counter() - began) * 1000)
-    return median(times)
+    return statistics.median(times)
