@@ -21,8 +21,8 @@ scores: $(STAMP)
 	$(BIN)/python -m healthdash scores
 
 lint: $(STAMP)
-	$(BIN)/ruff check healthdash tests notebooks
-	$(BIN)/ruff format --check healthdash tests notebooks
+	$(BIN)/ruff check healthdash benchmarks tests notebooks
+	$(BIN)/ruff format --check healthdash benchmarks tests notebooks
 	$(BIN)/mypy
 
 test: lint
@@ -31,7 +31,7 @@ test: lint
 	$(BIN)/python -m pytest --nbval-lax notebooks/ -p no:cov
 
 bench: $(STAMP)
-	$(BIN)/python -m healthdash.bench --scales "$(SCALE)"
+	$(BIN)/python -m benchmarks --scales "$(SCALE)"
 
 clean-venv:
 	rm -rf $(VENV)

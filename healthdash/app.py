@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.utils import url_path_join
+from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
+from tornado.netutil import bind_sockets
 from tornado.web import RedirectHandler
 from traitlets import Any as AnyTrait
+from traitlets import Instance, List
 from traitlets.config import Config
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
@@ -54,6 +59,10 @@ class HealthdashServer(Voila):  # type: ignore[misc]
 
     name = "healthdash"
     api_context = AnyTrait(None, help="The ApiContext shared by the API handlers (set before start).")
+    sockets = List(
+        Instance(socket.socket),
+        help="The listening sockets, bound before start so that their port is known (HEALTHDASH_PORT=0 picks one).",
+    )
 
     def init_handlers(self) -> list[Any]:
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
@@ -69,6 +78,17 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         """Find the page template in healthdash/templates first (Voila's lab page without its CDN assets)."""
         super().setup_template_dirs()
         self.template_paths.insert(0, str(TEMPLATES))
+
+    def listen(self) -> None:
+        """Serve on the sockets bound before start until the event loop stops (Voila binds its port here)."""
+        HTTPServer(self.app).add_sockets(self.sockets)
+        self.ioloop = IOLoop.current()  # what Voila's SIGTERM handler stops
+        try:
+            self.ioloop.start()
+        except KeyboardInterrupt:
+            self.log.info("Interrupted")
+        finally:
+            self.stop()
 
 
 def api_url(settings: Settings) -> str:
@@ -92,7 +112,6 @@ def voila_config(settings: Settings) -> Config:
     config = Config()
     config.Voila.ip = settings.host
     config.Voila.port = settings.port
-    config.Voila.port_retries = 0
     config.Voila.open_browser = False
     config.Voila.root_dir = str(NOTEBOOKS)
     config.Voila.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff"}}
@@ -119,6 +138,15 @@ def _local_address(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def listening_sockets(settings: Settings) -> tuple[list[socket.socket], Settings]:
+    """Bind the server's sockets; return them with the settings naming the port they got (port 0: a free one)."""
+    try:
+        sockets = bind_sockets(settings.port, settings.host)
+    except OSError as exc:
+        raise RuntimeError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    return sockets, dataclasses.replace(settings, port=int(sockets[0].getsockname()[1]))
+
+
 def serve(settings: Settings | None = None) -> None:
     """Serve the app until interrupted."""
     settings = settings or get_settings()
@@ -132,10 +160,12 @@ def serve(settings: Settings | None = None) -> None:
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
     context = ApiContext(service, ScoreBoard(service, executor, settings.cache_seconds), executor, tokens)
     listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
+    sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
     os.environ["HEALTHDASH_API_TOKEN"] = tokens[0]
     app = HealthdashServer(config=voila_config(settings))
     app.api_context = context
+    app.sockets = sockets
     app.initialize([])
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
     print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)

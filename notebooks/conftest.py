@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` (rather than `python -m pytest`) does not put the checkout on the path
     sys.path.insert(0, str(ROOT))
 
-from tests.web.servers import standalone_sample_server  # noqa: E402
+from tests.conftest import TEST_TOKEN  # noqa: E402
+from tests.databases import standalone_sample_database  # noqa: E402
+from tests.servers import start_server  # noqa: E402
 
 PAGE_LOADED = "assert page.as_of is not None and not page.notice.value, page.notice.value or 'no data shown'"
 _resources = contextlib.ExitStack()
@@ -53,7 +55,8 @@ def _start_server(config: pytest.Config) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hd-notebooks-", dir="/tmp"))
     folder.chmod(0o755)  # the embedded database's server account must reach its data dir below
     _resources.callback(shutil.rmtree, folder, ignore_errors=True)
-    server, database_url = _resources.enter_context(standalone_sample_server(folder))
+    database_url = _resources.enter_context(standalone_sample_database(folder))
+    server = _resources.enter_context(start_server(database_url, folder / "server", TEST_TOKEN))
     with urllib.request.urlopen(server.url + "/api/dashboard", timeout=30) as answer:
         most_at_risk = json.loads(answer.read())["top_at_risk"][0]["id"]
     _environment.update(

@@ -21,7 +21,7 @@ from healthdash.db.embedded import EmbeddedPostgres
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from healthdash.settings import normalise_database_url
-from tests.servers import RunningServer, start_server
+from tests.servers import RunningServer, loopback_socket, start_server
 
 TEST_TOKEN = "test-token-0123456789abcdef"
 
@@ -158,6 +158,13 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 
 @pytest.fixture(scope="module")
 def server(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A real healthdash server (web app and API) on a free port over a module-private database."""
+    """A real healthdash server (web app and API) on a port of its own over a module-private database."""
     with start_server(module_db_url, tmp_path_factory.mktemp("server"), TEST_TOKEN) as running:
         yield running
+
+
+@pytest.fixture
+def unreachable_url() -> Iterator[str]:
+    """The address of a loopback port this test holds and nothing listens on: every connection to it is refused."""
+    with loopback_socket() as sock:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"

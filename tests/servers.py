@@ -1,10 +1,17 @@
-"""Start real healthdash servers as subprocesses for the HTTP and browser tests."""
+"""The one way the tests and the benchmark run a healthdash server: a subprocess on a port it picks itself.
+
+The server is started with HEALTHDASH_PORT=0, binds a free port and prints the address it got ("healthdash is
+serving http://127.0.0.1:PORT/"); the launcher reads that line from the server's log, waits until /api/healthz
+answers there, and stops the server with SIGTERM at the end. No port is chosen ahead of time, so two servers never
+race for one. This module is not installed with the package: `benchmarks/` imports it from the checkout.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,12 +19,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVE = (sys.executable, "-m", "healthdash", "serve")
+SERVING = re.compile(rb"healthdash is serving (\S+)/ ")
+LOOPBACK = "127.0.0.1"
+PREHEATED = {"HEALTHDASH_KERNEL_POOL_SIZE": "1"}  # one kernel per page kept ready, as a deployment has by default
 
 
 @dataclass
@@ -26,6 +37,10 @@ class RunningServer:
     token: str
     process: subprocess.Popen[bytes]
     log: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
@@ -56,63 +71,95 @@ def _decode(data: bytes, headers: Any) -> Any:
     return data.decode("utf-8", errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-PREHEATED = {"HEALTHDASH_KERNEL_POOL_SIZE": "1"}  # one kernel per page kept ready, as a deployment has by default
-
-
 @contextlib.contextmanager
 def start_server(
     database_url: str, data_dir: Path, token: str, extra_env: dict[str, str] | None = None, timeout: float = 60.0
 ) -> Iterator[RunningServer]:
-    """Run `python -m healthdash serve` on a free port until the context exits.
+    """Run `python -m healthdash serve` over a database on 127.0.0.1 until the context exits; log to data_dir.
 
     No kernels are preheated for the pages unless `extra_env` asks for them (HEALTHDASH_KERNEL_POOL_SIZE): a test of
     the API has no use for them, and each one is a Python process starting up beside the tests.
     """
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "HEALTHDASH_PORT": str(port),
-        "HEALTHDASH_HOST": "127.0.0.1",
+        "HEALTHDASH_HOST": LOOPBACK,
         "HEALTHDASH_DATA_DIR": str(data_dir),
         "HEALTHDASH_API_TOKENS": token,
         "HEALTHDASH_KERNEL_POOL_SIZE": "0",
         **(extra_env or {}),
     }
     log = data_dir / "server.log"
+    with launch(env, log, timeout=timeout) as (url, process):
+        yield RunningServer(url, token, process, log)
+
+
+@contextlib.contextmanager
+def launch(
+    env: Mapping[str, str],
+    log: Path,
+    command: Sequence[str] = SERVE,
+    cwd: Path = ROOT,
+    timeout: float = 60.0,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a server command with `env` and HEALTHDASH_PORT=0 until the context exits; yield its address and process.
+
+    Its output goes to `log`. The context is entered once /api/healthz answers at the address the server printed.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "healthdash", "serve"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            list(command), cwd=cwd, env={**env, "HEALTHDASH_PORT": "0"}, stdout=out, stderr=subprocess.STDOUT
         )
-    running = RunningServer(f"http://127.0.0.1:{port}", token, process, log)
     try:
-        _wait_until_up(running, timeout)
-        yield running
+        yield _wait_until_up(process, log, timeout), process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
 
 
-def _wait_until_up(server: RunningServer, timeout: float) -> None:
+def _wait_until_up(process: subprocess.Popen[bytes], log: Path, timeout: float) -> str:
+    """Return the address the server printed, once /api/healthz answers 200 there."""
     deadline = time.monotonic() + timeout
+    url = None
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"the server exited early:\n{server.log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(server.url + "/api/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited early:\n{_tail(log)}")
+        url = url or _printed_address(log)
+        if url is not None and _answers(url):
+            return url
         time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer in {timeout} s:\n{server.log.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(f"the server did not answer in {timeout} s:\n{_tail(log)}")
+
+
+def _printed_address(log: Path) -> str | None:
+    match = SERVING.search(log.read_bytes())
+    return match[1].decode() if match else None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/api/healthz", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+@contextlib.contextmanager
+def loopback_socket() -> Iterator[socket.socket]:
+    """Hold a TCP socket bound to a free loopback port (not listening) until the context exits.
+
+    Nothing else can take its port meanwhile: a connection to it is refused, or, handed to a program that listens
+    on it (HAProxy's `bind fd@N`), reaches that program.
+    """
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        yield sock

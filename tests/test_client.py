@@ -11,15 +11,16 @@ import pytest
 
 from healthdash.api.models import CustomerListQuery, Dashboard
 from healthdash.client import ApiClient, ApiError, _problem, parse_model
-from tests.servers import RunningServer, free_port
-from tests.web.servers import api_server, sample_data_copy
+from tests.conftest import TEST_TOKEN
+from tests.databases import sample_data_copy
+from tests.servers import RunningServer, start_server
 
 
 @pytest.fixture(scope="module")
 def live(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with (
         sample_data_copy(admin_url, template_db, "hd_client") as url,
-        api_server(url, tmp_path_factory.mktemp("client-server")) as running,
+        start_server(url, tmp_path_factory.mktemp("client-server"), TEST_TOKEN) as running,
     ):
         yield running
 
@@ -102,8 +103,8 @@ def test_recording_an_event_returns_the_new_score_and_forgets_the_cache(client: 
     assert client.requests_sent == sent + 2  # the write, then a fresh read
 
 
-def test_health_passes_on_errors_other_than_an_unknown_customer() -> None:
-    client = ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+def test_health_passes_on_errors_other_than_an_unknown_customer(unreachable_url: str) -> None:
+    client = ApiClient(unreachable_url, timeout=2)
     with pytest.raises(ApiError) as caught:
         client.health(1)
     assert caught.value.status == 0
@@ -124,8 +125,8 @@ def test_a_write_without_the_token_is_refused(live: RunningServer) -> None:
     assert "token" in caught.value.detail
 
 
-def test_an_unreachable_server_is_an_unavailable_api_error() -> None:
-    client = ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+def test_an_unreachable_server_is_an_unavailable_api_error(unreachable_url: str) -> None:
+    client = ApiClient(unreachable_url, timeout=2)
     with pytest.raises(ApiError) as caught:
         client.dashboard()
     assert caught.value.status == 0
@@ -133,8 +134,10 @@ def test_an_unreachable_server_is_an_unavailable_api_error() -> None:
     assert "cannot be reached" in caught.value.detail
 
 
-def test_a_proxy_in_the_environment_is_not_used(live: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    unreachable = f"http://127.0.0.1:{free_port()}"
+def test_a_proxy_in_the_environment_is_not_used(
+    live: RunningServer, monkeypatch: pytest.MonkeyPatch, unreachable_url: str
+) -> None:
+    unreachable = unreachable_url
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
         monkeypatch.setenv(name, unreachable)
     monkeypatch.delenv("no_proxy", raising=False)

@@ -11,26 +11,29 @@ from __future__ import annotations
 import datetime as dt
 import io
 import queue
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TextIO
 
 import numpy as np
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
+from tqdm import tqdm
 
 from healthdash.db import synthetic as syn
 from healthdash.db.database import INIT_SQL
-from healthdash.progress import Progress
 
 SAMPLE_DATA_MARKER = "-- Sample data"
 TABLES = ("customers", "features", "events", "tickets", "invoices", "customer_daily")
 BIG_TABLES = ("events", "customer_daily")  # loaded without indexes and foreign keys
 POST_LOAD_SHARE = 0.45  # index builds and checks, as a share of the time taken by the COPY of the events
 COPY_BLOCK = 1 << 20
+BAR_FORMAT = "{desc} {percentage:3.0f}%|{bar:30}| {elapsed} elapsed, {remaining} left{postfix}"
+QUIET_SECONDS = 5.0  # between progress lines when the output is not a terminal
 _TIME_OF_DAY = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(86_400)], dtype=object)
 
 
@@ -65,6 +68,42 @@ def schema_sql(init_sql: Path = INIT_SQL) -> str:
     return script[:cut] + "\nCOMMIT;\n"
 
 
+class _Lines:
+    """A progress bar's output as whole lines, for a log or a pipe: every redraw of the bar becomes a line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        line = text.strip("\r\n ")
+        if line:
+            self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def progress_bar(total: float, label: str, stream: TextIO | None = None) -> tqdm[NoReturn]:
+    """Return a tqdm bar with the share done and the time left: redrawn in place on a terminal, else a line every
+    few seconds."""
+    stream = stream if stream is not None else sys.stderr
+    live = bool(getattr(stream, "isatty", lambda: False)())
+    return tqdm(
+        total=total,
+        desc=label,
+        file=stream if live else _Lines(stream),
+        mininterval=0.1 if live else QUIET_SECONDS,
+        miniters=0,  # redraw on time alone, also for a step that only changes the note
+        bar_format=BAR_FORMAT,
+    )
+
+
+def _advance(bar: tqdm[NoReturn], units: float, note: str) -> None:
+    bar.set_postfix_str(note, refresh=False)
+    bar.update(units)
+
+
 def generate(
     url: str,
     customers: int,
@@ -72,13 +111,16 @@ def generate(
     seed: int = 0,
     *,
     replace: bool = False,
-    progress: Progress | None = None,
+    progress: TextIO | None = None,
     today: dt.date | None = None,
 ) -> LoadSummary:
-    """Generate a data set of `customers` customers over `days` days into the database at `url`."""
+    """Generate a data set of `customers` customers over `days` days into the database at `url`.
+
+    A progress bar goes to `progress` (standard error by default).
+    """
     started = time.monotonic()
     plan = syn.Plan(customers, days, seed, today)
-    progress = progress or Progress(days * (1 + POST_LOAD_SHARE), "generate")
+    total = days * (1 + POST_LOAD_SHARE)  # a day's COPY is one unit
     engine = create_engine(url, poolclass=NullPool)
     pooled = engine.raw_connection()
     connection: Any = pooled.dbapi_connection  # the driver's own connection: its autocommit switch is real
@@ -86,20 +128,22 @@ def generate(
         connection.autocommit = True
         with connection.cursor() as cursor:
             _prepare(cursor, replace)
-        connection.autocommit = False
-        with connection.cursor() as cursor:
-            counts = _load(cursor, plan, progress)
-        connection.commit()
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            progress.advance(0, "vacuum analyze")
-            for table in TABLES:
-                cursor.execute(f"VACUUM (ANALYZE) {table}")
+        with progress_bar(total, "generate", progress) as bar:
+            connection.autocommit = False
+            with connection.cursor() as cursor:
+                counts = _load(cursor, plan, bar)
+            connection.commit()
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                _advance(bar, 0, "vacuum analyze")
+                for table in TABLES:
+                    cursor.execute(f"VACUUM (ANALYZE) {table}")
+            summary = LoadSummary(*counts, seconds=time.monotonic() - started)
+            done = f"{summary.customers:,} customers, {summary.events:,} events in {summary.seconds:.0f} s"
+            _advance(bar, total - bar.n, done)
     finally:
         pooled.close()
         engine.dispose()
-    summary = LoadSummary(*counts, seconds=time.monotonic() - started)
-    progress.finish(f"{summary.customers:,} customers, {summary.events:,} events in {summary.seconds:.0f} s")
     return summary
 
 
@@ -116,7 +160,7 @@ def _prepare(cursor: Any, replace: bool) -> None:
         )
 
 
-def _load(cursor: Any, plan: syn.Plan, progress: Progress) -> tuple[int, int, int, int, int]:
+def _load(cursor: Any, plan: syn.Plan, bar: tqdm[NoReturn]) -> tuple[int, int, int, int, int]:
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
     cursor.execute("SET LOCAL TimeZone = 'UTC'")
     cursor.execute("SELECT to_regclass('public.idempotency_keys') IS NOT NULL")
@@ -127,7 +171,7 @@ def _load(cursor: Any, plan: syn.Plan, progress: Progress) -> tuple[int, int, in
         cursor.execute(f'ALTER TABLE events DISABLE TRIGGER "{name}"')
     rebuild = [statement for table in BIG_TABLES for statement in _drop_indexes_and_keys(cursor, table)]
 
-    progress.advance(0, "customers, tickets and invoices")
+    _advance(bar, 0, "customers, tickets and invoices")
     _copy(cursor, "features (key, label, bit)", _feature_rows())
     _copy(cursor, "customers (id, name, segment, plan, seats, industry, region, owner, created_at)", _customers(plan))
     _copy(cursor, "tickets (id, customer_id, subject, priority, status, opened_at, closed_at)", _tickets(plan))
@@ -140,12 +184,12 @@ def _load(cursor: Any, plan: syn.Plan, progress: Progress) -> tuple[int, int, in
         next_id += len(day.customer_id)
         events += len(day.customer_id)
         rollup += len(day.rollup_customer_id)
-        progress.advance(1, f"{day.day}: {events:,} events")
+        _advance(bar, 1, f"{day.day}: {events:,} events")
 
     for statement in _SET_SEQUENCES:
         cursor.execute(statement)
     for statement in rebuild:
-        progress.advance(plan.days * POST_LOAD_SHARE / len(rebuild), statement.split(" (")[0][:60])
+        _advance(bar, plan.days * POST_LOAD_SHARE / len(rebuild), statement.split(" (")[0][:60])
         cursor.execute(statement)
     for name in triggers:
         cursor.execute(f'ALTER TABLE events ENABLE TRIGGER "{name}"')

@@ -25,7 +25,7 @@ from tests.deploy.buildfiles import (
     parse_dockerignore,
 )
 from tests.deploy.conftest import ROOT
-from tests.servers import free_port
+from tests.servers import launch
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -142,11 +142,12 @@ def image_layout(tmp_path: Path, dockerfile: Dockerfile, context: list[str]) -> 
     return app
 
 
-def container_environment(dockerfile: Dockerfile, database_url: str, data_dir: Path, port: int) -> dict[str, str]:
+def container_environment(dockerfile: Dockerfile, database_url: str, data_dir: Path) -> dict[str, str]:
     """The environment the image's start command sees, mapped onto this machine.
 
-    The image's virtualenv is this checkout's; the port is a free one; the data dir a fresh empty folder. The
-    coverage measurement of this test run is not passed on: the copied code is not the code under measurement.
+    The image's virtualenv is this checkout's; the data dir a fresh empty folder; the port is the one the server
+    picks when launched. The coverage measurement of this test run is not passed on: the copied code is not the code
+    under measurement.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEALTHDASH_", "COVERAGE_PROCESS_"))}
     env.pop("DATABASE_URL", None)
@@ -154,7 +155,7 @@ def container_environment(dockerfile: Dockerfile, database_url: str, data_dir: P
         if name == "PATH":
             value = value.replace(IMAGE_VENV_BIN, str(Path(sys.executable).parent)).replace("$PATH", env["PATH"])
         env[name] = value
-    env.update(DATABASE_URL=database_url, HEALTHDASH_DATA_DIR=str(data_dir), HEALTHDASH_PORT=str(port))
+    env.update(DATABASE_URL=database_url, HEALTHDASH_DATA_DIR=str(data_dir))
     return env
 
 
@@ -162,25 +163,15 @@ def container_environment(dockerfile: Dockerfile, database_url: str, data_dir: P
 def container(
     dockerfile: Dockerfile, image_layout: Path, sample_db_url: str, tmp_path: Path
 ) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
-    port = free_port()
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o750)
-    env = container_environment(dockerfile, sample_db_url, data_dir, port)
+    env = container_environment(dockerfile, sample_db_url, data_dir)
     command = dockerfile.final.last("CMD").exec_form()
     executable = shutil.which(command[0], path=env["PATH"])
     assert executable is not None
-    log = (tmp_path / "container.log").open("wb")
-    process = subprocess.Popen([executable, *command[1:]], cwd=image_layout, env=env, stdout=log, stderr=log)
-    try:
-        yield f"http://127.0.0.1:{port}", env, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with launch(env, tmp_path / "container.log", [executable, *command[1:]], cwd=image_layout) as (url, process):
+        env["HEALTHDASH_PORT"] = url.rsplit(":", 1)[1]  # the port it got, where the image's health check looks
+        yield url, env, process
 
 
 def listening_ipv4_addresses(port: int) -> set[str]:

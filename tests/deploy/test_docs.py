@@ -17,7 +17,9 @@ from tests.deploy.conftest import ROOT
 
 # where the configuration reference lives
 DEPLOYMENT_DOC = ROOT / "README.md"
-SCANNED = [*sorted((ROOT / "healthdash").rglob("*.py")), ROOT / "tests" / "conftest.py"]
+# the code that reads variables: the package, the benchmark (`make bench`) and the tests' database setting
+SCANNED = [*sorted((ROOT / "healthdash").rglob("*.py")), *sorted((ROOT / "benchmarks").rglob("*.py"))]
+SCANNED.append(ROOT / "tests" / "conftest.py")
 # a variable name in the source: HEALTHDASH_* spelled out, `{ENV_PREFIX}NAME` in an f-string, or a database URL
 NAME_IN_SOURCE = re.compile(
     r"(?<![A-Za-z0-9_])(HEALTHDASH_[A-Z0-9_]*[A-Z0-9]|TEST_DATABASE_URL|DATABASE_URL)(?![A-Za-z0-9_<{])"

@@ -18,7 +18,7 @@ from tornado.websocket import websocket_connect
 
 from tests.conftest import TEST_TOKEN
 from tests.deploy.conftest import ROOT
-from tests.servers import PREHEATED, RunningServer, free_port, start_server
+from tests.servers import PREHEATED, RunningServer, loopback_socket, start_server
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,10 +27,10 @@ pytestmark = [
 COOKIE = "HDINSTANCE"
 
 
-def local_config(shipped: str, port: int, servers: list[RunningServer]) -> str:
-    """Return the shipped configuration with its Docker specifics replaced: a local port and fixed servers."""
+def local_config(shipped: str, listening_fd: int, servers: list[RunningServer]) -> str:
+    """Return the shipped configuration with its Docker specifics replaced: a socket handed over and fixed servers."""
     replacements = [
-        ("bind :8080", f"bind 127.0.0.1:{port}"),
+        ("bind :8080", f"bind fd@{listening_fd}"),
         (" resolvers docker init-addr none", ""),
     ]
     for old, new in replacements:
@@ -49,14 +49,16 @@ def proxy(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with (
         start_server(module_db_url, tmp_path_factory.mktemp("one"), TEST_TOKEN, PREHEATED) as one,
         start_server(module_db_url, tmp_path_factory.mktemp("two"), TEST_TOKEN, PREHEATED) as two,
+        loopback_socket() as sock,  # HAProxy listens on this socket (`bind fd@N`): its port is held from the start
     ):
-        port = free_port()
         config = folder / "haproxy.cfg"
-        config.write_text(local_config((ROOT / "deploy" / "haproxy.cfg").read_text(), port, [one, two]))
+        config.write_text(local_config((ROOT / "deploy" / "haproxy.cfg").read_text(), sock.fileno(), [one, two]))
         with (folder / "haproxy.log").open("wb") as log:
-            process = subprocess.Popen(["haproxy", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                ["haproxy", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),)
+            )
         try:
-            url = f"http://127.0.0.1:{port}"
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
             wait_for_both_instances(url)
             yield url
         finally:

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.pool import NullPool
 
-from healthdash.bench import __main__ as bench_main
-from healthdash.bench import load, machine
-from healthdash.bench.datasets import (
+from benchmarks import __main__ as bench_main
+from benchmarks import load, machine
+from benchmarks.datasets import (
     SCALES,
     SERVER_SETTINGS,
     Scale,
@@ -22,20 +22,22 @@ from healthdash.bench.datasets import (
     ensure_dataset,
     mark_used,
 )
-from healthdash.bench.naive import naive_dashboard
-from healthdash.bench.report import BATCH, DASHBOARD, HEALTH, POST, POST_BUSY, Endpoint, ScaleResult, markdown, verdicts
-from healthdash.bench.run import batch_body, bench_scale, event_requests, list_queries
-from healthdash.bench.stats import median, percentile
+from benchmarks.naive import naive_dashboard
+from benchmarks.report import BATCH, DASHBOARD, HEALTH, POST, POST_BUSY, Endpoint, ScaleResult, markdown, verdicts
+from benchmarks.run import batch_body, bench_scale, event_requests, list_queries
 from healthdash.clock import utc_now
 from healthdash.scoring import ScoringConfig
 from tests.conftest import drop_database
 
 
 def test_percentiles_interpolate_between_ranks() -> None:
+    def percentile(latencies: list[float], q: int) -> float:
+        return load.LoadResult(len(latencies), 1.0, latencies=latencies).p(q)
+
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([5.0], 95) == 5.0
     assert percentile([10, 0, 20], 100) == 20
-    assert math.isnan(median([]))
+    assert math.isnan(percentile([], 50))
 
 
 def test_the_wrk_script_sends_each_request_and_reports_json() -> None:

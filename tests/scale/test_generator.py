@@ -16,8 +16,7 @@ from sqlalchemy.pool import NullPool
 from healthdash.clock import utc_now
 from healthdash.db import synthetic
 from healthdash.db.database import create_database
-from healthdash.db.generator import GeneratorError, generate, schema_sql
-from healthdash.progress import Progress, format_duration
+from healthdash.db.generator import GeneratorError, generate, progress_bar, schema_sql
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from tests.conftest import drop_database, rollup_differences
@@ -32,7 +31,7 @@ def generated_url(admin_url: str) -> Iterator[str]:
     name = f"hd_gen_{uuid.uuid4().hex[:8]}"
     create_database(admin_url, name)
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    generate(url, CUSTOMERS, DAYS, seed=3, progress=Progress(DAYS, "test", io.StringIO()))
+    generate(url, CUSTOMERS, DAYS, seed=3, progress=io.StringIO())
     yield url
     drop_database(admin_url, name)
 
@@ -128,7 +127,7 @@ def test_names_stay_unique_beyond_the_word_combinations() -> None:
 
 def test_a_database_with_data_is_replaced_only_when_asked(generated_url: str) -> None:
     with pytest.raises(GeneratorError, match="pass --replace"):
-        generate(generated_url, 10, 5, progress=Progress(5, "test", io.StringIO()))
+        generate(generated_url, 10, 5, progress=io.StringIO())
     with pytest.raises(ValueError, match="at least one customer"):
         synthetic.Plan(0, 5)
 
@@ -150,13 +149,13 @@ def test_the_schema_part_of_init_sql_ends_before_the_sample_data(tmp_path: objec
 
 
 def test_progress_shows_the_share_done_and_the_time_left() -> None:
-    stream = io.StringIO()
-    ticks = iter([0.0, 0.0, 10.0, 20.0, 20.0])
-    progress = Progress(4, "load", stream, clock=lambda: next(ticks))
-    assert progress.line(0.0).startswith("load [") and "estimating" in progress.line(0.0)
-    progress.advance(1, "one")  # at 0 s
-    progress.advance(1, "two")  # at 10 s: half done in 10 s
-    assert "about 10s left" in progress.line(10.0)
-    progress.finish("all")
-    assert stream.getvalue().splitlines()[-1].endswith("done  all")
-    assert [format_duration(s) for s in (5, 65, 3700)] == ["5s", "1m05s", "1h01m"]
+    stream = io.StringIO()  # not a terminal: whole lines, as in a log
+    bar = progress_bar(4, "load", stream)
+    assert stream.getvalue().startswith("load   0%") and "? left" in stream.getvalue()
+    half_in_ten_seconds = bar.format_meter(**{**bar.format_dict, "n": 2, "elapsed": 10.0})
+    assert " 50%" in half_in_ten_seconds and "00:10 elapsed, 00:10 left" in half_in_ten_seconds
+    bar.set_postfix_str("all", refresh=False)
+    bar.update(4)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and "100%" in lines[-1] and lines[-1].endswith("left, all")

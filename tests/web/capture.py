@@ -28,10 +28,10 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import TEST_TOKEN
+from tests.databases import standalone_sample_database
 from tests.servers import RunningServer, start_server
 from tests.web.conftest import launch_chromium
 from tests.web.pages import visit
-from tests.web.servers import standalone_sample_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = {

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import TEST_TOKEN
+from tests.databases import sample_data_copy
 from tests.servers import PREHEATED, RunningServer, start_server
-from tests.web.servers import sample_data_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

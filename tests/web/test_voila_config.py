@@ -1,4 +1,4 @@
-"""How the app configures Voila: preheated kernels, culling, its own template, and the shutdown cookie."""
+"""How the app configures Voila: its port, preheated kernels, culling, its own template, and the shutdown cookie."""
 
 from __future__ import annotations
 
@@ -7,9 +7,23 @@ import urllib.request
 
 import pytest
 
-from healthdash.app import IDLE_KERNEL_SECONDS, TEMPLATES, _local_address, voila_config
+from healthdash.app import IDLE_KERNEL_SECONDS, TEMPLATES, _local_address, api_url, listening_sockets, voila_config
 from healthdash.settings import load_settings
 from tests.web.conftest import WebApp
+
+
+def test_port_zero_listens_on_a_free_port_and_names_it_everywhere() -> None:
+    sockets, settings = listening_sockets(load_settings({"HEALTHDASH_PORT": "0"}))
+    try:
+        port = sockets[0].getsockname()[1]
+        assert port > 0 and settings.port == port
+        assert api_url(settings) == f"http://127.0.0.1:{port}"  # the address printed and given to the kernels
+        assert voila_config(settings).Voila.port == port  # what Voila hands its preheated kernels
+        with pytest.raises(RuntimeError, match=f"cannot listen on 127.0.0.1:{port}: Address already in use"):
+            listening_sockets(settings)
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def test_every_notebook_keeps_preheated_kernels_and_idle_ones_are_culled() -> None:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from healthdash.client import ApiClient
-from tests.servers import RunningServer
-from tests.web.servers import api_server, sample_data_copy
+from tests.conftest import TEST_TOKEN
+from tests.databases import sample_data_copy
+from tests.servers import RunningServer, start_server
 
 
 @pytest.fixture(scope="package")
@@ -18,7 +19,7 @@ def widgets_server(
     """A real server over a private copy of the sample data, shared by the widget tests (some of them write)."""
     with (
         sample_data_copy(admin_url, template_db, "hd_widgets") as url,
-        api_server(url, tmp_path_factory.mktemp("widgets-server")) as running,
+        start_server(url, tmp_path_factory.mktemp("widgets-server"), TEST_TOKEN) as running,
     ):
         yield running
 

@@ -15,7 +15,7 @@ from healthdash.widgets.customer_filters import CustomerFilters
 from healthdash.widgets.customer_table import CustomerTable
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.pager import Pager
-from tests.servers import RunningServer, free_port
+from tests.servers import RunningServer
 from tests.widgets import samples
 
 LINKS = PageLinks("/voila/render/")
@@ -107,8 +107,8 @@ def test_export_offers_every_customer_of_the_filter_as_csv(client: ApiClient, wi
     assert export.download.value == ""
 
 
-def test_a_failed_export_says_so() -> None:
-    export = CsvExport(ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2))
+def test_a_failed_export_says_so(unreachable_url: str) -> None:
+    export = CsvExport(ApiClient(unreachable_url, timeout=2))
     export.export()
     assert "The export failed" in export.download.value
     assert not export.button.disabled

@@ -14,7 +14,7 @@ from healthdash.widgets.factor_averages import FactorAverages
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.page import configured_scoring
 from healthdash.widgets.summary_tiles import SummaryTiles
-from tests.servers import RunningServer, free_port
+from tests.servers import RunningServer
 from tests.widgets import samples
 
 LINKS = PageLinks("/voila/render/")
@@ -48,8 +48,8 @@ def test_refresh_asks_the_server_again(client: ApiClient) -> None:
     assert client.requests_sent == 2
 
 
-def test_an_unreachable_api_becomes_a_notice() -> None:
-    page = DashboardPage(ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2), LINKS)
+def test_an_unreachable_api_becomes_a_notice(unreachable_url: str) -> None:
+    page = DashboardPage(ApiClient(unreachable_url, timeout=2), LINKS)
     page.load()
     assert "hd-error" in page.notice.value
     assert "cannot be loaded right now" in page.notice.value

@@ -63,7 +63,7 @@ def bench_dir() -> Path:
     return Path.home() / ".cache" / "healthdash-bench"
 
 
-def start_server(folder: Path) -> EmbeddedPostgres:  # pragma: no cover - starts and restarts a real server
+def start_server(folder: Path) -> EmbeddedPostgres:
     """Start the benchmark's PostgreSQL with the settings above (restarting it once if they were not in effect)."""
     server = EmbeddedPostgres(folder / "data", durable=True)
     server.start()

@@ -7,25 +7,21 @@ import contextlib
 import datetime as dt
 import json
 import math
-import os
 import random
 import secrets
-import signal
-import subprocess
-import sys
+import statistics
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
-from healthdash.bench import load, machine
-from healthdash.bench.naive import agreement, naive_dashboard
-from healthdash.bench.report import (
+from benchmarks import load, machine
+from benchmarks.naive import agreement, naive_dashboard
+from benchmarks.report import (
     BATCH,
     CUSTOMERS,
     CUSTOMERS_MIXED,
@@ -37,11 +33,11 @@ from healthdash.bench.report import (
     Endpoint,
     ScaleResult,
 )
-from healthdash.bench.stats import median
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
+from tests.servers import PREHEATED, RunningServer, start_server
 
 PHASE_SECONDS = 10.0
 NAIVE_BUDGET_SECONDS = 60.0
@@ -179,45 +175,12 @@ def measure_naive(engine: Engine, result: ScaleResult, say: Say, budget: float =
 # --- the server ---------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    """A running `python -m healthdash serve`."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    token: str
-
-
 @contextlib.contextmanager
-def running_server(url: str, folder: Path) -> Iterator[Server]:
-    """Start the server on a free loopback port over the database; stop it at the end."""
-    port, token = free_port(), secrets.token_urlsafe(24)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "HEALTHDASH_HOST": load.LOOPBACK,
-        "HEALTHDASH_PORT": str(port),
-        "HEALTHDASH_DATA_DIR": str(folder),
-        "HEALTHDASH_API_TOKENS": token,
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "server.log").open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "healthdash", "serve"], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 120
-        while not _answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start; see {folder / 'server.log'}")
-            time.sleep(0.2)
-        settle(process.pid)
-        yield Server(process, port, token)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def running_server(url: str, folder: Path) -> Iterator[RunningServer]:
+    """Start the server over the database as deployed (a kernel per page preheated); yield it once it is idle."""
+    with start_server(url, folder, secrets.token_urlsafe(24), extra_env=PREHEATED, timeout=120) as server:
+        settle(server.process.pid)
+        yield server
 
 
 def settle(pid: int, quiet: float = 0.1, longest: float = 120.0) -> float:
@@ -230,26 +193,6 @@ def settle(pid: int, quiet: float = 0.1, longest: float = 120.0) -> float:
         if sum(machine.cpu_seconds(p) for p in family) - before < quiet:
             break
     return time.monotonic() - began
-
-
-def free_port() -> int:
-    """Return a free TCP port on the loopback interface."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((load.LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(port: int) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"http://{load.LOOPBACK}:{port}/api/healthz", timeout=2) as reply:
-            return bool(reply.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 class Meter:
@@ -324,7 +267,7 @@ class Client:
 
 
 async def measure_server(
-    server: Server, meter: Callable[[], Meter], result: ScaleResult, say: Say, seconds: float = PHASE_SECONDS
+    server: RunningServer, meter: Callable[[], Meter], result: ScaleResult, say: Say, seconds: float = PHASE_SECONDS
 ) -> None:
     """Measure every endpoint, the ingestion and the freshness against a running server."""
     customers = result.sizes["customers"]
@@ -386,7 +329,7 @@ async def measure_server(
 
 async def measure_freshness(
     client: Client,
-    server: Server,
+    server: RunningServer,
     customers: int,
     meter: Callable[[], Meter],
     result: ScaleResult,
@@ -519,4 +462,4 @@ def commit_latency(engine: Engine, count: int = 50) -> float:
             with conn.begin():
                 conn.execute(text("SELECT pg_current_xact_id()"))
             times.append((time.perf_counter() - began) * 1000)
-    return median(times)
+    return statistics.median(times)

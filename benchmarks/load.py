@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 import subprocess
 import tempfile
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from healthdash.bench.stats import percentile
+import numpy as np
 
 LOOPBACK = "127.0.0.1"
 
@@ -31,8 +32,10 @@ class LoadResult:
     quantiles: dict[int, float] = field(default_factory=dict)  # from wrk: percentile -> milliseconds
 
     def p(self, q: int) -> float:
-        """Return a latency percentile in milliseconds."""
-        return self.quantiles[q] if q in self.quantiles else percentile(self.latencies, q)
+        """Return a latency percentile in milliseconds (interpolated between the closest ranks; NaN for none)."""
+        if q in self.quantiles:
+            return self.quantiles[q]
+        return float(np.percentile(self.latencies, q)) if self.latencies else math.nan
 
     @property
     def throughput(self) -> float:

@@ -1,4 +1,4 @@
-"""Servers for the web app's tests: private copies of the sample data, and servers with or without kernels."""
+"""Databases of sample data beside the shared fixtures: a private copy for a package's server, or one of its own."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from sqlalchemy import make_url
 from healthdash.db.database import create_database, load_sample_data
 from healthdash.db.embedded import EmbeddedPostgres
 from healthdash.settings import normalise_database_url
-from tests.conftest import TEST_TOKEN, drop_database
-from tests.servers import RunningServer, start_server
+from tests.conftest import drop_database
 
 
 @contextlib.contextmanager
@@ -26,17 +25,6 @@ def sample_data_copy(admin_url: str, template_db: str, prefix: str) -> Iterator[
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         drop_database(admin_url, name)
-
-
-NO_PREHEATED_KERNELS = {"HEALTHDASH_KERNEL_POOL_SIZE": "0"}
-
-
-@contextlib.contextmanager
-def api_server(database_url: str, folder: Path) -> Iterator[RunningServer]:
-    """A server for tests that only use the API: it starts no page kernels ahead of time."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with start_server(database_url, folder, TEST_TOKEN, extra_env=NO_PREHEATED_KERNELS) as running:
-        yield running
 
 
 @contextlib.contextmanager
@@ -60,10 +48,3 @@ def standalone_sample_database(folder: Path) -> Iterator[str]:
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         load_sample_data(url)
         yield url
-
-
-@contextlib.contextmanager
-def standalone_sample_server(folder: Path) -> Iterator[tuple[RunningServer, str]]:
-    """A database with the sample data and an API server over it, outside pytest's fixtures; yield both."""
-    with standalone_sample_database(folder) as url, api_server(url, folder / "server") as server:
-        yield server, url

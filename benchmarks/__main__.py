@@ -1,4 +1,4 @@
-"""`python -m healthdash.bench --scales "S M"`: measure healthdash at each scale and write BENCHMARKS.md."""
+"""`python -m benchmarks --scales "S M"`: measure healthdash at each scale and write BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from healthdash.bench import machine
-from healthdash.bench.datasets import (
+from benchmarks import machine
+from benchmarks.datasets import (
     SCALES,
     SERVER_SETTINGS,
     bench_dir,
@@ -18,8 +18,8 @@ from healthdash.bench.datasets import (
     mark_used,
     start_server,
 )
-from healthdash.bench.report import ScaleResult, markdown
-from healthdash.bench.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale
+from benchmarks.report import ScaleResult, markdown
+from benchmarks.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale
 
 NOTES = (
     "Every request goes to 127.0.0.1. Reads and single events are driven by wrk (one thread, as many connections "
@@ -39,9 +39,9 @@ NOTES = (
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - starts the benchmark's own PostgreSQL
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark for the chosen scales and write the report."""
-    parser = argparse.ArgumentParser(prog="python -m healthdash.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scales", default="S M", help='which scales, e.g. "S M L" (default "S M")')
     parser.add_argument("--seconds", type=float, default=PHASE_SECONDS, help="how long each load phase runs")
     parser.add_argument("--naive-budget", type=float, default=NAIVE_BUDGET_SECONDS, help="seconds for the naive way")
