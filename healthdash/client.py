@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from healthdash.api.models import CustomerHealth, CustomerList, CustomerListQuery, CustomerRow, Dashboard, EventCreated
+from healthdash.api.models.query import MAX_PAGE, CustomerListQuery
+from healthdash.api.models.responses import CustomerHealth, CustomerList, CustomerRow, Dashboard, EventCreated
 
 M = TypeVar("M", bound=BaseModel)
 URL_VARIABLE = "HEALTHDASH_API_URL"
 TOKEN_VARIABLE = "HEALTHDASH_API_TOKEN"
-EXPORT_PAGE_SIZE = 500  # the API's maximum page
+EXPORT_PAGE_SIZE = MAX_PAGE
 
 
 class ApiError(Exception):

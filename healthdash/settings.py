@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from healthdash.db.embedded import default_data_dir
-from healthdash.scoring.config import FACTOR_KEYS, ConfigError, ScoringConfig
+from healthdash.scoring import FACTOR_KEYS, ConfigError, ScoringConfig
 
 ENV_PREFIX = "HEALTHDASH_"
 _SCALAR_SCORING_FIELDS = {

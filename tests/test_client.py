@@ -9,7 +9,8 @@ from email.message import Message
 
 import pytest
 
-from healthdash.api.models import CustomerListQuery, Dashboard
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.responses import Dashboard
 from healthdash.client import ApiClient, ApiError, _problem, parse_model
 from tests.servers import RunningServer, free_port
 from tests.web.servers import api_server, sample_data_copy

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from healthdash.commit_group import CommitGroup
-from healthdash.db.writes import Activity
+from healthdash.recording import Activity
 from healthdash.scoreboard import ScoreBoard
 from healthdash.service import HealthService, Recorded
 

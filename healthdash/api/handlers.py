@@ -13,11 +13,14 @@ from tornado.web import HTTPError, RequestHandler
 
 from healthdash.api import jsonio, views
 from healthdash.api.context import ApiContext
-from healthdash.api.models import EVENT, TEXT_PATTERN, AsOfQuery, CustomerListQuery, HealthQuery
+from healthdash.api.models.events import EVENT
+from healthdash.api.models.query import AsOfQuery, CustomerListQuery, HealthQuery
+from healthdash.api.models.values import TEXT_PATTERN
 from healthdash.api.openapi import openapi_document
-from healthdash.api.problem import Problem
+from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
-from healthdash.db.writes import ACTIVITY, EventRejected
+from healthdash.recording import EventRejected
+from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 64 * 1024
@@ -121,15 +124,15 @@ class CustomerEventsHandler(ApiHandler):
         data = event.data.model_dump(exclude_none=True)
         occurred_at = event.occurred_at or utc_now()
         try:
-            if event.type in ACTIVITY:  # stored with one statement and one commit together with concurrent ones
+            if event.type in ACTIVITY_TYPES:  # stored with one statement and one commit together with concurrent ones
                 outcome = await self.api.record_activity((cid, event.type, occurred_at, data))
             else:
                 outcome = await self.api.run(self.api.service.record_event, cid, event.type, occurred_at, data)
         except EventRejected as exc:
-            raise Problem(exc.status, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
+            raise refused(exc) from None
         if outcome is None:
             raise Problem(404, f"there is no customer with id {cid}")
-        self.api.board.mark_changed([cid], since=as_of_day(occurred_at), usage_only=event.type in ACTIVITY)
+        self.api.board.mark_changed([cid], since=as_of_day(occurred_at), usage_only=event.type in ACTIVITY_TYPES)
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)
@@ -194,8 +197,8 @@ class NotFoundHandler(ApiHandler):
 
 
 def customer_id_from_path(text: str, what: str = "customer") -> int:
-    """Parse an id from the path: a positive whole number, else 404."""
-    if not text.isascii() or not text.isdigit() or len(text) > 18 or int(text) < 1:
+    """Parse an id from the path: a positive whole number up to MAX_ID, else 404."""
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
         raise Problem(404, f"there is no {what} with id {text!r}: ids are positive whole numbers")
     return int(text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from healthdash.api import jsonio
-from healthdash.api.models import CustomerListQuery
+from healthdash.api.models.query import CustomerListQuery
 from healthdash.customer_list import ListQuery, page_records, select_rows
 from healthdash.scoreboard import Snapshot
 from healthdash.summary import dashboard_summary

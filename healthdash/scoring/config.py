@@ -8,13 +8,8 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-FACTOR_KEYS: tuple[str, ...] = (
-    "login_frequency",
-    "feature_adoption",
-    "ticket_volume",
-    "invoice_timeliness",
-    "api_usage",
-)
+from healthdash.scoring.terms import FACTOR_KEYS, PRIORITIES
+
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {
         "login_frequency": 25.0,
@@ -24,7 +19,6 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
         "api_usage": 15.0,
     }
 )
-PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 
 
 class ConfigError(ValueError):

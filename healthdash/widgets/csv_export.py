@@ -11,7 +11,8 @@ from typing import Any
 import ipywidgets as ipw
 from traitlets import Instance
 
-from healthdash.api.models import CustomerListQuery, CustomerRow
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.responses import CustomerRow
 from healthdash.client import ApiClient, ApiError
 from healthdash.widgets.fragments import notice, text
 

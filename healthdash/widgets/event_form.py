@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as ipw
 from traitlets import Instance
 
-from healthdash.api.models import CustomerHealth, EventCreated
+from healthdash.api.models.responses import CustomerHealth, EventCreated
 from healthdash.client import ApiClient, ApiError
 from healthdash.widgets.events_table import EVENT_LABELS
 from healthdash.widgets.fragments import notice, score_number, tier_label

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from healthdash.api.models import EVENT, TIMESTAMP_PATTERN, CustomerListQuery
+from healthdash.api.models.events import EVENT
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.values import TIMESTAMP_PATTERN
 
 UTC = dt.UTC
 

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import text
 
 from healthdash.clock import utc_now
-from healthdash.db.batches import Answer, NewEvent
+from healthdash.recording import Answer, NewEvent
 from healthdash.scoreboard import ScoreBoard, Snapshot
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
