@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -45,10 +46,10 @@ class ApiHandler(RequestHandler):
         if (length and length.isdigit() and int(length) > MAX_BODY) or len(self.request.body or b"") > MAX_BODY:
             raise Problem(413, f"the body is larger than {MAX_BODY // 1024} KiB")
 
-    def send(self, body: Any, status: int = 200) -> None:
-        """Write a JSON response (bytes are sent as they are)."""
+    def send(self, body: Any, status: int = 200, content_type: str = "application/json; charset=UTF-8") -> None:
+        """Write a JSON response (bytes are sent as they are, in the given content type)."""
         self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", "no-store")
         self.finish(body if isinstance(body, bytes) else jsonio.dumps(body))
 
@@ -86,7 +87,7 @@ class DashboardHandler(ApiHandler):
     async def get(self) -> None:
         """Get the dashboard summary."""
         as_of = self.query(AsOfQuery).as_of
-        snapshot = await (self.api.board.at(as_of) if as_of else self.api.board.current())
+        snapshot = await self.api.snapshot(as_of)
         self.send(snapshot.view(("dashboard", as_of), lambda: views.dashboard_body(snapshot, as_of)))
 
 
@@ -95,9 +96,31 @@ class CustomerListHandler(ApiHandler):
         """Get a filtered, sorted page of customers."""
         params = self.query(CustomerListQuery)
         as_of = params.as_of
-        snapshot = await (self.api.board.at(as_of) if as_of else self.api.board.current())
+        snapshot = await self.api.snapshot(as_of)
         key = ("list", *params.model_dump().values())
         self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of)))
+
+
+class ScoresHandler(ApiHandler):
+    async def get(self) -> None:
+        """Get every customer's score, tier, coverage and factors, as JSON or (Accept: text/csv) CSV."""
+        as_of = self.query(AsOfQuery).as_of
+        media = negotiated(self.request.headers.get("Accept"), (views.JSON, views.CSV))
+        snapshot = await self.api.snapshot(as_of)
+        moment = as_of or snapshot.as_of
+        body = await self.api.view(
+            snapshot, ("scores", media, as_of), views.scores_body, media, snapshot.scores, moment
+        )
+        self.set_header("Vary", "Accept")
+        self.set_header("As-Of", moment.isoformat())
+        self.send(body, content_type=f"{media}; charset=UTF-8" + ("; header=present" if media == views.CSV else ""))
+
+
+class ScoringHandler(ApiHandler):
+    async def get(self) -> None:
+        """Get the scoring configuration in use."""
+        self.query(AsOfQuery)
+        self.send(self.api.service.config.as_mapping())
 
 
 class CustomerHealthHandler(ApiHandler):
@@ -194,6 +217,34 @@ class OpenApiHandler(ApiHandler):
 class NotFoundHandler(ApiHandler):
     def prepare(self) -> None:
         raise Problem(404, f"there is no API endpoint at {self.request.path}")
+
+
+def negotiated(accept: str | None, offered: tuple[str, ...]) -> str:
+    """Return the offered media type the Accept header prefers (the first offered on a tie); 406 for none."""
+    if accept is None or not accept.strip():
+        return offered[0]
+    ranges = [_media_range(part) for part in accept.split(",") if part.strip()]
+
+    def quality(media: str) -> float:
+        kind = media.split("/")[0]
+        matching = [(pattern.count("*"), q) for pattern, q in ranges if pattern in (media, f"{kind}/*", "*/*")]
+        return min(matching)[1] if matching else 0.0  # the most specific range that matches decides
+
+    best = max(offered, key=quality)
+    if quality(best) <= 0:
+        raise Problem(406, f"this endpoint answers {' or '.join(offered)}; the Accept header asks for neither")
+    return best
+
+
+def _media_range(text: str) -> tuple[str, float]:
+    """Read one range of an Accept header: its media type (lower case) and weight (1 unless given; bad ones too)."""
+    media, *parameters = (part.strip() for part in text.split(";"))
+    given = [value for name, _, value in (p.partition("=") for p in parameters) if name.strip().lower() == "q"]
+    try:
+        q = float(given[0]) if given else 1.0
+    except ValueError:
+        q = 1.0
+    return media.lower(), min(max(q, 0.0), 1.0) if math.isfinite(q) else 1.0
 
 
 def customer_id_from_path(text: str, what: str = "customer") -> int:

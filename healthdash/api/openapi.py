@@ -18,6 +18,7 @@ _ERRORS = {
     401: "a write without a valid bearer token",
     404: "unknown customer, a non-integer id, or no such endpoint",
     405: "wrong method",
+    406: "an Accept header that asks for none of the media types the endpoint answers in",
     409: "the ticket is already closed or the invoice already paid",
     413: "a body over 64 KiB",
     415: "a write that is not application/json",
@@ -102,6 +103,15 @@ _IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH, "pattern": "^[!-~]+$"},
     "description": "any unique string (a UUID); a batch retried with the same key is stored only once",
 }
+_SCORES = (
+    "Every customer's profile, tier, main reason, score (to 0.1), coverage, previous score and trend, and each "
+    "factor's score and points, from the same table the dashboard and the customer list read, in id order. With "
+    "`Accept: text/csv` the answer is CSV instead: a header line, then one line per customer with the columns "
+    f"{', '.join(f'`{c}`' for c in responses.SCORES_CSV_COLUMNS)}; a factor's score is in the column named by its "
+    "key, its points in `<key>_points`, the points it loses in `<key>_lost`; an empty cell is a null. Text that a "
+    "spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage return, after any apostrophes) "
+    "has one apostrophe more in front. `As-Of` names the moment the scores are for."
+)
 _IGNORED_AS_OF = "accepted like everywhere else (a date or a timestamp with its offset) and checked; no effect here"
 
 
@@ -114,6 +124,8 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
         responses.CustomerHealth,
         responses.EventCreated,
         responses.BatchRecorded,
+        responses.Scores,
+        responses.ScoringSettings,
         responses.StoredEvent,
         responses.Healthz,
         responses.ProblemDetail,
@@ -148,6 +160,38 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
                 "operationId": "listCustomers",
                 "parameters": _parameters(query.CustomerListQuery),
                 "responses": {"200": _response("a page of customers", "CustomerList"), **_errors(405, 422, 503)},
+            }
+        },
+        "/api/scores": {
+            "get": {
+                "summary": "Every customer's score, tier, coverage and factor scores and points, as JSON or CSV",
+                "description": _SCORES,
+                "operationId": "listScores",
+                "parameters": _parameters(query.AsOfQuery),
+                "responses": {
+                    "200": {
+                        "description": "every customer's scores",
+                        "headers": {
+                            "As-Of": {
+                                "schema": {"type": "string", "format": "date-time"},
+                                "description": "their moment",
+                            }
+                        },
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="Scores")}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(405, 406, 422, 503),
+                },
+            }
+        },
+        "/api/scoring": {
+            "get": {
+                "summary": "The scoring configuration in use: weights, windows, targets and tier thresholds",
+                "operationId": "getScoring",
+                "parameters": _parameters(query.AsOfQuery, as_of=_IGNORED_AS_OF),
+                "responses": {"200": _response("the configuration", "ScoringSettings"), **_errors(405, 422)},
             }
         },
         "/api/customers/{customer_id}/health": {

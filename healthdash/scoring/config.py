@@ -96,6 +96,11 @@ class ScoringConfig:
         )
         _require(0 <= self.min_coverage <= 1, f"min_coverage must be 0..1, got {self.min_coverage}")
 
+    def as_mapping(self) -> dict[str, Any]:
+        """Return every setting as plain values (mappings as dicts), as `from_mapping` reads them."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: dict(value) if isinstance(value, Mapping) else value for name, value in values.items()}
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ScoringConfig:
         """Build a config from plain values (a parsed file or environment), naming any unknown setting."""

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from healthdash.vocabulary import EventType, FactorKey, InvoiceStatus, Plan, Priority, Segment, TicketStatus, Tier
+from healthdash.scoring import ScoringConfig
+from healthdash.vocabulary import (
+    FACTOR_KEYS,
+    EventType,
+    FactorKey,
+    InvoiceStatus,
+    Plan,
+    Priority,
+    Segment,
+    TicketStatus,
+    Tier,
+)
 
 
 class AtRiskCustomer(BaseModel):
@@ -168,3 +180,52 @@ class BatchRecorded(BaseModel):
     first_id: int = Field(description="the id of the batch's first event")
     last_id: int = Field(description="the id of the batch's last event")
     ids: list[int] = Field(description="the ids of the stored events, in batch order")
+
+
+# GET /api/scores as CSV: these columns, a factor's as the scoring model names them: its score by its key, then the
+# points it gives and the points it loses.
+SCORES_CSV_COLUMNS = (
+    *("id", "name", "segment", "plan", "seats", "tier", "main_reason"),
+    *("score", "coverage", "previous_score", "trend"),
+    *(f"{key}{part}" for key in FACTOR_KEYS for part in ("", "_points", "_lost")),
+)
+
+
+class FactorPoints(BaseModel):
+    score: float | None = Field(description="the factor's score, 0 to 100; null when the factor does not apply")
+    points: float = Field(description="the points it gives the health score")
+    points_lost: float = Field(description="the points it takes from 100")
+
+
+class CustomerScores(BaseModel):
+    id: int
+    name: str
+    segment: Segment
+    plan: Plan
+    seats: int
+    tier: Tier
+    main_reason: FactorKey | None = Field(description="the factor that lost the most points")
+    score: float | None
+    coverage: float = Field(description="the share of the weight that applied, 0 to 1")
+    previous_score: float | None = Field(description="the score one window (30 days) earlier")
+    trend: float | None = Field(description="score now minus score one window (30 days) earlier")
+    factors: dict[FactorKey, FactorPoints]
+
+
+class Scores(BaseModel):
+    """Every customer's scores, in id order: the score, previous score and trend to 0.1, the rest unrounded."""
+
+    as_of: dt.datetime
+    count: int
+    customers: list[CustomerScores]
+
+
+_SETTINGS: dict[str, Any] = {
+    f.name: (get_type_hints(ScoringConfig)[f.name], ...) for f in dataclasses.fields(ScoringConfig)
+}
+ScoringSettings = create_model(
+    "ScoringSettings",
+    __doc__="The scoring configuration in use: every number the health score depends on (docs/scoring.md).",
+    __module__=__name__,
+    **_SETTINGS,
+)
