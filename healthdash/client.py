@@ -128,11 +128,7 @@ class ApiClient:
     def scoring_config(self) -> ScoringConfig:
         """Get the scoring configuration the server uses (asked for once: it does not change while the server runs)."""
         if self._scoring is None:
-            settings = parse_model(ScoringSettings, self._send("GET", "/api/scoring"))
-            try:
-                self._scoring = ScoringConfig.from_mapping(settings.model_dump())
-            except ConfigError as exc:
-                raise ApiError(0, f"the server's scoring configuration does not fit this client: {exc}") from None
+            self._scoring = scoring_config_from(self._send("GET", "/api/scoring"))
         return self._scoring
 
     def health(self, customer_id: int) -> CustomerHealth | None:
@@ -207,6 +203,15 @@ def _problem(error: urllib.error.HTTPError) -> ApiError:
     detail = str(document.get("detail") or error.reason or "the request failed")
     errors = document.get("errors")
     return ApiError(error.code, detail, errors if isinstance(errors, list) else None)
+
+
+def scoring_config_from(body: Any) -> ScoringConfig:
+    """Read GET /api/scoring's answer as a ScoringConfig, as an ApiError when it does not fit."""
+    settings = parse_model(ScoringSettings, body)
+    try:
+        return ScoringConfig.from_mapping(settings.model_dump())
+    except ConfigError as exc:
+        raise ApiError(0, f"the server's scoring configuration does not fit this client: {exc}") from None
 
 
 def scores_frame(body: bytes, as_of: str | None) -> pd.DataFrame:

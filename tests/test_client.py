@@ -14,7 +14,7 @@ import pytest
 
 from healthdash.api.models.query import CustomerListQuery
 from healthdash.api.models.responses import SCORES_CSV_COLUMNS, Dashboard
-from healthdash.client import ApiClient, ApiError, _problem, parse_model, scores_frame
+from healthdash.client import ApiClient, ApiError, _problem, parse_model, scores_frame, scoring_config_from
 from healthdash.scoring import ScoringConfig
 from healthdash.vocabulary import FACTOR_KEYS, TIERS
 from tests.servers import RunningServer, free_port
@@ -129,6 +129,15 @@ def test_the_scoring_configuration_is_asked_for_once(client: ApiClient) -> None:
     client.invalidate()
     assert client.scoring_config() == ScoringConfig()
     assert client.requests_sent == 1
+
+
+def test_a_scoring_configuration_that_does_not_fit_is_an_api_error() -> None:
+    settings = ScoringConfig().as_mapping()
+    assert scoring_config_from(settings) == ScoringConfig()
+    with pytest.raises(ApiError, match="does not match the API"):
+        scoring_config_from({**settings, "healthy_min": "high"})
+    with pytest.raises(ApiError, match="does not fit this client: unknown factor in weights: churn"):
+        scoring_config_from({**settings, "weights": {**settings["weights"], "churn": 5.0}})
 
 
 @pytest.mark.parametrize("body", [b"id,name\r\n1,x\r\n", b"not a table", b""])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from healthdash.api.context import ApiContext
 from healthdash.api.models.events import EVENT
 from healthdash.api.models.query import AsOfQuery, CustomerListQuery, HealthQuery
 from healthdash.api.models.values import TEXT_PATTERN
+from healthdash.api.negotiation import negotiated
 from healthdash.api.openapi import openapi_document
 from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
@@ -217,34 +217,6 @@ class OpenApiHandler(ApiHandler):
 class NotFoundHandler(ApiHandler):
     def prepare(self) -> None:
         raise Problem(404, f"there is no API endpoint at {self.request.path}")
-
-
-def negotiated(accept: str | None, offered: tuple[str, ...]) -> str:
-    """Return the offered media type the Accept header prefers (the first offered on a tie); 406 for none."""
-    if accept is None or not accept.strip():
-        return offered[0]
-    ranges = [_media_range(part) for part in accept.split(",") if part.strip()]
-
-    def quality(media: str) -> float:
-        kind = media.split("/")[0]
-        matching = [(pattern.count("*"), q) for pattern, q in ranges if pattern in (media, f"{kind}/*", "*/*")]
-        return min(matching)[1] if matching else 0.0  # the most specific range that matches decides
-
-    best = max(offered, key=quality)
-    if quality(best) <= 0:
-        raise Problem(406, f"this endpoint answers {' or '.join(offered)}; the Accept header asks for neither")
-    return best
-
-
-def _media_range(text: str) -> tuple[str, float]:
-    """Read one range of an Accept header: its media type (lower case) and weight (1 unless given; bad ones too)."""
-    media, *parameters = (part.strip() for part in text.split(";"))
-    given = [value for name, _, value in (p.partition("=") for p in parameters) if name.strip().lower() == "q"]
-    try:
-        q = float(given[0]) if given else 1.0
-    except ValueError:
-        q = 1.0
-    return media.lower(), min(max(q, 0.0), 1.0) if math.isfinite(q) else 1.0
 
 
 def customer_id_from_path(text: str, what: str = "customer") -> int:
