@@ -21,6 +21,7 @@ from healthdash.clock import as_of_day
 from healthdash.scoring import ScoringConfig
 from healthdash.scoring.trend import score_with_trend
 from healthdash.summary import dashboard_summary
+from healthdash.vocabulary import PRIORITIES
 
 _CUSTOMERS = text("SELECT id, name, segment, plan, seats, created_at FROM customers ORDER BY id")
 _EVENTS = text(
@@ -113,7 +114,7 @@ def _signals(
             "api_calls": sum(int(x["count"]) for t, d, x in parsed if t == "api_call" and _inside(d, window)),
             "api_calls_prev": sum(int(x["count"]) for t, d, x in parsed if t == "api_call" and _inside(d, earlier)),
         }
-        for priority in ("low", "medium", "high", "urgent"):
+        for priority in PRIORITIES:
             row[f"tickets_{priority}"] = sum(1 for p, d in opened if p == priority and _inside(d, window))
         row.update(_invoice_counts(invoices, as_of, config))
         result.append(row)

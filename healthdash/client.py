@@ -3,11 +3,14 @@
 A page's kernel never opens a database pool of its own: it asks the server that started it, at the address the
 server put in HEALTHDASH_API_URL (never derived from a request's Host header), and writes with the token in
 HEALTHDASH_API_TOKEN. Every answer is kept until `invalidate()`: switching tabs, filters or pages already seen costs
-no request; Refresh and every write invalidate.
+no request; Refresh and every write invalidate. The scoring configuration, fixed while the server runs, is asked for
+once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import os
 import urllib.error
@@ -16,14 +19,36 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
+import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from healthdash.api.models import CustomerHealth, CustomerList, CustomerListQuery, CustomerRow, Dashboard, EventCreated
+from healthdash.api.models.query import MAX_PAGE, AsOfQuery, CustomerListQuery
+from healthdash.api.models.responses import (
+    SCORES_CSV_COLUMNS,
+    CustomerHealth,
+    CustomerList,
+    CustomerRow,
+    Dashboard,
+    EventCreated,
+    ScoringSettings,
+)
+from healthdash.scoring import ConfigError, ScoringConfig
+from healthdash.spreadsheet import restored
+from healthdash.vocabulary import PLANS, SEGMENTS, TIERS
 
 M = TypeVar("M", bound=BaseModel)
 URL_VARIABLE = "HEALTHDASH_API_URL"
 TOKEN_VARIABLE = "HEALTHDASH_API_TOKEN"
-EXPORT_PAGE_SIZE = 500  # the API's maximum page
+EXPORT_PAGE_SIZE = MAX_PAGE
+CSV = "text/csv"
+# the columns of the scores' DataFrame with a dtype of their own; the others are numbers
+SCORE_DTYPES = {
+    "name": "str",
+    "segment": pd.CategoricalDtype(SEGMENTS),
+    "plan": pd.CategoricalDtype(PLANS),
+    "tier": pd.CategoricalDtype(TIERS),
+    "main_reason": "object",
+}
 
 
 class ApiError(Exception):
@@ -50,6 +75,7 @@ class ApiClient:
         self.timeout = timeout
         self.requests_sent = 0
         self._cache: dict[str, Any] = {}
+        self._scoring: ScoringConfig | None = None
         # the server is our own: no HTTP(S)_PROXY from the environment stands between them
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -84,6 +110,27 @@ class ApiClient:
             if not page.customers or offset >= page.total:
                 return
 
+    def scores(self, as_of: str | dt.date | dt.datetime | None = None) -> pd.DataFrame:
+        """Get every customer's scores (now, or as of a day or moment) as a DataFrame indexed by customer id.
+
+        Its columns are those of the API's CSV: the profile, `tier` and `main_reason`, the scores, and per factor its
+        score (named by its key), `<key>_points` and `<key>_lost`; `attrs["as_of"]` holds the moment.
+        """
+        query = AsOfQuery.model_validate({} if as_of is None else {"as_of": as_of})
+        url = self._url("/api/scores", _query_params(query))
+        key = f"{CSV} {url}"
+        if key not in self._cache:
+            body, headers = self._request("GET", url, accept=CSV)
+            self._cache[key] = scores_frame(body, headers.get("As-Of"))
+        frame: pd.DataFrame = self._cache[key]
+        return frame
+
+    def scoring_config(self) -> ScoringConfig:
+        """Get the scoring configuration the server uses (asked for once: it does not change while the server runs)."""
+        if self._scoring is None:
+            self._scoring = scoring_config_from(self._send("GET", "/api/scoring"))
+        return self._scoring
+
     def health(self, customer_id: int) -> CustomerHealth | None:
         """Get one customer's health, breakdown and evidence; None when there is no such customer."""
         try:
@@ -101,8 +148,11 @@ class ApiClient:
         self.invalidate()  # the customer's score, the list and the dashboard may all have changed
         return parse_model(EventCreated, answer)
 
+    def _url(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        return self.base_url + path + (f"?{urllib.parse.urlencode(sorted(params.items()))}" if params else "")
+
     def _get(self, path: str, params: Mapping[str, str] | None = None, cache: bool = True) -> Any:
-        url = self.base_url + path + (f"?{urllib.parse.urlencode(sorted(params.items()))}" if params else "")
+        url = self._url(path, params)
         if cache and url in self._cache:
             return self._cache[url]
         answer = self._send("GET", url)
@@ -111,10 +161,16 @@ class ApiClient:
         return answer
 
     def _send(self, method: str, path_or_url: str, body: Any = None) -> Any:
+        return json.loads(self._request(method, path_or_url, body)[0])
+
+    def _request(
+        self, method: str, path_or_url: str, body: Any = None, accept: str = "application/json"
+    ) -> tuple[bytes, Mapping[str, str]]:
+        """Send a request; return the answer's body and headers (ApiError for an error or no answer)."""
         if not self.base_url:
             raise ApiError(0, f"{URL_VARIABLE} is not set: open the pages through `python -m healthdash serve`")
         url = path_or_url if path_or_url.startswith(self.base_url) else self.base_url + path_or_url
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         data = None
         if body is not None:
             data = json.dumps(body).encode("utf-8")
@@ -125,7 +181,7 @@ class ApiClient:
         self.requests_sent += 1
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return json.loads(response.read())
+                return response.read(), response.headers
         except urllib.error.HTTPError as exc:
             raise _problem(exc) from None
         except (urllib.error.URLError, OSError) as exc:
@@ -133,7 +189,7 @@ class ApiClient:
             raise ApiError(0, f"the healthdash server at {self.base_url} cannot be reached ({reason})") from None
 
 
-def _query_params(query: CustomerListQuery) -> dict[str, str]:
+def _query_params(query: BaseModel) -> dict[str, str]:
     return {name: str(value) for name, value in query.model_dump(exclude_none=True).items()}
 
 
@@ -147,6 +203,33 @@ def _problem(error: urllib.error.HTTPError) -> ApiError:
     detail = str(document.get("detail") or error.reason or "the request failed")
     errors = document.get("errors")
     return ApiError(error.code, detail, errors if isinstance(errors, list) else None)
+
+
+def scoring_config_from(body: Any) -> ScoringConfig:
+    """Read GET /api/scoring's answer as a ScoringConfig, as an ApiError when it does not fit."""
+    settings = parse_model(ScoringSettings, body)
+    try:
+        return ScoringConfig.from_mapping(settings.model_dump())
+    except ConfigError as exc:
+        raise ApiError(0, f"the server's scoring configuration does not fit this client: {exc}") from None
+
+
+def scores_frame(body: bytes, as_of: str | None) -> pd.DataFrame:
+    """Read GET /api/scores' CSV into a DataFrame indexed by customer id, names as they were before defusing."""
+    try:
+        frame = pd.read_csv(io.BytesIO(body), dtype=SCORE_DTYPES, keep_default_na=False, na_values=[""])
+        moment = dt.datetime.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise ApiError(0, f"the server's scores do not match the API: {exc}") from None
+    if list(frame.columns) != list(SCORES_CSV_COLUMNS):
+        raise ApiError(0, "the server's scores do not match the API: other columns")
+    frame = frame.set_index("id")
+    frame.attrs["as_of"] = moment
+    quoted = frame["name"].str.startswith("'")
+    if quoted.any():
+        frame.loc[quoted, "name"] = frame.loc[quoted, "name"].map(restored)
+    frame["main_reason"] = frame["main_reason"].where(frame["main_reason"].notna(), None)
+    return frame
 
 
 def parse_model(model: type[M], body: Any) -> M:

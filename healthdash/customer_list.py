@@ -9,15 +9,11 @@ import numpy as np
 import pandas as pd
 
 from healthdash.score_table import ScoreTable
-from healthdash.scoring import TIERS
+from healthdash.vocabulary import PLANS, SEGMENTS, TIERS
 
 SortKey = Literal["score", "name", "trend"]
 Order = Literal["asc", "desc"]
-VOCABULARY = {
-    "tier": TIERS,
-    "segment": ("enterprise", "mid_market", "smb"),
-    "plan": ("starter", "growth", "business", "enterprise"),
-}
+VOCABULARY = {"tier": TIERS, "segment": SEGMENTS, "plan": PLANS}
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ from healthdash.db import batches, reads, writes
 from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
+from healthdash.recording import Activity, Answer, NewEvent
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
 from healthdash.scoring.trend import trend_columns
+from healthdash.vocabulary import ACTIVITY_TYPES
 
 ACTIVITY_DAYS = 90
 RETRIES = 3
@@ -62,7 +64,7 @@ class HealthService:
         self, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
     ) -> Recorded | None:
         """Store an event; return it with the customer's updated score and tier, or None for an unknown customer."""
-        if event_type in writes.ACTIVITY:
+        if event_type in ACTIVITY_TYPES:
             (outcome,) = self.record_activities([(customer_id, event_type, occurred_at, data)])
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -77,7 +79,7 @@ class HealthService:
         self._tell(rows, now)
         return Recorded(event, _health(rows, customer_id))
 
-    def record_activities(self, events: Sequence[writes.Activity]) -> list[Recorded | BaseException | None]:
+    def record_activities(self, events: Sequence[Activity]) -> list[Recorded | BaseException | None]:
         """Store the activity of several requests with one statement and one durable commit; rescore them at once.
 
         Each event gets what it would get alone: the stored event with its customer's score and tier after it, None
@@ -104,18 +106,18 @@ class HealthService:
 
     def record_batch(
         self,
-        events: Sequence[batches.NewEvent],
-        respond: Callable[[list[int]], batches.Answer],
+        events: Sequence[NewEvent],
+        respond: Callable[[list[int]], Answer],
         idempotency_key: str | None = None,
         request_hash: str = "",
-    ) -> tuple[batches.Answer, list[int]]:
+    ) -> tuple[Answer, list[int]]:
         """Store a batch of events all or nothing; return the answer and the customers concerned.
 
         `respond` makes the answer from the stored events' ids. With an idempotency key, a batch seen before gets
         the answer it got then and no customer is concerned (raises KeyReused if the key came with another batch).
         """
 
-        def attempt() -> tuple[batches.Answer, list[int]]:
+        def attempt() -> tuple[Answer, list[int]]:
             with self.engine.begin() as conn:
                 if idempotency_key is not None:
                     earlier = batches.claim_key(conn, idempotency_key, request_hash)

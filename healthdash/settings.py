@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from healthdash.scoring.config import FACTOR_KEYS, ConfigError, ScoringConfig
+from healthdash.scoring import FACTOR_KEYS, ConfigError, ScoringConfig
 
 ENV_PREFIX = "HEALTHDASH_"
 _SCALAR_SCORING_FIELDS = {

@@ -62,14 +62,13 @@ def _start_server(config: pytest.Config) -> None:
     _environment.update(
         HEALTHDASH_API_URL=server.url,
         HEALTHDASH_API_TOKEN=server.token,
-        DATABASE_URL=database_url,  # explore.ipynb reads the scores with healthdash.scores()
         QUERY_STRING=f"id={most_at_risk}",  # what customer.ipynb reads as its page's query string
     )
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """Give the notebook's kernel, started during this setup, the server's address, token and database."""
+    """Give the notebook's kernel, started during this setup, the server's address and token (no database)."""
     environment = _kernel_environment(item.config)
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import math
 import urllib.error
 from collections.abc import Iterator
 from email.message import Message
 
+import pandas as pd
 import pytest
 
-from healthdash.api.models import CustomerListQuery, Dashboard
-from healthdash.client import ApiClient, ApiError, _problem, parse_model
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.responses import SCORES_CSV_COLUMNS, Dashboard
+from healthdash.client import ApiClient, ApiError, _problem, parse_model, scores_frame, scoring_config_from
+from healthdash.scoring import ScoringConfig
+from healthdash.vocabulary import FACTOR_KEYS, TIERS
 from tests.conftest import TEST_TOKEN
 from tests.databases import sample_data_copy
 from tests.servers import RunningServer, start_server
@@ -79,6 +85,66 @@ def test_all_customers_uses_pages_of_the_largest_size(client: ApiClient, monkeyp
     assert len(rows) == total
     assert len({r.id for r in rows}) == total
     assert client.requests_sent == 1 + -(-total // 7)
+
+
+def test_scores_are_every_customer_as_a_dataframe_kept_until_invalidated(
+    client: ApiClient, live: RunningServer
+) -> None:
+    table = client.scores()
+    _, _, body = live.get("/api/scores")
+    assert table.index.name == "id"
+    assert list(table.index) == [row["id"] for row in body["customers"]]
+    assert list(table.columns) == list(SCORES_CSV_COLUMNS[1:])
+    assert table["tier"].dtype == pd.CategoricalDtype(TIERS)
+    assert isinstance(table.attrs["as_of"], dt.datetime) and table.attrs["as_of"].tzinfo is not None
+    for row in body["customers"]:
+        got = table.loc[row["id"]]
+        flat = {k: v for k, v in row.items() if k not in ("id", "factors")}
+        for key, points in row["factors"].items():
+            flat |= {key: points["score"], f"{key}_points": points["points"], f"{key}_lost": points["points_lost"]}
+        for column, value in flat.items():
+            if value is None:
+                assert got[column] is None or math.isnan(got[column]), (row["id"], column)
+            else:
+                assert got[column] == value, (row["id"], column)
+    assert set(FACTOR_KEYS) <= set(table.columns)
+    assert client.scores() is table
+    assert client.requests_sent == 1
+    client.invalidate()
+    assert client.scores() is not table
+    assert client.requests_sent == 2
+
+
+def test_scores_as_of_a_day(client: ApiClient, live: RunningServer) -> None:
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)
+    table = client.scores(as_of=day)
+    _, _, body = live.get(f"/api/scores?as_of={day.isoformat()}")
+    assert table.attrs["as_of"] == dt.datetime.fromisoformat(body["as_of"])
+    assert table.attrs["as_of"].date() == day
+    assert list(table.index) == [row["id"] for row in body["customers"]]
+    assert client.scores(as_of=day.isoformat()) is table
+
+
+def test_the_scoring_configuration_is_asked_for_once(client: ApiClient) -> None:
+    assert client.scoring_config() == ScoringConfig()
+    client.invalidate()
+    assert client.scoring_config() == ScoringConfig()
+    assert client.requests_sent == 1
+
+
+def test_a_scoring_configuration_that_does_not_fit_is_an_api_error() -> None:
+    settings = ScoringConfig().as_mapping()
+    assert scoring_config_from(settings) == ScoringConfig()
+    with pytest.raises(ApiError, match="does not match the API"):
+        scoring_config_from({**settings, "healthy_min": "high"})
+    with pytest.raises(ApiError, match="does not fit this client: unknown factor in weights: churn"):
+        scoring_config_from({**settings, "weights": {**settings["weights"], "churn": 5.0}})
+
+
+@pytest.mark.parametrize("body", [b"id,name\r\n1,x\r\n", b"not a table", b""])
+def test_scores_that_do_not_fit_the_api_are_an_api_error(body: bytes) -> None:
+    with pytest.raises(ApiError, match="do not match the API"):
+        scores_frame(body, None)
 
 
 def test_health_of_an_unknown_customer_is_none(client: ApiClient) -> None:

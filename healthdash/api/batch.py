@@ -10,16 +10,15 @@ from pydantic import ValidationError
 
 from healthdash.api import jsonio
 from healthdash.api.handlers import CustomerEventsHandler
-from healthdash.api.models import EVENT_MODELS, MAX_BATCH, TEXT_PATTERN, EventBatch
-from healthdash.api.problem import Problem
+from healthdash.api.models.events import EventBatch
+from healthdash.api.models.values import TEXT_PATTERN
+from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
-from healthdash.db.batches import Answer, KeyReused, NewEvent
-from healthdash.db.writes import ACTIVITY, EventRejected
+from healthdash.recording import Answer, EventRejected, KeyReused, NewEvent
+from healthdash.vocabulary import ACTIVITY_TYPES, EVENT_TYPES, MAX_BATCH, MAX_IDEMPOTENCY_KEY_LENGTH
 
 MAX_BATCH_BODY = 8 * 1024 * 1024
-MAX_KEY_LENGTH = 255
 ERRORS_LISTED = 100
-_TAGS = frozenset(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)  # type: ignore[union-attr]
 
 
 class EventBatchHandler(CustomerEventsHandler):
@@ -41,14 +40,11 @@ class EventBatchHandler(CustomerEventsHandler):
             answer, customers = await self.api.run(
                 self.api.service.record_batch, events, lambda ids: answer_for(ids, events), key, request_hash
             )
-        except EventRejected as exc:
-            raise Problem(exc.status, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
-        except KeyReused:
-            detail = "this Idempotency-Key came with another batch before; send a new key with a new batch"
-            raise Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}]) from None
+        except (EventRejected, KeyReused) as exc:
+            raise refused(exc) from None
         if customers:
             since = min(as_of_day(e.occurred_at) for e in events)
-            self.api.board.mark_changed(customers, since, usage_only=all(e.type in ACTIVITY for e in events))
+            self.api.board.mark_changed(customers, since, usage_only=all(e.type in ACTIVITY_TYPES for e in events))
         else:
             self.set_header("Idempotent-Replayed", "true")
         self.send(answer.body, status=answer.status)
@@ -58,8 +54,8 @@ def idempotency_key(header: str | None) -> str | None:
     """Return the Idempotency-Key header's value (None when absent); 422 unless it is 1-255 visible ASCII characters."""
     if header is None:
         return None
-    if not 1 <= len(header) <= MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in header):
-        detail = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, such as a UUID"
+    if not 1 <= len(header) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in header):
+        detail = f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters, such as a UUID"
         raise Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}])
     return header
 
@@ -88,7 +84,7 @@ def batch_field(error: Any) -> str:
     head, rest = f"events[{loc[1]}]", loc[2:]
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         return f"{head}.type"
-    if rest and rest[0] in _TAGS:  # the step that names the event type
+    if rest and rest[0] in EVENT_TYPES:  # the step that names the event type
         rest = rest[1:]
     return ".".join([head, *(str(p) for p in rest)])
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from healthdash.board import ScoreBoard
+from healthdash.board import ScoreBoard, Snapshot
 from healthdash.commit_group import CommitGroup
-from healthdash.db.writes import Activity
 from healthdash.health import Recorded
+from healthdash.recording import Activity
 from healthdash.service import HealthService
 
 T = TypeVar("T")
@@ -34,6 +35,22 @@ class ApiContext:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking (database) work in the thread pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def snapshot(self, as_of: dt.datetime | None) -> Snapshot:
+        """Return the score board's snapshot for a moment (now when None)."""
+        return await (self.board.at(as_of) if as_of else self.board.current())
+
+    async def view(self, snapshot: Snapshot, key: Hashable, build: Callable[..., T], *args: Any) -> T:
+        """Return a view derived from a snapshot, built once, in the thread pool (a large body takes a while).
+
+        Readers that arrive while it is built wait for the same build; a build that failed is tried again next time.
+        """
+        built: asyncio.Future[T] = snapshot.view(key, lambda: asyncio.ensure_future(self.run(build, *args)))
+        try:
+            return await asyncio.shield(built)
+        finally:
+            if built.done() and not built.cancelled() and built.exception() is not None:
+                snapshot.views.pop(key, None)
 
     async def record_activity(self, event: Activity) -> Recorded | None:
         """Store one activity event together with those of concurrent requests (see `CommitGroup`)."""

@@ -13,11 +13,15 @@ from tornado.web import HTTPError, RequestHandler
 
 from healthdash.api import jsonio, views
 from healthdash.api.context import ApiContext
-from healthdash.api.models import EVENT, TEXT_PATTERN, AsOfQuery, CustomerListQuery, HealthQuery
+from healthdash.api.models.events import EVENT
+from healthdash.api.models.query import AsOfQuery, CustomerListQuery, HealthQuery
+from healthdash.api.models.values import TEXT_PATTERN
+from healthdash.api.negotiation import negotiated
 from healthdash.api.openapi import openapi_document
-from healthdash.api.problem import Problem
+from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
-from healthdash.db.writes import ACTIVITY, EventRejected
+from healthdash.recording import EventRejected
+from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 64 * 1024
@@ -42,10 +46,10 @@ class ApiHandler(RequestHandler):
         if (length and length.isdigit() and int(length) > MAX_BODY) or len(self.request.body or b"") > MAX_BODY:
             raise Problem(413, f"the body is larger than {MAX_BODY // 1024} KiB")
 
-    def send(self, body: Any, status: int = 200) -> None:
-        """Write a JSON response (bytes are sent as they are)."""
+    def send(self, body: Any, status: int = 200, content_type: str = "application/json; charset=UTF-8") -> None:
+        """Write a JSON response (bytes are sent as they are, in the given content type)."""
         self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", "no-store")
         self.finish(body if isinstance(body, bytes) else jsonio.dumps(body))
 
@@ -83,7 +87,7 @@ class DashboardHandler(ApiHandler):
     async def get(self) -> None:
         """Get the dashboard summary."""
         as_of = self.query(AsOfQuery).as_of
-        snapshot = await (self.api.board.at(as_of) if as_of else self.api.board.current())
+        snapshot = await self.api.snapshot(as_of)
         self.send(snapshot.view(("dashboard", as_of), lambda: views.dashboard_body(snapshot, as_of)))
 
 
@@ -92,9 +96,31 @@ class CustomerListHandler(ApiHandler):
         """Get a filtered, sorted page of customers."""
         params = self.query(CustomerListQuery)
         as_of = params.as_of
-        snapshot = await (self.api.board.at(as_of) if as_of else self.api.board.current())
+        snapshot = await self.api.snapshot(as_of)
         key = ("list", *params.model_dump().values())
         self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of)))
+
+
+class ScoresHandler(ApiHandler):
+    async def get(self) -> None:
+        """Get every customer's score, tier, coverage and factors, as JSON or (Accept: text/csv) CSV."""
+        as_of = self.query(AsOfQuery).as_of
+        media = negotiated(self.request.headers.get("Accept"), (views.JSON, views.CSV))
+        snapshot = await self.api.snapshot(as_of)
+        moment = as_of or snapshot.as_of
+        body = await self.api.view(
+            snapshot, ("scores", media, as_of), views.scores_body, media, snapshot.scores, moment
+        )
+        self.set_header("Vary", "Accept")
+        self.set_header("As-Of", moment.isoformat())
+        self.send(body, content_type=f"{media}; charset=UTF-8" + ("; header=present" if media == views.CSV else ""))
+
+
+class ScoringHandler(ApiHandler):
+    async def get(self) -> None:
+        """Get the scoring configuration in use."""
+        self.query(AsOfQuery)
+        self.send(self.api.service.config.as_mapping())
 
 
 class CustomerHealthHandler(ApiHandler):
@@ -121,15 +147,15 @@ class CustomerEventsHandler(ApiHandler):
         data = event.data.model_dump(exclude_none=True)
         occurred_at = event.occurred_at or utc_now()
         try:
-            if event.type in ACTIVITY:  # stored with one statement and one commit together with concurrent ones
+            if event.type in ACTIVITY_TYPES:  # stored with one statement and one commit together with concurrent ones
                 outcome = await self.api.record_activity((cid, event.type, occurred_at, data))
             else:
                 outcome = await self.api.run(self.api.service.record_event, cid, event.type, occurred_at, data)
         except EventRejected as exc:
-            raise Problem(exc.status, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
+            raise refused(exc) from None
         if outcome is None:
             raise Problem(404, f"there is no customer with id {cid}")
-        self.api.board.mark_changed([cid], since=as_of_day(occurred_at), usage_only=event.type in ACTIVITY)
+        self.api.board.mark_changed([cid], since=as_of_day(occurred_at), usage_only=event.type in ACTIVITY_TYPES)
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)
@@ -194,8 +220,8 @@ class NotFoundHandler(ApiHandler):
 
 
 def customer_id_from_path(text: str, what: str = "customer") -> int:
-    """Parse an id from the path: a positive whole number, else 404."""
-    if not text.isascii() or not text.isdigit() or len(text) > 18 or int(text) < 1:
+    """Parse an id from the path: a positive whole number up to MAX_ID, else 404."""
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
         raise Problem(404, f"there is no {what} with id {text!r}: ids are positive whole numbers")
     return int(text)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from healthdash.api import models as m
+from healthdash.api.models import events, query, responses
+from healthdash.api.models.values import FUTURE_MINUTES
+from healthdash.vocabulary import MAX_BATCH, MAX_ID, MAX_IDEMPOTENCY_KEY_LENGTH
 
 REF = "#/components/schemas/{model}"
 _ERRORS = {
@@ -16,6 +18,7 @@ _ERRORS = {
     401: "a write without a valid bearer token",
     404: "unknown customer, a non-integer id, or no such endpoint",
     405: "wrong method",
+    406: "an Accept header that asks for none of the media types the endpoint answers in",
     409: "the ticket is already closed or the invoice already paid",
     413: "a body over 64 KiB",
     415: "a write that is not application/json",
@@ -24,9 +27,9 @@ _ERRORS = {
 }
 _EVENT_422 = (
     "invalid body; `errors` names each field at fault. Besides the schema, a body is checked against the clock and "
-    "the stored data: `occurred_at` at most 5 minutes in the future; `data.ticket_id` an open ticket and "
-    "`data.invoice_id` an unpaid invoice of this customer, not older than the event; `data.due_at` not before the "
-    "issue date; `data.feature` a key of the catalogue"
+    f"the stored data: `occurred_at` at most {FUTURE_MINUTES} minutes in the future; `data.ticket_id` an open "
+    "ticket and `data.invoice_id` an unpaid invoice of this customer, not older than the event; `data.due_at` not "
+    "before the issue date; `data.feature` a key of the catalogue"
 )
 
 
@@ -76,7 +79,7 @@ _CUSTOMER_ID = {
     "name": "customer_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 999999999999999999},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
 
 
@@ -89,17 +92,26 @@ _BATCH = (
     "batch gets the first answer again (with `Idempotent-Replayed: true`); keys are kept for a day."
 )
 _BATCH_422 = (
-    "invalid batch; `errors` names each field at fault as `events[i].field`: more than 10,000 events or none, an "
-    "invalid event, an unknown customer or feature, a ticket or invoice event that contradicts the stored data; or "
-    "an `Idempotency-Key` that came with another batch before"
+    "invalid batch; `errors` names each field at fault as `events[i].field`: more than "
+    f"{MAX_BATCH:,} events or none, an invalid event, an unknown customer or feature, a ticket or invoice event that "
+    "contradicts the stored data; or an `Idempotency-Key` that came with another batch before"
 )
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH, "pattern": "^[!-~]+$"},
     "description": "any unique string (a UUID); a batch retried with the same key is stored only once",
 }
+_SCORES = (
+    "Every customer's profile, tier, main reason, score (to 0.1), coverage, previous score and trend, and each "
+    "factor's score and points, from the same table the dashboard and the customer list read, in id order. With "
+    "`Accept: text/csv` the answer is CSV instead: a header line, then one line per customer with the columns "
+    f"{', '.join(f'`{c}`' for c in responses.SCORES_CSV_COLUMNS)}; a factor's score is in the column named by its "
+    "key, its points in `<key>_points`, the points it loses in `<key>_lost`; an empty cell is a null. Text that a "
+    "spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage return, after any apostrophes) "
+    "has one apostrophe more in front. `As-Of` names the moment the scores are for."
+)
 _IGNORED_AS_OF = "accepted like everywhere else (a date or a timestamp with its offset) and checked; no effect here"
 
 
@@ -107,16 +119,18 @@ _IGNORED_AS_OF = "accepted like everywhere else (a date or a timestamp with its 
 def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Return the OpenAPI document of every endpoint, listing the feature catalogue's keys when given."""
     response_models: list[type[BaseModel]] = [
-        m.Dashboard,
-        m.CustomerList,
-        m.CustomerHealth,
-        m.EventCreated,
-        m.BatchRecorded,
-        m.StoredEvent,
-        m.Healthz,
-        m.ProblemDetail,
+        responses.Dashboard,
+        responses.CustomerList,
+        responses.CustomerHealth,
+        responses.EventCreated,
+        responses.BatchRecorded,
+        responses.Scores,
+        responses.ScoringSettings,
+        responses.StoredEvent,
+        responses.Healthz,
+        responses.ProblemDetail,
     ]
-    request_models: list[type[BaseModel]] = [*m.EVENT_MODELS, m.EventBatch]
+    request_models: list[type[BaseModel]] = [*events.EVENT_MODELS, events.EventBatch]
     _, schemas = models_json_schema(
         [(model, "serialization") for model in response_models] + [(v, "validation") for v in request_models],
         ref_template=REF,
@@ -125,10 +139,10 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
     if features:
         components["FeatureUseData"]["properties"]["feature"]["enum"] = list(features)
     event_body = {
-        "oneOf": [{"$ref": REF.format(model=v.__name__)} for v in m.EVENT_MODELS],
+        "oneOf": [{"$ref": REF.format(model=v.__name__)} for v in events.EVENT_MODELS],
         "discriminator": {
             "propertyName": "type",
-            "mapping": {_event_type(v): REF.format(model=v.__name__) for v in m.EVENT_MODELS},
+            "mapping": {events.event_type(v): REF.format(model=v.__name__) for v in events.EVENT_MODELS},
         },
     }
     paths: dict[str, Any] = {
@@ -136,7 +150,7 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
             "get": {
                 "summary": "Dashboard summary: tier counts, averages, the most at-risk customers, distribution",
                 "operationId": "getDashboard",
-                "parameters": _parameters(m.AsOfQuery),
+                "parameters": _parameters(query.AsOfQuery),
                 "responses": {"200": _response("the summary", "Dashboard"), **_errors(405, 422, 503)},
             }
         },
@@ -144,15 +158,47 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
             "get": {
                 "summary": "Customers with score, tier and trend; filtered, sorted and paged",
                 "operationId": "listCustomers",
-                "parameters": _parameters(m.CustomerListQuery),
+                "parameters": _parameters(query.CustomerListQuery),
                 "responses": {"200": _response("a page of customers", "CustomerList"), **_errors(405, 422, 503)},
+            }
+        },
+        "/api/scores": {
+            "get": {
+                "summary": "Every customer's score, tier, coverage and factor scores and points, as JSON or CSV",
+                "description": _SCORES,
+                "operationId": "listScores",
+                "parameters": _parameters(query.AsOfQuery),
+                "responses": {
+                    "200": {
+                        "description": "every customer's scores",
+                        "headers": {
+                            "As-Of": {
+                                "schema": {"type": "string", "format": "date-time"},
+                                "description": "their moment",
+                            }
+                        },
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="Scores")}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(405, 406, 422, 503),
+                },
+            }
+        },
+        "/api/scoring": {
+            "get": {
+                "summary": "The scoring configuration in use: weights, windows, targets and tier thresholds",
+                "operationId": "getScoring",
+                "parameters": _parameters(query.AsOfQuery, as_of=_IGNORED_AS_OF),
+                "responses": {"200": _response("the configuration", "ScoringSettings"), **_errors(405, 422)},
             }
         },
         "/api/customers/{customer_id}/health": {
             "get": {
                 "summary": "One customer's score, factor breakdown with explanations, trend and evidence",
                 "operationId": "getCustomerHealth",
-                "parameters": [_CUSTOMER_ID, *_parameters(m.HealthQuery)],
+                "parameters": [_CUSTOMER_ID, *_parameters(query.HealthQuery)],
                 "responses": {"200": _response("the health", "CustomerHealth"), **_errors(404, 405, 422, 503)},
             }
         },
@@ -179,14 +225,14 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
                 "parameters": [
                     _CUSTOMER_ID,
                     {**_CUSTOMER_ID, "name": "event_id"},
-                    *_parameters(m.AsOfQuery, as_of=_IGNORED_AS_OF),
+                    *_parameters(query.AsOfQuery, as_of=_IGNORED_AS_OF),
                 ],
                 "responses": {"200": _response("the event", "StoredEvent"), **_errors(404, 405, 422, 503)},
             }
         },
         "/api/events/batch": {
             "post": {
-                "summary": "Record up to 10,000 events for any customers at once, all or nothing",
+                "summary": f"Record up to {MAX_BATCH:,} events for any customers at once, all or nothing",
                 "description": _BATCH,
                 "operationId": "recordEventBatch",
                 "security": [{"bearer": []}],
@@ -220,7 +266,7 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
             "get": {
                 "summary": "200 when the database answers, 503 otherwise",
                 "operationId": "getHealthz",
-                "parameters": _parameters(m.AsOfQuery, as_of=_IGNORED_AS_OF),
+                "parameters": _parameters(query.AsOfQuery, as_of=_IGNORED_AS_OF),
                 "responses": {"200": _response("the database answers", "Healthz"), **_errors(405, 422, 503)},
             }
         },
@@ -239,8 +285,3 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
-
-
-def _event_type(model: type[BaseModel]) -> str:
-    (event_type,) = get_args(model.model_fields["type"].annotation)
-    return str(event_type)

@@ -1,9 +1,13 @@
-"""Errors as RFC 9457 problem details (`application/problem+json`)."""
+"""Errors as RFC 9457 problem details (`application/problem+json`), and the status of each refusal of a write."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
+
+from healthdash.recording import EventRejected, KeyReused, Refusal
+
+STATUS_OF: dict[Refusal, int] = {"invalid": 422, "conflict": 409}
 
 
 class Problem(Exception):
@@ -35,3 +39,11 @@ class Problem(Exception):
         if self.errors:
             body["errors"] = self.errors
         return body
+
+
+def refused(exc: EventRejected | KeyReused) -> Problem:
+    """Answer a write that the stored data refuses: 409 for a record no longer in the state it needs, else 422."""
+    if isinstance(exc, KeyReused):
+        detail = "this Idempotency-Key came with another batch before; send a new key with a new batch"
+        return Problem(422, detail, errors=[{"field": "Idempotency-Key", "message": detail}])
+    return Problem(STATUS_OF[exc.kind], str(exc), errors=[{"field": exc.field, "message": str(exc)}])

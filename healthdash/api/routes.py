@@ -17,11 +17,15 @@ from healthdash.api.handlers import (
     HealthzHandler,
     NotFoundHandler,
     OpenApiHandler,
+    ScoresHandler,
+    ScoringHandler,
 )
 
 default_handlers = [
     (r"/api/dashboard", DashboardHandler),
     (r"/api/customers", CustomerListHandler),
+    (r"/api/scores", ScoresHandler),
+    (r"/api/scoring", ScoringHandler),
     (r"/api/customers/([^/]+)/health", CustomerHealthHandler),
     (r"/api/customers/([^/]+)/events", CustomerEventsHandler),
     (r"/api/customers/([^/]+)/events/([^/]+)", CustomerEventHandler),

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healthdash.api import jsonio
-from healthdash.api.models import CustomerListQuery
+import numpy as np
+
+from healthdash.api import jsonio, tabular
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.responses import SCORES_CSV_COLUMNS
 from healthdash.board import Snapshot
 from healthdash.customer_list import ListQuery, page_records, select_rows
+from healthdash.score_table import ScoreTable
 from healthdash.summary import dashboard_summary
+from healthdash.vocabulary import FACTOR_KEYS
+
+JSON = "application/json"
+CSV = "text/csv"
+_FIRST_NUMBER = SCORES_CSV_COLUMNS.index("score")
+TEXTS = SCORES_CSV_COLUMNS[1:_FIRST_NUMBER]  # the profile (seats too), the tier and the main reason
+NUMBERS = SCORES_CSV_COLUMNS[_FIRST_NUMBER:]  # the scores, then each factor's
 
 
 def dashboard_body(snapshot: Snapshot, as_of: dt.datetime | None) -> bytes:
@@ -29,3 +40,30 @@ def list_body(snapshot: Snapshot, params: CustomerListQuery, as_of: dt.datetime 
             "as_of": as_of or snapshot.as_of,
         }
     )
+
+
+def scores_body(media: str, scores: ScoreTable, as_of: dt.datetime) -> bytes:
+    """Return every customer's scores as JSON or CSV (`media`), in id order."""
+    return scores_csv(scores) if media == CSV else scores_json(scores, as_of)
+
+
+def scores_json(scores: ScoreTable, as_of: dt.datetime) -> bytes:
+    """Return `{as_of, count, customers}`: each customer's profile, scores and `factors` (key -> score, points)."""
+    plain = (*TEXTS, *NUMBERS[: NUMBERS.index(FACTOR_KEYS[0])])  # all but the factors
+    columns = [('{"id":', scores.ids)] + [(f',"{name}":', scores.columns[name]) for name in plain]
+    for i, key in enumerate(FACTOR_KEYS):
+        opening = ',"factors":{' if i == 0 else "},"  # the previous factor's object closes
+        columns += [
+            (f'{opening}"{key}":{{"score":', scores.columns[key]),
+            (',"points":', scores.columns[f"{key}_points"]),
+            (',"points_lost":', scores.columns[f"{key}_lost"]),
+        ]
+    head = jsonio.dumps({"as_of": as_of, "count": len(scores)})[:-1] + b',"customers":['
+    return tabular.json_rows(head, columns, "}}}", b"]}")
+
+
+def scores_csv(scores: ScoreTable) -> bytes:
+    """Return a header line (SCORES_CSV_COLUMNS) and one line per customer."""
+    numbers = np.column_stack([scores.columns[name] for name in NUMBERS]).astype(float)
+    columns = [("", scores.ids), *((",", scores.columns[name]) for name in TEXTS), (",", numbers)]
+    return tabular.csv_rows(SCORES_CSV_COLUMNS, columns)

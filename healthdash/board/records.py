@@ -12,8 +12,9 @@ import datetime as dt
 import numpy as np
 from sqlalchemy import Connection
 
-from healthdash.db.signals import INVOICE_COUNTS, PRIORITIES
+from healthdash.db.signals import INVOICE_COUNTS
 from healthdash.db.sources import catalogue_size, read_invoices, read_profiles, read_tickets
+from healthdash.vocabulary import PRIORITIES
 
 EPOCH = dt.date(1970, 1, 1)
 

@@ -8,14 +8,12 @@ and stores nothing, the same key with another batch is refused.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, text
 
-from healthdash.db.writes import EVENT_ROWS, EventRejected, event_rows, feature_keys, stored_data
+from healthdash.db.writes import EVENT_ROWS, event_rows, feature_keys, stored_data
+from healthdash.recording import Answer, EventRejected, KeyReused, NewEvent
 
 KEY_DAYS = 1  # how long an idempotency key is remembered
 _INSERT = text(
@@ -38,28 +36,6 @@ _CLAIM = text(
 _STORED = text("SELECT request_hash, status, response FROM idempotency_keys WHERE key = :key")
 _ANSWER = text("UPDATE idempotency_keys SET status = :status, response = :response WHERE key = :key")
 _FORGET = text("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(days => :days)")
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """One event of a batch, validated."""
-
-    customer_id: int
-    type: str
-    occurred_at: dt.datetime
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A stored answer to a batch: its status and body."""
-
-    status: int
-    body: bytes
-
-
-class KeyReused(ValueError):
-    """An idempotency key came back with a different batch."""
 
 
 def claim_key(conn: Connection, key: str, request_hash: str) -> Answer | None:
@@ -105,7 +81,7 @@ def record_batch(conn: Connection, events: Sequence[NewEvent]) -> list[int]:
             try:
                 data = stored_data(conn, event.customer_id, event.type, event.occurred_at, event.data)
             except EventRejected as exc:
-                raise EventRejected(f"events[{i}].{exc.field}", f"events[{i}]: {exc}", exc.status) from None
+                raise EventRejected(f"events[{i}].{exc.field}", f"events[{i}]: {exc}", exc.kind) from None
         rows.append((event.customer_id, event.type, event.occurred_at, data))
     ids = [row[0] for row in conn.execute(_INSERT, {"events": event_rows(rows)})]
     return sorted(ids)  # identities are drawn in insertion order, which is batch order

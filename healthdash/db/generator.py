@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from healthdash.db import synthetic as syn
 from healthdash.db.database import INIT_SQL
+from healthdash.vocabulary import EVENT_TYPES, PLANS, PRIORITIES, REGIONS, SEGMENTS
 
 SAMPLE_DATA_MARKER = "-- Sample data"
 TABLES = ("customers", "features", "events", "tickets", "invoices", "customer_daily")
@@ -320,11 +321,11 @@ def _customers(plan: syn.Plan) -> Iterator[str]:
         zip(
             map(str, c.id.tolist()),
             (_escape(name) for name in c.name.tolist()),
-            (syn.SEGMENTS[s] for s in c.segment.tolist()),
-            (syn.PLANS[p] for p in c.plan.tolist()),
+            (SEGMENTS[s] for s in c.segment.tolist()),
+            (PLANS[p] for p in c.plan.tolist()),
             map(str, c.seats.tolist()),
             (syn.INDUSTRIES[i] for i in c.industry.tolist()),
-            (syn.REGIONS[r] for r in c.region.tolist()),
+            (REGIONS[r] for r in c.region.tolist()),
             (syn.OWNERS[o] for o in c.owner.tolist()),
             _timestamps(created),
             strict=True,
@@ -340,7 +341,7 @@ def _tickets(plan: syn.Plan) -> Iterator[str]:
             map(str, t.id.tolist()),
             map(str, (t.customer + 1).tolist()),
             (_escape(s) for s in t.subject.tolist()),
-            (syn.PRIORITIES[p] for p in t.priority.tolist()),
+            (PRIORITIES[p] for p in t.priority.tolist()),
             ("closed" if c else "open" for c in closed.tolist()),
             _timestamps(t.opened_at),
             _or_null(_timestamps(np.where(closed, t.closed_at, 0)), closed),
@@ -368,7 +369,7 @@ def _invoices(plan: syn.Plan) -> Iterator[str]:
 def _event_text(day: syn.DayOfEvents, first_id: int) -> str:
     prefix = day.day.isoformat() + " "
     moments = [prefix + t for t in _TIME_OF_DAY[day.occurred_at % syn.DAY_SECONDS].tolist()]
-    types = np.array(syn.EVENT_TYPES, dtype=object)[day.type].tolist()
+    types = np.array(EVENT_TYPES, dtype=object)[day.type].tolist()
     rows = zip(
         map(str, range(first_id, first_id + len(day.customer_id))),
         map(str, day.customer_id.tolist()),

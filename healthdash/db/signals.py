@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from healthdash.scoring import ScoringConfig
+from healthdash.vocabulary import PRIORITIES
 
 # The parameters CTE must stay NOT MATERIALIZED so that the planner can push the day bounds into the index scans.
 # Blocks count back from the as-of day d: block 0 is the window (d - w, d], block 1 the one before, block 2 the
@@ -71,7 +72,6 @@ SELECT c.id, c.name, c.segment, c.plan, c.seats, (p.d - (c.created_at AT TIME ZO
   LEFT JOIN invoice i ON i.customer_id = c.id
  ORDER BY c.id
 """
-PRIORITIES = ("low", "medium", "high", "urgent")
 INVOICE_COUNTS = ("invoices_on_time", "invoices_late_grace", "invoices_late")
 USAGE_COLUMNS = (
     "login_days_0",

@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from healthdash.vocabulary import PRIORITIES
+
 _PROFILES = """
 SELECT id, name, segment, plan, seats, (created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' AS created_day
   FROM customers WHERE true {only} ORDER BY id
 """
 _TICKETS = """
-SELECT customer_id, array_position(ARRAY['low', 'medium', 'high', 'urgent'], priority) - 1 AS priority,
+SELECT customer_id, array_position(CAST(%(priorities)s AS text[]), priority) - 1 AS priority,
        (opened_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' AS opened_day
   FROM tickets WHERE opened_at >= (CAST(%(first)s AS date)::timestamp AT TIME ZONE 'UTC') {only}
 """
@@ -33,8 +35,8 @@ def read_profiles(conn: Connection, customer_ids: Sequence[int] | None = None) -
 
 
 def read_tickets(conn: Connection, first: dt.date, customer_ids: Sequence[int] | None = None) -> dict[str, np.ndarray]:
-    """Return the tickets opened from a day on: customer_id, priority (0 low .. 3 urgent), opened_day."""
-    return _columns(conn, _TICKETS, {"first": first}, customer_ids, "customer_id")
+    """Return the tickets opened from a day on: customer_id, priority (its place in PRIORITIES), opened_day."""
+    return _columns(conn, _TICKETS, {"first": first, "priorities": list(PRIORITIES)}, customer_ids, "customer_id")
 
 
 def read_invoices(

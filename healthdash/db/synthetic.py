@@ -16,6 +16,8 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from healthdash.vocabulary import EVENT_TYPES, PRIORITIES
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 TextArray = npt.NDArray[np.object_]
@@ -53,13 +55,10 @@ _TICKET_MIX = np.array(
     ]
 )
 
-SEGMENTS = ("enterprise", "mid_market", "smb")
 SEGMENT_SHARE = (0.10, 0.30, 0.60)
-PLANS = ("starter", "growth", "business", "enterprise")
 _PLAN_CHOICE = {0: ((2, 3), (0.4, 0.6)), 1: ((1, 2), (0.55, 0.45)), 2: ((0, 1), (0.45, 0.55))}
 _SEATS = {0: (500, 3200), 1: (50, 450), 2: (5, 50)}
 PRICE_PER_SEAT = np.array([9.0, 19.0, 32.0, 48.0])  # by plan, per month
-REGIONS = ("amer", "emea", "apac")
 REGION_SHARE = (0.45, 0.35, 0.20)
 FIRST_MINUTE = np.array([780, 420, 0])  # the working day (ten hours) starts then, minutes after midnight UTC
 INDUSTRIES = (
@@ -107,7 +106,6 @@ _SURNAMES = (
 LOGIN_DATA = np.array([f'{{"user": "{u}.{s}"}}' for u in _USERS for s in _SURNAMES], dtype=object)
 FEATURE_DATA = np.array([f'{{"feature": "{key}"}}' for key, _ in FEATURES], dtype=object)
 
-PRIORITIES = ("low", "medium", "high", "urgent")
 _RESOLUTION = np.array([240, 120, 72, 8])  # minutes per unit of the resolution draw, by priority
 TOPICS = ("general", "billing", "onboarding", "renewal", "incident")
 _SUBJECTS: dict[tuple[int, int], tuple[str, ...]] = {
@@ -140,7 +138,6 @@ _SUBJECTS: dict[tuple[int, int], tuple[str, ...]] = {
     (0, 3): ("Dashboards not loading for anyone", "Critical alerts are not delivered",
              "API rate limit blocks our nightly sync", "Cannot log in at all"),
 }  # fmt: skip
-EVENT_TYPES = ("login", "feature_use", "api_call", "ticket_opened", "ticket_closed", "invoice_issued", "invoice_paid")
 LOGIN, FEATURE_USE, API_CALL, TICKET_OPENED, TICKET_CLOSED, INVOICE_ISSUED, INVOICE_PAID = range(7)
 DAY_SECONDS = 86_400
 

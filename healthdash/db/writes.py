@@ -11,15 +11,7 @@ from typing import Any
 from pydantic_core import to_json
 from sqlalchemy import Connection, text
 
-
-class EventRejected(ValueError):
-    """The event contradicts the stored data (unknown feature, ticket or invoice; wrong state)."""
-
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.status = status
-
+from healthdash.recording import Activity, EventRejected
 
 _INSERT_EVENT = text(
     """
@@ -35,8 +27,8 @@ EVENT_ROWS = """ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
                       AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb))
            WITH ORDINALITY AS e (customer_id, type, occurred_at, data, n)"""
 
-# Activity (a login, API calls, a feature used) touches no other record: one statement checks and stores it.
-ACTIVITY = frozenset({"login", "api_call", "feature_use"})
+# Activity (a login, API calls, a feature used: ACTIVITY_TYPES) touches no other record: one statement checks and
+# stores it.
 _INSERT_ACTIVITIES = text(
     f"""
     INSERT INTO events (customer_id, type, occurred_at, data)
@@ -48,7 +40,6 @@ _INSERT_ACTIVITIES = text(
     RETURNING id, customer_id, type, occurred_at, data, recorded_at
     """  # noqa: S608 (a constant fragment)
 )
-Activity = tuple[int, str, dt.datetime, dict[str, Any]]  # customer, type, when, data
 
 
 def event_rows(events: Iterable[Activity]) -> str:
@@ -148,7 +139,7 @@ def _close_ticket(conn: Connection, customer_id: int, occurred_at: dt.datetime, 
     if ticket is None:
         raise EventRejected("data.ticket_id", f"customer {customer_id} has no ticket {ticket_id}")
     if ticket["status"] == "closed":
-        raise EventRejected("data.ticket_id", f"ticket {ticket_id} is already closed", status=409)
+        raise EventRejected("data.ticket_id", f"ticket {ticket_id} is already closed", kind="conflict")
     if occurred_at < ticket["opened_at"]:
         raise EventRejected("occurred_at", f"ticket {ticket_id} was opened after {occurred_at.isoformat()}")
     conn.execute(
@@ -181,7 +172,7 @@ def _pay_invoice(conn: Connection, customer_id: int, occurred_at: dt.datetime, i
     if invoice is None:
         raise EventRejected("data.invoice_id", f"customer {customer_id} has no invoice {invoice_id}")
     if invoice["paid_at"] is not None:
-        raise EventRejected("data.invoice_id", f"invoice {invoice_id} is already paid", status=409)
+        raise EventRejected("data.invoice_id", f"invoice {invoice_id} is already paid", kind="conflict")
     paid = occurred_at.astimezone(dt.UTC).date()
     if paid < invoice["issued_at"]:
         raise EventRejected("occurred_at", f"invoice {invoice_id} was issued after {paid}")

@@ -8,13 +8,8 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-FACTOR_KEYS: tuple[str, ...] = (
-    "login_frequency",
-    "feature_adoption",
-    "ticket_volume",
-    "invoice_timeliness",
-    "api_usage",
-)
+from healthdash.scoring.terms import FACTOR_KEYS, PRIORITIES
+
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {
         "login_frequency": 25.0,
@@ -24,7 +19,6 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
         "api_usage": 15.0,
     }
 )
-PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 
 
 class ConfigError(ValueError):
@@ -101,6 +95,11 @@ class ScoringConfig:
             f"at_risk_min={self.at_risk_min}, healthy_min={self.healthy_min}",
         )
         _require(0 <= self.min_coverage <= 1, f"min_coverage must be 0..1, got {self.min_coverage}")
+
+    def as_mapping(self) -> dict[str, Any]:
+        """Return every setting as plain values (mappings as dicts), as `from_mapping` reads them."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: dict(value) if isinstance(value, Mapping) else value for name, value in values.items()}
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ScoringConfig:

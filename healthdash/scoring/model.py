@@ -18,6 +18,7 @@ from healthdash.scoring.factors import (
     LoginFrequency,
     TicketVolume,
 )
+from healthdash.scoring.terms import TIERS
 
 DEFAULT_FACTORS: tuple[Factor, ...] = (
     LoginFrequency(),
@@ -26,7 +27,6 @@ DEFAULT_FACTORS: tuple[Factor, ...] = (
     InvoiceTimeliness(),
     ApiUsage(),
 )
-TIERS: tuple[str, ...] = ("healthy", "at_risk", "critical", "insufficient_data")
 _TIER_NAMES = np.array(TIERS, dtype=object)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from traitlets import Instance
 
-from healthdash.api.models import CustomerHealth, DailyActivity
+from healthdash.api.models.responses import CustomerHealth, DailyActivity
 from healthdash.widgets.charts import timeline_svg
 from healthdash.widgets.fragments import text
 from healthdash.widgets.model_view import ModelView

@@ -11,12 +11,13 @@ from typing import Any
 import ipywidgets as ipw
 from traitlets import Instance
 
-from healthdash.api.models import CustomerListQuery, CustomerRow
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.responses import CustomerRow
 from healthdash.client import ApiClient, ApiError
+from healthdash.spreadsheet import defused
 from healthdash.widgets.fragments import notice, text
 
 COLUMNS = ("id", "name", "segment", "plan", "score", "tier", "trend")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CsvExport(ipw.HBox):  # type: ignore[misc]
@@ -77,6 +78,6 @@ def export_file_name(query: CustomerListQuery) -> str:
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value  # keeps a name such as "=HYPERLINK(...)" from running in a spreadsheet
+    if isinstance(value, str):
+        return defused(value)  # keeps a name such as "=HYPERLINK(...)" from running in a spreadsheet
     return value

@@ -9,7 +9,7 @@ import ipywidgets as ipw
 from pydantic import ValidationError
 from traitlets import Instance
 
-from healthdash.api.models import CustomerListQuery
+from healthdash.api.models.query import CustomerListQuery
 from healthdash.widgets.fragments import PLAN_LABELS, SEGMENT_LABELS, TIER_LABELS
 
 ALL = ""

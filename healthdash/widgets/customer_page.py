@@ -9,6 +9,7 @@ import ipywidgets as ipw
 from traitlets import Int
 
 from healthdash.client import ApiClient
+from healthdash.vocabulary import MAX_ID
 from healthdash.widgets.activity_timeline import ActivityTimeline
 from healthdash.widgets.customer_header import CustomerHeader
 from healthdash.widgets.event_form import EventForm
@@ -18,8 +19,6 @@ from healthdash.widgets.invoices_table import InvoicesTable
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.page import Page
 from healthdash.widgets.tickets_table import TicketsTable
-
-MAX_ID = 2**63 - 1
 
 
 class CustomerPage(Page):

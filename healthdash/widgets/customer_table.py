@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as ipw
 from traitlets import Instance
 
-from healthdash.api.models import CustomerList
+from healthdash.api.models.responses import CustomerList
 from healthdash.widgets.fragments import plan_label, score_html, segment_label, text, tier_badge, trend_html
 from healthdash.widgets.links import PageLinks
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from traitlets import Instance
 
-from healthdash.api.models import Dashboard
+from healthdash.api.models.responses import Dashboard
 from healthdash.scoring import ScoringConfig, tier_for_score
 from healthdash.widgets.charts import Column, column_chart, share_bar
 from healthdash.widgets.fragments import TIER_LABELS

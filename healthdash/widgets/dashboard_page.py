@@ -12,7 +12,7 @@ from healthdash.widgets.at_risk_table import AtRiskTable
 from healthdash.widgets.dashboard_charts import DashboardCharts
 from healthdash.widgets.factor_averages import FactorAverages
 from healthdash.widgets.links import PageLinks
-from healthdash.widgets.page import Page, configured_scoring
+from healthdash.widgets.page import Page
 from healthdash.widgets.summary_tiles import SummaryTiles
 
 
@@ -27,8 +27,9 @@ class DashboardPage(Page):
         **kwargs: Any,
     ) -> None:
         super().__init__("dashboard", "Customer health", client, links, **kwargs)
+        self.config = config  # the scoring configuration that colours the charts: the server's unless given
         self.tiles = SummaryTiles(self.links)
-        self.charts = DashboardCharts(config or configured_scoring())
+        self.charts = DashboardCharts(config)
         self.at_risk = AtRiskTable(self.links)
         self.factor_averages = FactorAverages()
         lower = ipw.Box([self.at_risk, self.factor_averages])
@@ -37,6 +38,7 @@ class DashboardPage(Page):
 
     def fetch(self) -> None:
         dashboard = self.client.dashboard()
+        self.charts.config = self.config or self.client.scoring_config()
         for widget in (self.tiles, self.charts, self.at_risk, self.factor_averages):
             widget.dashboard = dashboard
         self.as_of = dashboard.as_of

@@ -8,12 +8,12 @@ from typing import Any
 import ipywidgets as ipw
 from traitlets import Instance
 
-from healthdash.api.models import CustomerHealth, EventCreated
+from healthdash.api.models.responses import CustomerHealth, EventCreated
 from healthdash.client import ApiClient, ApiError
+from healthdash.vocabulary import MAX_AMOUNT, MAX_API_CALLS, PRIORITIES
 from healthdash.widgets.events_table import EVENT_LABELS
 from healthdash.widgets.fragments import notice, score_number, tier_label
 
-PRIORITIES = ("low", "medium", "high", "urgent")
 UNPAID = ("open", "overdue")
 WIDE = {"width": "min(100%, 420px)"}
 
@@ -31,12 +31,12 @@ class EventForm(ipw.VBox):  # type: ignore[misc]
         )
         self.user = ipw.Text(description="User", placeholder="optional, e.g. ana@example.com", layout=WIDE)
         self.feature = ipw.Combobox(description="Feature", placeholder="feature key, e.g. reports", layout=WIDE)
-        self.count = ipw.BoundedIntText(value=100, min=1, max=1_000_000_000, description="API calls")
+        self.count = ipw.BoundedIntText(value=100, min=1, max=MAX_API_CALLS, description="API calls")
         self.priority = ipw.Dropdown(options=PRIORITIES, value="high", description="Priority")
         self.subject = ipw.Text(description="Subject", placeholder="what the customer reports", layout=WIDE)
         self.ticket = ipw.Dropdown(options=[], description="Ticket", layout=WIDE)
         self.amount = ipw.BoundedFloatText(
-            value=1000.0, min=0.01, max=9_999_999_999.99, step=0.01, description="Amount"
+            value=1000.0, min=0.01, max=float(MAX_AMOUNT), step=0.01, description="Amount"
         )
         self.due = ipw.DatePicker(description="Due on", value=dt.date.today() + dt.timedelta(days=30))
         self.invoice = ipw.Dropdown(options=[], description="Invoice", layout=WIDE)

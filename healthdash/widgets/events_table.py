@@ -6,7 +6,7 @@ from typing import Any
 
 from traitlets import Instance
 
-from healthdash.api.models import CustomerHealth
+from healthdash.api.models.responses import CustomerHealth
 from healthdash.widgets.fragments import moment, text
 from healthdash.widgets.model_view import ModelView
 

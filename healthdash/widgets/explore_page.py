@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as ipw
 import pandas as pd
 from traitlets import dlink
 
-from healthdash.client import ApiClient
+from healthdash.client import ApiClient, ApiError
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
-from healthdash.settings import SettingsError
 from healthdash.widgets.links import PageLinks
-from healthdash.widgets.page import Page, configured_scoring
+from healthdash.widgets.page import Page
 from healthdash.widgets.weight_sliders import WeightSliders
 from healthdash.widgets.what_if_ranking import WhatIfRanking
 
 OVERVIEW_COLUMNS = ("name", "segment", "plan", "score", "tier", "trend", "main_reason", *FACTOR_KEYS)
-ScoreLoader = Callable[[], pd.DataFrame]
-
-
-def load_scores() -> pd.DataFrame:
-    """Read every customer's scores once (healthdash.scores: one set-based query, its engine disposed after)."""
-    from healthdash.analysis import scores
-
-    return scores()
-
-
-def prepare_database_access() -> None:
-    """Import what reading the scores needs (SQLAlchemy and the driver: a second), before a preheated kernel waits.
-
-    Only this page reads the database, so the other pages' kernels never import it.
-    """
-    import healthdash.analysis  # noqa: F401
 
 
 class ExplorePage(Page):
@@ -42,20 +24,16 @@ class ExplorePage(Page):
 
     def __init__(
         self,
-        loader: ScoreLoader = load_scores,
-        config: ScoringConfig | None = None,
         client: ApiClient | None = None,
         links: PageLinks | None = None,
+        config: ScoringConfig | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__("explore", "Explore the scores", client, links, **kwargs)
-        self.loader = loader
-        if loader is load_scores:
-            prepare_database_access()
-        self.config = config or configured_scoring()
+        self.config = config  # the weights the sliders start from: the server's unless given
         self.scores = pd.DataFrame()
-        self.sliders = WeightSliders(self.config.weights)
-        self.ranking = WhatIfRanking(self.config, self.links)
+        self.sliders = WeightSliders((config or ScoringConfig()).weights)
+        self.ranking = WhatIfRanking(config, self.links)
         dlink((self.sliders, "weights"), (self.ranking, "weights"))
         grid = ipw.Box([self.sliders, self.ranking])
         grid.add_class("hd-grid")
@@ -70,14 +48,23 @@ class ExplorePage(Page):
         return self.scores[list(OVERVIEW_COLUMNS)].sort_values(["score", "name"], na_position="last")
 
     def fetch(self) -> None:
-        from sqlalchemy.exc import SQLAlchemyError  # imported here: the other pages do without SQLAlchemy
-
         try:
-            table = self.loader()
-        except (SQLAlchemyError, SettingsError, RuntimeError, OSError) as exc:
-            self.show_notice(f"The scores cannot be read: {str(exc).splitlines()[0]}", "error")
+            config = self.config or self.client.scoring_config()
+            table = self.client.scores()
+        except ApiError as exc:
+            self.show_notice(unreadable(exc), "error")
             return
+        if config is not self.ranking.config:
+            self.ranking.config = config
+            self.sliders.configure(config.weights)
         self.scores = table
         self.ranking.table = table
         as_of = table.attrs.get("as_of")
         self.as_of = as_of if isinstance(as_of, dt.datetime) else None
+
+
+def unreadable(error: ApiError) -> str:
+    """Say that the scores cannot be read, without the server's address or its internals."""
+    if error.unavailable:
+        return "The scores cannot be read right now. Try Refresh in a moment."
+    return f"The scores cannot be read: the server refused the request ({error.status})."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from traitlets import Instance
 
-from healthdash.api.models import Dashboard
+from healthdash.api.models.responses import Dashboard
 from healthdash.widgets.charts import BarRow, Segment, bar_rows
 from healthdash.widgets.fragments import factor_label, score_number
 from healthdash.widgets.model_view import ModelView

@@ -6,7 +6,7 @@ from typing import Any
 
 from traitlets import Instance
 
-from healthdash.api.models import CustomerHealth, FactorBreakdown
+from healthdash.api.models.responses import CustomerHealth, FactorBreakdown
 from healthdash.widgets.charts import BarRow, Segment, bar_rows
 from healthdash.widgets.fragments import score_number, text
 from healthdash.widgets.model_view import ModelView

@@ -9,8 +9,6 @@ import ipywidgets as ipw
 from traitlets import Instance, Unicode
 
 from healthdash.client import ApiClient, ApiError
-from healthdash.scoring import ScoringConfig
-from healthdash.settings import SettingsError, get_settings
 from healthdash.widgets.fragments import moment, notice, text
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.navbar import NavBar
@@ -91,11 +89,3 @@ def problem_message(error: ApiError) -> str:
     if error.unavailable:
         return f"The data cannot be loaded right now: {error.detail}. Try Refresh in a moment."
     return f"The server refused the request ({error.status}): {error.detail}"
-
-
-def configured_scoring() -> ScoringConfig:
-    """Return the server's scoring settings (a page's kernel inherits its environment), else the defaults."""
-    try:
-        return get_settings().scoring
-    except SettingsError:
-        return ScoringConfig()

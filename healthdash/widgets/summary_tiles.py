@@ -6,7 +6,7 @@ from typing import Any
 
 from traitlets import Instance
 
-from healthdash.api.models import Dashboard
+from healthdash.api.models.responses import Dashboard
 from healthdash.widgets.fragments import TIER_LABELS, score_number, text, tier_class
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.model_view import ModelView

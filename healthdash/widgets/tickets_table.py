@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from traitlets import Instance
 
-from healthdash.api.models import CustomerHealth
+from healthdash.api.models.responses import CustomerHealth
 from healthdash.widgets.fragments import day, text
 from healthdash.widgets.model_view import ModelView
 

@@ -48,6 +48,13 @@ class WeightSliders(ipw.VBox):  # type: ignore[misc]
             slider.observe(self._update, names="value")
         self._update()
 
+    def configure(self, defaults: Mapping[str, float]) -> None:
+        """Start again from other weights: each slider's value, maximum and the weight Reset returns to."""
+        self.defaults = dict(defaults)
+        for key, slider in self.sliders.items():
+            slider.max = max(MAX_WEIGHT, float(self.defaults[key]))
+        self.restore()
+
     def restore(self) -> None:
         """Put every slider back to its starting weight."""
         for key, slider in self.sliders.items():

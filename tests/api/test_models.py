@@ -9,7 +9,10 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from healthdash.api.models import EVENT, TIMESTAMP_PATTERN, CustomerListQuery
+from healthdash.api.models.events import BATCH_EVENT_MODELS, EVENT, EVENT_MODELS, event_type
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.values import DATE_PATTERN, TIMESTAMP_PATTERN
+from healthdash.vocabulary import EARLIEST_DAY, EVENT_TYPES, LATEST_DAY
 
 UTC = dt.UTC
 
@@ -38,6 +41,21 @@ def test_as_of_is_a_date_or_a_timestamp_with_its_offset(given: object, meant: dt
 def test_anything_else_is_not_an_as_of(given: object) -> None:
     with pytest.raises(ValidationError, match="as_of must be a date"):
         CustomerListQuery.model_validate({"as_of": given})
+
+
+def test_the_date_pattern_spans_the_vocabulary_s_days() -> None:
+    for day in (EARLIEST_DAY, LATEST_DAY):
+        assert re.fullmatch(DATE_PATTERN, day.isoformat())
+    for day in (EARLIEST_DAY - dt.timedelta(days=1), LATEST_DAY + dt.timedelta(days=1)):
+        assert not re.fullmatch(DATE_PATTERN, day.isoformat())
+
+
+def test_there_is_one_body_per_event_type_and_a_batch_event_is_a_body_with_its_customer() -> None:
+    assert tuple(event_type(model) for model in EVENT_MODELS) == EVENT_TYPES
+    for body, batched in zip(EVENT_MODELS, BATCH_EVENT_MODELS, strict=True):
+        assert issubclass(batched, body)
+        assert list(batched.model_fields) == [*body.model_fields, "customer_id"]
+        assert batched.__name__ == body.__name__.replace("Event", "BatchEvent")
 
 
 def test_the_timestamp_pattern_and_the_parser_agree() -> None:

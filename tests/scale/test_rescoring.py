@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import utc_now
-from healthdash.db.batches import Answer, NewEvent
+from healthdash.recording import Answer, NewEvent
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from tests.conftest import add_customer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from healthdash.clock import utc_now
-from healthdash.db.batches import Answer, NewEvent
+from healthdash.recording import Answer, NewEvent
 from healthdash.service import HealthService
 from tests.conftest import rollup_differences
 

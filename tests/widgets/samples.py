@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from healthdash.api.models import CustomerHealth, CustomerList, Dashboard
+from healthdash.api.models.responses import CustomerHealth, CustomerList, Dashboard
 
 AS_OF = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -7,7 +7,8 @@ import csv
 import io
 import re
 
-from healthdash.api.models import CustomerListQuery, CustomerRow
+from healthdash.api.models.query import CustomerListQuery
+from healthdash.api.models.responses import CustomerRow
 from healthdash.client import ApiClient
 from healthdash.widgets import CustomersPage
 from healthdash.widgets.csv_export import CsvExport, customers_csv, export_file_name

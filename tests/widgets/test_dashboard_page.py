@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from healthdash.client import ApiClient
 from healthdash.scoring import ScoringConfig
-from healthdash.settings import get_settings
 from healthdash.widgets import DashboardPage
 from healthdash.widgets.at_risk_table import AtRiskTable
 from healthdash.widgets.dashboard_charts import DashboardCharts
 from healthdash.widgets.factor_averages import FactorAverages
 from healthdash.widgets.links import PageLinks
-from healthdash.widgets.page import configured_scoring
 from healthdash.widgets.summary_tiles import SummaryTiles
 from tests.servers import RunningServer
 from tests.widgets import samples
@@ -43,9 +43,9 @@ def test_refresh_asks_the_server_again(client: ApiClient) -> None:
     page = DashboardPage(client, LINKS)
     page.load()
     page.load()
-    assert client.requests_sent == 1
+    assert client.requests_sent == 2  # the dashboard, and once the scoring configuration
     page.refresh_button.click()
-    assert client.requests_sent == 2
+    assert client.requests_sent == 3
 
 
 def test_an_unreachable_api_becomes_a_notice(unreachable_url: str) -> None:
@@ -64,16 +64,23 @@ def test_a_refused_request_says_what_the_server_said(client: ApiClient, monkeypa
     assert "The server refused the request (404)" in page.notice.value
 
 
-def test_the_server_s_scoring_settings_colour_the_charts(monkeypatch: pytest.MonkeyPatch) -> None:
-    get_settings.cache_clear()
-    monkeypatch.setenv("HEALTHDASH_HEALTHY_MIN", "90")
-    try:
-        assert configured_scoring().healthy_min == 90
-        monkeypatch.setenv("HEALTHDASH_HEALTHY_MIN", "not a number")
-        get_settings.cache_clear()
-        assert configured_scoring() == ScoringConfig()
-    finally:
-        get_settings.cache_clear()
+def test_the_server_s_scoring_settings_colour_the_charts(client: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEALTHDASH_HEALTHY_MIN", "90")  # the kernel's own environment does not count
+    page = DashboardPage(client, LINKS)
+    page.load()
+    assert page.charts.config == client.scoring_config() == ScoringConfig()
+    given = DashboardPage(client, LINKS, ScoringConfig(healthy_min=90.0))
+    given.load()
+    for start in (70, 80):
+        assert column_fill(page.charts.value, start) == "healthy"
+        assert column_fill(given.charts.value, start) == "at_risk"
+
+
+def column_fill(html: str, start: int) -> str:
+    """Return the tier whose colour fills the distribution's column of scores from `start`."""
+    found = re.search(rf'title="score {start}\u2013[^"]*">.*?hd-column-bar hd-fill-([a-z_]+)', html)
+    assert found, html
+    return found.group(1)
 
 
 def test_names_are_escaped_and_link_to_the_detail_page() -> None:

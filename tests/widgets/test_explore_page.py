@@ -6,21 +6,27 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from sqlalchemy.exc import OperationalError
 
-from healthdash.analysis import scores
+from healthdash.client import ApiClient
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.widgets import ExplorePage
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.weight_sliders import WeightSliders
 from healthdash.widgets.what_if_ranking import KNOWN_SCORES, WhatIfRanking, movement, ranks, rescore
+from tests.servers import RunningServer
 
 LINKS = PageLinks("/voila/render/")
 
 
 @pytest.fixture(scope="module")
-def table(sample_db_url: str) -> pd.DataFrame:
-    return scores(database_url=sample_db_url)
+def reader(widgets_server: RunningServer) -> ApiClient:
+    """A client that keeps what it read for the whole module: its scores are `table`."""
+    return ApiClient(widgets_server.url)
+
+
+@pytest.fixture(scope="module")
+def table(reader: ApiClient) -> pd.DataFrame:
+    return reader.scores()
 
 
 def test_rescoring_with_the_same_weights_reproduces_the_scores(table: pd.DataFrame) -> None:
@@ -63,9 +69,9 @@ def test_movement() -> None:
     assert "new" in movement(pd.NA, 3)
 
 
-def test_sliders_re_rank_live_and_reset(table: pd.DataFrame) -> None:
+def test_sliders_re_rank_live_and_reset(reader: ApiClient, table: pd.DataFrame) -> None:
     config = ScoringConfig()
-    page = ExplorePage(loader=lambda: table, config=config, links=LINKS)
+    page = ExplorePage(reader, LINKS, config)
     page.load()
     assert page.scores is table
     assert page.as_of == table.attrs["as_of"]
@@ -99,20 +105,25 @@ def test_links_and_names_in_the_ranking_are_escaped() -> None:
     assert ranking.value == ""
 
 
-def test_a_failing_read_becomes_a_notice() -> None:
-    def broken() -> pd.DataFrame:
-        raise OperationalError("SELECT 1", {}, Exception("connection refused\nmore detail"))
-
-    page = ExplorePage(loader=broken, links=LINKS)
+def test_a_failing_read_becomes_a_notice_without_the_server_s_details(
+    client: ApiClient, monkeypatch: pytest.MonkeyPatch, unreachable_url: str
+) -> None:
+    page = ExplorePage(ApiClient(unreachable_url, timeout=2), LINKS)
     page.load()
     assert "The scores cannot be read" in page.notice.value
-    assert "more detail" not in page.notice.value
+    assert "127.0.0.1" not in page.notice.value and "refused" not in page.notice.value
     assert page.overview.empty
+    refused = ExplorePage(client, LINKS)
+    monkeypatch.setattr(client, "base_url", client.base_url + "/api/nothing-here")
+    refused.load()
+    assert "The scores cannot be read: the server refused the request (404)." in refused.notice.value
+    assert "nothing-here" not in refused.notice.value
 
 
-def test_a_table_without_its_moment_has_no_as_of() -> None:
+def test_a_table_without_its_moment_has_no_as_of(client: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
     table = pd.DataFrame({"name": [], "score": [], "tier": []})
-    page = ExplorePage(loader=lambda: table, links=LINKS)
+    monkeypatch.setattr(client, "scores", lambda: table)
+    page = ExplorePage(client, LINKS)
     page.load()
     assert page.as_of is None
 
@@ -124,9 +135,18 @@ def test_sliders_start_at_the_configured_weights() -> None:
     assert sliders.sliders["login_frequency"].max == 50.0
 
 
-def test_the_page_reads_the_scores_with_healthdash_scores(monkeypatch: pytest.MonkeyPatch, table: pd.DataFrame) -> None:
-    monkeypatch.setattr("healthdash.analysis.scores", lambda: table)
+def test_the_page_reads_the_scores_and_the_weights_from_the_api(
+    client: ApiClient, widgets_server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEALTHDASH_API_URL", widgets_server.url)
+    monkeypatch.setenv("HEALTHDASH_WEIGHT_API_USAGE", "40")  # the kernel's own environment does not count
     page = ExplorePage(links=LINKS)
     page.load()
-    assert page.scores is table
     assert isinstance(page.as_of, dt.datetime)
+    assert page.client.requests_sent == 2  # the configuration, then the scores
+    assert page.sliders.weights == dict(client.scoring_config().weights) == dict(ScoringConfig().weights)
+    _, _, body = widgets_server.get("/api/scores")
+    assert list(page.scores.index) == [row["id"] for row in body["customers"]]
+    assert list(page.scores["score"].fillna(-1)) == [
+        -1 if r["score"] is None else r["score"] for r in body["customers"]
+    ]

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from healthdash.scoring.config import PRIORITIES, ScoringConfig
+from healthdash.scoring.config import ScoringConfig
 from healthdash.scoring.factor import Columns, Factor, Row, column, plural
+from healthdash.scoring.terms import PRIORITIES
 
 
 def ticket_load(counts: pd.DataFrame | Row, config: ScoringConfig) -> Any:

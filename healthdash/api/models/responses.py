@@ -1,0 +1,231 @@
+"""The answers of the REST API."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Literal, get_type_hints
+
+from pydantic import BaseModel, Field, create_model
+
+from healthdash.scoring import ScoringConfig
+from healthdash.vocabulary import (
+    FACTOR_KEYS,
+    EventType,
+    FactorKey,
+    InvoiceStatus,
+    Plan,
+    Priority,
+    Segment,
+    TicketStatus,
+    Tier,
+)
+
+
+class AtRiskCustomer(BaseModel):
+    id: int
+    name: str
+    score: float
+    tier: Tier
+    main_reason: FactorKey | None = Field(description="the factor that lost the most points")
+
+
+class Bucket(BaseModel):
+    from_: int = Field(alias="from")
+    to: int
+    count: int
+
+
+class Dashboard(BaseModel):
+    as_of: dt.datetime
+    customer_count: int
+    average_score: float | None
+    tiers: dict[Tier, int]
+    top_at_risk: list[AtRiskCustomer]
+    factor_averages: dict[FactorKey, float | None]
+    distribution: list[Bucket]
+
+
+class CustomerRow(BaseModel):
+    id: int
+    name: str
+    segment: Segment
+    plan: Plan
+    score: float | None
+    tier: Tier
+    trend: float | None = Field(description="score now minus score one window (30 days) earlier")
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerRow]
+    total: int
+    limit: int
+    offset: int
+    as_of: dt.datetime
+
+
+class Profile(BaseModel):
+    id: int
+    name: str
+    segment: Segment
+    plan: Plan
+    seats: int
+    industry: str
+    region: str
+    owner: str | None
+    created_at: dt.datetime
+
+
+class Trend(BaseModel):
+    previous_score: float | None
+    delta: float | None
+
+
+class FactorBreakdown(BaseModel):
+    key: FactorKey
+    label: str
+    weight: float
+    score: float | None = Field(description="null when the factor does not apply")
+    points: float
+    points_lost: float
+    raw: dict[str, Any]
+    explanation: str
+
+
+class StoredEvent(BaseModel):
+    id: int
+    customer_id: int
+    type: EventType
+    occurred_at: dt.datetime
+    data: dict[str, Any]
+    recorded_at: dt.datetime
+
+
+class Ticket(BaseModel):
+    id: int
+    subject: str
+    priority: Priority
+    status: TicketStatus
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class Invoice(BaseModel):
+    id: int
+    amount: float
+    issued_at: dt.date
+    due_at: dt.date
+    paid_at: dt.date | None
+    status: InvoiceStatus
+
+
+class DailyActivity(BaseModel):
+    day: dt.date
+    logins: int
+    feature_uses: int
+    api_calls: int
+
+
+class EventPage(BaseModel):
+    items: list[StoredEvent]
+    total: int
+    limit: int
+    offset: int
+
+
+class CustomerHealth(BaseModel):
+    customer: Profile
+    as_of: dt.datetime
+    score: float | None
+    tier: Tier
+    coverage: float
+    main_reason: FactorKey | None
+    trend: Trend
+    factors: list[FactorBreakdown]
+    events: EventPage
+    tickets: list[Ticket]
+    invoices: list[Invoice]
+    activity: list[DailyActivity] = Field(description="logins, feature uses and API calls per day, last 90 days")
+
+
+class HealthSummary(BaseModel):
+    score: float | None
+    tier: Tier
+
+
+class EventCreated(BaseModel):
+    event: StoredEvent
+    health: HealthSummary
+
+
+class Healthz(BaseModel):
+    status: Literal["ok"]
+
+
+class ProblemDetail(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="for 422: each invalid field (`field`) with its message"
+    )
+
+
+class BatchRecorded(BaseModel):
+    """What a batch stored."""
+
+    count: int = Field(description="events stored")
+    customer_count: int = Field(description="distinct customers among them")
+    first_id: int = Field(description="the id of the batch's first event")
+    last_id: int = Field(description="the id of the batch's last event")
+    ids: list[int] = Field(description="the ids of the stored events, in batch order")
+
+
+# GET /api/scores as CSV: these columns, a factor's as the scoring model names them: its score by its key, then the
+# points it gives and the points it loses.
+SCORES_CSV_COLUMNS = (
+    *("id", "name", "segment", "plan", "seats", "tier", "main_reason"),
+    *("score", "coverage", "previous_score", "trend"),
+    *(f"{key}{part}" for key in FACTOR_KEYS for part in ("", "_points", "_lost")),
+)
+
+
+class FactorPoints(BaseModel):
+    score: float | None = Field(description="the factor's score, 0 to 100; null when the factor does not apply")
+    points: float = Field(description="the points it gives the health score")
+    points_lost: float = Field(description="the points it takes from 100")
+
+
+class CustomerScores(BaseModel):
+    id: int
+    name: str
+    segment: Segment
+    plan: Plan
+    seats: int
+    tier: Tier
+    main_reason: FactorKey | None = Field(description="the factor that lost the most points")
+    score: float | None
+    coverage: float = Field(description="the share of the weight that applied, 0 to 1")
+    previous_score: float | None = Field(description="the score one window (30 days) earlier")
+    trend: float | None = Field(description="score now minus score one window (30 days) earlier")
+    factors: dict[FactorKey, FactorPoints]
+
+
+class Scores(BaseModel):
+    """Every customer's scores, in id order: the score, previous score and trend to 0.1, the rest unrounded."""
+
+    as_of: dt.datetime
+    count: int
+    customers: list[CustomerScores]
+
+
+_SETTINGS: dict[str, Any] = {
+    f.name: (get_type_hints(ScoringConfig)[f.name], ...) for f in dataclasses.fields(ScoringConfig)
+}
+ScoringSettings = create_model(
+    "ScoringSettings",
+    __doc__="The scoring configuration in use: every number the health score depends on (docs/scoring.md).",
+    __module__=__name__,
+    **_SETTINGS,
+)
