@@ -89,7 +89,7 @@ def test_every_customer_once_in_id_order_as_the_customer_list_has_them(
 def test_the_scores_are_the_scoring_model_s_under_the_server_s_configuration(
     scores: dict[str, Any], service: HealthService, roster: Roster
 ) -> None:
-    expected = service.score_table(dt.datetime.fromisoformat(scores["as_of"]))
+    expected = service.score_frame(dt.datetime.fromisoformat(scores["as_of"]))
     assert sorted(by_id(scores["customers"])) == list(expected.index)
     for row in scores["customers"]:
         want = expected.loc[row["id"]]
