@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check healthdash benchmarks tests notebooks
 	$(BIN)/ruff format --check healthdash benchmarks tests notebooks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache  # the layers of ARCHITECTURE.md
 
 test: lint
 	$(BIN)/python -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)

@@ -15,8 +15,14 @@ from healthdash.settings import load_settings
 from tests.deploy.buildfiles import variables
 from tests.deploy.conftest import ROOT
 
-# where the configuration reference lives
-DEPLOYMENT_DOC = ROOT / "README.md"
+# where each section of the operators' documentation lives
+DOCS = ROOT / "docs"
+SECTION_DOCS = {
+    "Running with Docker": DOCS / "deployment.md",
+    "With an existing PostgreSQL (`DATABASE_URL`)": DOCS / "deployment.md",
+    "Scaling out": DOCS / "deployment.md",
+    "Configuration reference": DOCS / "configuration.md",
+}
 # the code that reads variables: the package, the benchmark (`make bench`) and the tests' database setting
 SCANNED = [*sorted((ROOT / "healthdash").rglob("*.py")), *sorted((ROOT / "benchmarks").rglob("*.py"))]
 SCANNED.append(ROOT / "tests" / "conftest.py")
@@ -24,12 +30,6 @@ SCANNED.append(ROOT / "tests" / "conftest.py")
 NAME_IN_SOURCE = re.compile(
     r"(?<![A-Za-z0-9_])(HEALTHDASH_[A-Z0-9_]*[A-Z0-9]|TEST_DATABASE_URL|DATABASE_URL)(?![A-Za-z0-9_<{])"
     r"|\{ENV_PREFIX\}([A-Z][A-Z0-9_]*[A-Z0-9])(?![A-Za-z0-9_<{])"
-)
-REQUIRED_SECTIONS = (
-    "Running with Docker",
-    "With an existing PostgreSQL (`DATABASE_URL`)",
-    "Scaling out",
-    "Configuration reference",
 )
 
 
@@ -79,7 +79,7 @@ def table_rows(text: str) -> Iterator[list[str]]:
 def documented(title: str) -> dict[str, str]:
     """Return variable -> default cell of the tables in a section whose first column names variables."""
     rows = {}
-    for cells in table_rows(section(DEPLOYMENT_DOC.read_text(encoding="utf-8"), title)):
+    for cells in table_rows(section(SECTION_DOCS[title].read_text(encoding="utf-8"), title)):
         name = re.fullmatch(r"`([A-Z][A-Z0-9_]*)`", cells[0])
         if name:
             assert name[1] not in rows, f"{name[1]} is documented twice"
@@ -106,9 +106,16 @@ def real_defaults() -> dict[str, Any]:
 
 
 def test_the_deployment_guide_has_its_sections() -> None:
-    text = DEPLOYMENT_DOC.read_text(encoding="utf-8")
-    for title in REQUIRED_SECTIONS:
-        assert section(text, title).strip(), title
+    for title, document in SECTION_DOCS.items():
+        assert section(document.read_text(encoding="utf-8"), title).strip(), title
+
+
+def test_every_document_the_readme_links_exists_and_every_guide_is_linked() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\(((?:docs/)?[A-Za-z_-]+\.md)\)", readme))
+    assert all((ROOT / name).is_file() for name in linked), sorted(n for n in linked if not (ROOT / n).is_file())
+    guides = {f"docs/{path.name}" for path in DOCS.glob("*.md")}
+    assert sorted(guides - linked) == [], "a guide in docs/ that the README does not link"
 
 
 def test_every_variable_is_documented_and_every_documented_one_exists() -> None:

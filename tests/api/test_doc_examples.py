@@ -1,4 +1,4 @@
-"""The curl examples of the API documentation work as written, against a live server.
+"""The curl examples of the API documentation (docs/api.md) work as written, against a live server.
 
 Each ```sh block runs in bash with the documented address replaced by the test server's and `$TOKEN` set to its write
 token. Every curl in it must answer 2xx, or the status its line announces with a trailing `# -> NNN` comment. The
@@ -18,7 +18,7 @@ import pytest
 
 from tests.servers import ROOT, RunningServer
 
-DOCUMENT = ROOT / "README.md"
+DOCUMENT = ROOT / "docs" / "api.md"
 DOCUMENTED_ADDRESS = "http://127.0.0.1:8000"
 BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 ANNOUNCED = re.compile(r"#\s*->\s*(\d{3})\s*$", re.MULTILINE)
