@@ -29,6 +29,7 @@ from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
+from healthdash.notary import PagesNotary
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
 from healthdash.tokens import write_tokens
@@ -73,6 +74,12 @@ class HealthdashServer(Voila):  # type: ignore[misc]
             for pattern, handler, *rest in super().init_handlers()
         ]
         return ours + voila_handlers
+
+    def init_settings(self) -> dict[str, Any]:
+        """Voila's settings, with the page notebooks trusted as the app's own code (see healthdash.notary)."""
+        settings: dict[str, Any] = super().init_settings()
+        self.contents_manager.notary = PagesNotary(parent=self.contents_manager)  # type: ignore[no-untyped-call]
+        return settings
 
     def setup_template_dirs(self) -> None:
         """Find the page template in healthdash/templates first (Voila's lab page without its CDN assets)."""
@@ -123,6 +130,10 @@ def voila_config(settings: Settings) -> Config:
     config.VoilaConfiguration.default_pool_size = settings.kernel_pool_size
     # a preheated kernel asks the server for its page's request over a websocket at this address
     config.VoilaKernelManager.default_env_variables = {"VOILA_APP_IP": _local_address(settings.host)}
+    # kernels and server talk over unix sockets in the server's private connection folder, not loopback TCP
+    # that any local user could connect to (which also made every kernel warn about unencrypted TCP)
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
     config.MappingKernelManager.cull_idle_timeout = IDLE_KERNEL_SECONDS
     config.MappingKernelManager.cull_interval = 60
     config.MappingKernelManager.cull_connected = False  # a page still open keeps its kernel

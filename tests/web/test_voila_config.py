@@ -5,9 +5,20 @@ from __future__ import annotations
 import dataclasses
 import urllib.request
 
+import nbformat
 import pytest
+from nbformat.sign import MemorySignatureStore
 
-from healthdash.app import IDLE_KERNEL_SECONDS, TEMPLATES, _local_address, api_url, listening_sockets, voila_config
+from healthdash.app import (
+    IDLE_KERNEL_SECONDS,
+    NOTEBOOKS,
+    TEMPLATES,
+    _local_address,
+    api_url,
+    listening_sockets,
+    voila_config,
+)
+from healthdash.notary import PagesNotary
 from healthdash.settings import load_settings
 from tests.web.conftest import WebApp
 
@@ -70,3 +81,24 @@ def test_a_page_asks_nothing_of_the_internet_and_hides_its_code(app: WebApp) -> 
     assert "from healthdash.widgets import" not in html  # sources are stripped
     assert "theme-dark" not in html
     assert any(cookie.startswith("_xsrf=") for cookie in cookies)  # for the page's kernel-shutdown request
+
+
+def test_kernels_talk_to_the_server_over_unix_sockets() -> None:
+    config = voila_config(load_settings({}))
+    assert config.KernelManager.transport == "ipc"
+
+
+def test_a_start_and_page_views_log_no_warning_a_newcomer_would_worry_about(app: WebApp) -> None:
+    fetch_page(app, "/voila/render/dashboard.ipynb")
+    log = app.server.log.read_text(errors="replace")
+    assert "Kernel pool of dashboard.ipynb is filled" in log  # the log read is the one of a server that served pages
+    assert "is not trusted" not in log
+    assert "without encryption" not in log
+    assert "WARNING" not in log
+
+
+def test_page_notebooks_are_trusted_without_a_signature_database_on_disk() -> None:
+    notary = PagesNotary()  # type: ignore[no-untyped-call]
+    notebook = nbformat.read(NOTEBOOKS / "dashboard.ipynb", as_version=4)
+    assert notary.check_signature(notebook) is True
+    assert isinstance(notary.store, MemorySignatureStore)
