@@ -17,9 +17,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from healthdash.api.models.query import MAX_PAGE, AsOfQuery, CustomerListQuery
@@ -36,19 +35,14 @@ from healthdash.scoring import ConfigError, ScoringConfig
 from healthdash.spreadsheet import restored
 from healthdash.vocabulary import PLANS, SEGMENTS, TIERS
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 M = TypeVar("M", bound=BaseModel)
 URL_VARIABLE = "HEALTHDASH_API_URL"
 TOKEN_VARIABLE = "HEALTHDASH_API_TOKEN"
 EXPORT_PAGE_SIZE = MAX_PAGE
 CSV = "text/csv"
-# the columns of the scores' DataFrame with a dtype of their own; the others are numbers
-SCORE_DTYPES = {
-    "name": "str",
-    "segment": pd.CategoricalDtype(SEGMENTS),
-    "plan": pd.CategoricalDtype(PLANS),
-    "tier": pd.CategoricalDtype(TIERS),
-    "main_reason": "object",
-}
 
 
 class ApiError(Exception):
@@ -216,8 +210,18 @@ def scoring_config_from(body: Any) -> ScoringConfig:
 
 def scores_frame(body: bytes, as_of: str | None) -> pd.DataFrame:
     """Read GET /api/scores' CSV into a DataFrame indexed by customer id, names as they were before defusing."""
+    import pandas as pd  # here, not at the top: the pages that never ask for a DataFrame do not load pandas
+
+    # the columns with a dtype of their own; the others are numbers
+    dtypes = {
+        "name": "str",
+        "segment": pd.CategoricalDtype(SEGMENTS),
+        "plan": pd.CategoricalDtype(PLANS),
+        "tier": pd.CategoricalDtype(TIERS),
+        "main_reason": "object",
+    }
     try:
-        frame = pd.read_csv(io.BytesIO(body), dtype=SCORE_DTYPES, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(io.BytesIO(body), dtype=dtypes, keep_default_na=False, na_values=[""])
         moment = dt.datetime.fromisoformat(as_of) if as_of else None
     except ValueError as exc:
         raise ApiError(0, f"the server's scores do not match the API: {exc}") from None

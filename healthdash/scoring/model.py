@@ -57,17 +57,6 @@ class FactorResult:
         }
 
 
-def tier_for_score(score: float, coverage: float, config: ScoringConfig) -> str:
-    """Name the tier of a score, or insufficient_data when too little of the weight applies."""
-    if coverage < config.min_coverage or not np.isfinite(score):
-        return "insufficient_data"
-    if score >= config.healthy_min:
-        return "healthy"
-    if score >= config.at_risk_min:
-        return "at_risk"
-    return "critical"
-
-
 def score_customers(
     signals: pd.DataFrame,
     config: ScoringConfig | None = None,

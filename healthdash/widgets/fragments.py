@@ -11,7 +11,7 @@ import html
 import math
 from typing import Any
 
-from healthdash.scoring import DEFAULT_FACTORS
+from healthdash.scoring.terms import FACTOR_LABELS
 
 TIER_LABELS = {
     "healthy": "Healthy",
@@ -19,7 +19,6 @@ TIER_LABELS = {
     "critical": "Critical",
     "insufficient_data": "Insufficient data",
 }
-FACTOR_LABELS = {factor.key: factor.label for factor in DEFAULT_FACTORS}
 SEGMENT_LABELS = {"enterprise": "Enterprise", "mid_market": "Mid-market", "smb": "SMB"}
 PLAN_LABELS = {"starter": "Starter", "growth": "Growth", "business": "Business", "enterprise": "Enterprise"}
 STEADY = 1.0  # a trend smaller than this many points is shown as steady

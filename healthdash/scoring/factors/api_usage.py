@@ -8,11 +8,12 @@ import numpy as np
 
 from healthdash.scoring.config import ScoringConfig
 from healthdash.scoring.factor import Columns, Factor, Row, column
+from healthdash.scoring.terms import FACTOR_LABELS
 
 
 class ApiUsage(Factor):
     key = "api_usage"
-    label = "API usage"
+    label = FACTOR_LABELS["api_usage"]
     signals = ("api_calls", "api_calls_prev")
 
     def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:

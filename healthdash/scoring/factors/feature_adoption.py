@@ -8,11 +8,12 @@ import numpy as np
 
 from healthdash.scoring.config import ScoringConfig
 from healthdash.scoring.factor import Columns, Factor, Row, column
+from healthdash.scoring.terms import FACTOR_LABELS
 
 
 class FeatureAdoption(Factor):
     key = "feature_adoption"
-    label = "Feature adoption"
+    label = FACTOR_LABELS["feature_adoption"]
     signals = ("features_used", "catalogue_size")
     needs_history = True
 

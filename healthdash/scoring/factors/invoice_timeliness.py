@@ -8,11 +8,12 @@ import numpy as np
 
 from healthdash.scoring.config import ScoringConfig
 from healthdash.scoring.factor import Columns, Factor, Row, column, plural
+from healthdash.scoring.terms import FACTOR_LABELS
 
 
 class InvoiceTimeliness(Factor):
     key = "invoice_timeliness"
-    label = "Invoice timeliness"
+    label = FACTOR_LABELS["invoice_timeliness"]
     signals = ("invoices_on_time", "invoices_late_grace", "invoices_late")
 
     def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:

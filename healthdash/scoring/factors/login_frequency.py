@@ -8,11 +8,12 @@ import numpy as np
 
 from healthdash.scoring.config import ScoringConfig
 from healthdash.scoring.factor import Columns, Factor, Row, column
+from healthdash.scoring.terms import FACTOR_LABELS
 
 
 class LoginFrequency(Factor):
     key = "login_frequency"
-    label = "Login frequency"
+    label = FACTOR_LABELS["login_frequency"]
     signals = ("login_days",)
     needs_history = True
 

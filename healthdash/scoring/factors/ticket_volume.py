@@ -9,7 +9,7 @@ import pandas as pd
 
 from healthdash.scoring.config import ScoringConfig
 from healthdash.scoring.factor import Columns, Factor, Row, column, plural
-from healthdash.scoring.terms import PRIORITIES
+from healthdash.scoring.terms import FACTOR_LABELS, PRIORITIES
 
 
 def ticket_load(counts: pd.DataFrame | Row, config: ScoringConfig) -> Any:
@@ -20,7 +20,7 @@ def ticket_load(counts: pd.DataFrame | Row, config: ScoringConfig) -> Any:
 
 class TicketVolume(Factor):
     key = "ticket_volume"
-    label = "Support tickets"
+    label = FACTOR_LABELS["ticket_volume"]
     signals = tuple(f"tickets_{p}" for p in PRIORITIES)
 
     def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
