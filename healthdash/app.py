@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -38,6 +39,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HOME_PAGE = "voila/render/dashboard.ipynb"
 SWITCH_INTERVAL = 0.001  # seconds
+POOL_FILL_SECONDS = 120.0  # the longest the server waits for its preheated kernels before it says it is serving
 IDLE_KERNEL_SECONDS = 600  # a kernel whose page went away without saying so is shut down after this long
 log = logging.getLogger("healthdash")
 
@@ -140,6 +142,17 @@ def voila_config(settings: Settings) -> Config:
     return config
 
 
+async def pools_filled(app: HealthdashServer, longest: float = POOL_FILL_SECONDS) -> None:
+    """Return once every notebook's preheated kernels have run their page up to its request (or after `longest`).
+
+    Voila keeps each pool as a list of tasks, one per kernel being started or ready, with no public way to wait
+    for them; a kernel that fails to start is Voila's to log, and the server is announced regardless.
+    """
+    starting = [task for pool in getattr(app.kernel_manager, "_pools", {}).values() for task in pool]
+    if starting:
+        await asyncio.wait(starting, timeout=longest)
+
+
 def _local_address(host: str) -> str:
     """Return how a process on this machine reaches a server bound to `host` (URL form for IPv6)."""
     if host in ("0.0.0.0", "", "*"):
@@ -179,12 +192,17 @@ def serve(settings: Settings | None = None) -> None:
     app.sockets = sockets
     app.initialize([])
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
-    print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)
-    if generated:
-        print(f"write token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)
-    else:
-        print("write tokens: from HEALTHDASH_API_TOKENS", flush=True)
+
+    async def announce() -> None:
+        await pools_filled(app)  # the first visitor finds a kernel that has run its page up to the request
+        print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)
+        if generated:
+            print(f"write token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)
+        else:
+            print("write tokens: from HEALTHDASH_API_TOKENS", flush=True)
+
     IOLoop.current().add_callback(listener.start)  # runs once the server's event loop does
+    IOLoop.current().add_callback(announce)
     try:
         app.start()
     finally:

@@ -102,3 +102,12 @@ def test_page_notebooks_are_trusted_without_a_signature_database_on_disk() -> No
     notebook = nbformat.read(NOTEBOOKS / "dashboard.ipynb", as_version=4)
     assert notary.check_signature(notebook) is True
     assert isinstance(notary.store, MemorySignatureStore)
+
+
+def test_the_address_is_announced_once_every_page_has_a_preheated_kernel(app: WebApp) -> None:
+    # `make run` shows the address a newcomer opens: by then the first visitor of any page finds its kernel ready
+    log = app.server.log.read_text(errors="replace")
+    announced = log.index("healthdash is serving")
+    for notebook in sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")):
+        filled = log.find(f"Kernel pool of {notebook} is filled")
+        assert 0 <= filled < announced, notebook
