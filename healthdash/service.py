@@ -147,26 +147,38 @@ class HealthService:
             conn.exec_driver_sql("SELECT 1")
 
     def customer_health(
-        self, customer_id: int, as_of: dt.datetime, events_limit: int = 50, events_offset: int = 0
+        self,
+        customer_id: int,
+        as_of: dt.datetime,
+        events_limit: int = 50,
+        events_offset: int = 0,
+        signals: WindowSignals | None = None,
     ) -> HealthReport | None:
-        """Return one customer's score with its breakdown and evidence, or None for an unknown customer."""
+        """Return one customer's score with its breakdown and evidence, or None for an unknown customer.
+
+        The evidence takes one statement; the signals one more, unless they are given (the score board holds them).
+        """
         day = as_of_day(as_of)
         with self._reading() as conn:
-            profile = reads.customer_profile(conn, customer_id)
-            if profile is None:
+            found = reads.customer_evidence(
+                conn, customer_id, as_of, self.config.invoice_grace_days, (events_limit, events_offset), ACTIVITY_DAYS
+            )
+            if found is None:
                 return None
-            signals = window_signals(conn, day, self.config, [customer_id])
-            events, events_total = reads.recent_events(conn, customer_id, as_of, events_limit, events_offset)
-            tickets = reads.customer_tickets(conn, customer_id, as_of)
-            invoices = reads.customer_invoices(conn, customer_id, day, self.config.invoice_grace_days)
-            activity = reads.daily_activity(conn, customer_id, day, ACTIVITY_DAYS)
+            if signals is None:
+                signals = window_signals(conn, day, self.config, [customer_id])
         evidence: Evidence = {
-            "customer": profile,
+            "customer": found["customer"],
             "as_of": as_of,
-            "events": {"items": events, "total": events_total, "limit": events_limit, "offset": events_offset},
-            "tickets": tickets,
-            "invoices": invoices,
-            "activity": activity,
+            "events": {
+                "items": found["events"],
+                "total": found["total"],
+                "limit": events_limit,
+                "offset": events_offset,
+            },
+            "tickets": found["tickets"],
+            "invoices": found["invoices"],
+            "activity": found["activity"],
         }
         if not len(signals.ids):  # created after as_of
             return {

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from healthdash.board import ScoreBoard, Snapshot
 from healthdash.commit_group import CommitGroup
-from healthdash.health import Recorded
+from healthdash.health import HealthReport, Recorded
 from healthdash.recording import Activity
 from healthdash.service import HealthService
 
@@ -51,6 +51,21 @@ class ApiContext:
         finally:
             if built.done() and not built.cancelled() and built.exception() is not None:
                 snapshot.views.pop(key, None)
+
+    async def health(
+        self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
+    ) -> HealthReport | None:
+        """Return one customer's health: its signals from the board's memory when that holds every change heard of
+        for it, its evidence (and otherwise its signals) from the database, in the thread pool."""
+        self.board.warm()  # the memory is built with the first snapshot: in the meantime the database answers
+        settled = self.board.settled(customer_id)  # here, on the event loop, where changes are marked
+        return await self.run(self._health, customer_id, as_of, events_limit, events_offset, settled)
+
+    def _health(
+        self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int, settled: bool
+    ) -> HealthReport | None:
+        signals = self.board.signals_for(customer_id, as_of) if settled else None
+        return self.service.customer_health(customer_id, as_of, events_limit, events_offset, signals)
 
     async def record_activity(self, event: Activity) -> Recorded | None:
         """Store one activity event together with those of concurrent requests (see `CommitGroup`)."""

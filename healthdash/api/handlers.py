@@ -129,9 +129,7 @@ class CustomerHealthHandler(ApiHandler):
         cid = customer_id_from_path(customer_id)
         params = self.query(HealthQuery)
         as_of = params.as_of or utc_now()
-        health = await self.api.run(
-            self.api.service.customer_health, cid, as_of, params.events_limit, params.events_offset
-        )
+        health = await self.api.health(cid, as_of, params.events_limit, params.events_offset)
         if health is None:
             raise Problem(404, f"there is no customer with id {cid}")
         self.send(health)

@@ -9,6 +9,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -60,7 +62,18 @@ def _clean(value: Any) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """Encode a response body as UTF-8 JSON; NaN becomes null."""
+    """Encode a response body as UTF-8 JSON; NaN becomes null.
+
+    orjson encodes plain data (with datetimes, dates and numpy scalars) in one pass, NaN as null; what it refuses
+    (an integer beyond 64 bits, a key that is not text) goes through the standard library's encoder.
+    """
+    try:
+        return orjson.dumps(value, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # orjson.JSONEncodeError
+        return _dumps_slowly(value)
+
+
+def _dumps_slowly(value: Any) -> bytes:
     try:  # most bodies hold no NaN: encode them in one pass
         text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except ValueError:

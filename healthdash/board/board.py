@@ -10,7 +10,8 @@ Rules:
   customers' data are read again and just those customers rescored. A row only ever replaces an older one.
 - Tables for an explicit past `as_of` are kept apart (healthdash.board.past) and told of every change.
 - `invalidate_all` forgets everything: the next reader waits for a build from scratch.
-- A single customer's health is never cached.
+- A single customer's health is never cached, but its signals as of today come from memory when every change heard
+  of for that customer is in memory (`signals_for`): only its evidence is then read from the database.
 
 A write made through this process reaches the board by three routes, and each is needed:
 1. Fresh rows: the service rescored the customer right after the commit and hands the rows over
@@ -42,6 +43,7 @@ from healthdash.board.past import PastTables
 from healthdash.board.signals import Signals
 from healthdash.board.snapshot import Snapshot
 from healthdash.clock import as_of_day, utc_now
+from healthdash.db.signals import WindowSignals
 from healthdash.score_table import ScoreTable
 from healthdash.service import HealthService
 
@@ -74,6 +76,7 @@ class ScoreBoard:
         self._rebuild: asyncio.Task[None] | None = None
         self._rebuild_failed = False
         self._patching: asyncio.Task[None] | None = None
+        self._in_flight = ChangeSet()  # the marks the patch under way took
         self._last_patch = 0.0
         self._history = PastTables(self._score_past)
         service.rescored.append(self._fresh.push)
@@ -85,6 +88,23 @@ class ScoreBoard:
         self._changes.mark(ids, since, records=not usage_only)
         self._history.mark(ids)
         self._schedule_patch()
+
+    def settled(self, customer_id: int) -> bool:
+        """Whether every change heard of for this customer is in memory: no mark waiting, none being patched in."""
+        return customer_id not in self._changes and customer_id not in self._in_flight
+
+    def warm(self) -> None:
+        """Start a build in the background when there is nothing built yet; the caller does not wait for it."""
+        if self._current is None and (self._rebuild is None or self._rebuild.done()):
+            self._rebuild = asyncio.ensure_future(self._build_in_background())
+
+    def signals_for(self, customer_id: int, as_of: dt.datetime) -> WindowSignals | None:
+        """Return one customer's signals as of a moment of today from memory, or None (then read them).
+
+        Call `settled` first, on the event loop: the memory is only as new as the last patch. This part runs in
+        the thread pool; it never waits for a build or a patch (None while one holds the memory).
+        """
+        return self.signals.remembered(customer_id, as_of_day(as_of), self.service.config)
 
     def invalidate_all(self) -> None:
         """Forget everything: the next reader rebuilds (used when change notifications may have been missed)."""
@@ -209,7 +229,7 @@ class ScoreBoard:
         if base is None or not self._changes:
             return
         generation = self.signals.generation
-        taken = self._changes.take()
+        taken = self._in_flight = self._changes.take()
         ids = taken.customers()
         config = self.service.config
         try:
@@ -221,6 +241,7 @@ class ScoreBoard:
             raise
         finally:
             self._last_patch = time.monotonic()
+            self._in_flight = ChangeSet()
         if generation != self.signals.generation or self._current is None:
             return
         if self._current.day != base.day:  # a table for a newer day is in place: these changes are pending again

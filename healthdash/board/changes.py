@@ -30,6 +30,9 @@ class ChangeSet:
     def __len__(self) -> int:
         return len(self._stale)
 
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self._stale
+
     def mark(self, customer_ids: Iterable[int], since: dt.date | None, records: bool) -> None:
         """Note that these customers' usage changed from `since` on (any day when None), and maybe their records."""
         stale = self._stale

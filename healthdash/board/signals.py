@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from healthdash.board.records import CustomerRecords
 from healthdash.board.usage import UsageArrays, load_usage, refresh_usage
 from healthdash.clock import as_of_day
-from healthdash.db.signals import split_windows
+from healthdash.db.signals import WindowSignals, split_windows
 from healthdash.memory import release_free_memory
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig
@@ -45,6 +45,33 @@ class Signals:
         self.generation += 1
         self._usage = None
         self._records = None
+
+    def remembered(self, customer_id: int, day: dt.date, config: ScoringConfig) -> WindowSignals | None:
+        """Return one customer's signals as of `day` from memory, without waiting and without I/O.
+
+        None when memory cannot tell: nothing or another day is held, the customer is not held, or a computation
+        holds the memory right now (it may be changing it).
+        """
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            usage, records, window = self._usage, self._records, config.window_days
+            if (
+                usage is None
+                or records is None
+                or usage.last_day != day
+                or usage.days != 3 * window
+                or not records.covers(day, window, config.invoice_window_days)
+            ):
+                return None
+            ids = np.asarray([customer_id], dtype=np.int64)
+            if usage.positions(ids)[0] < 0 or records.positions(ids)[0] < 0:
+                return None
+            raw = records.columns(day, window, config.invoice_window_days, config.invoice_grace_days, ids)
+            raw.update(usage.columns(raw["id"], day, window))
+        finally:
+            self._lock.release()
+        return split_windows(day, raw, window)
 
     def score_all(
         self,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, TypedDict, cast
 
-from sqlalchemy import Connection, CursorResult, text
+import orjson
+from sqlalchemy import Connection, text
+
+from healthdash.clock import as_of_day
 
 
 class ProfileRow(TypedDict):
@@ -41,7 +43,7 @@ class TicketRow(TypedDict):
 
 class InvoiceRow(TypedDict):
     id: int
-    amount: Decimal
+    amount: float
     issued_at: dt.date
     due_at: dt.date
     paid_at: dt.date | None
@@ -55,63 +57,114 @@ class DailyRow(TypedDict):
     api_calls: int
 
 
-_PROFILE = text(
-    """
-    SELECT id, name, segment, plan, seats, industry, region, owner, created_at
-      FROM customers WHERE id = :id
-    """
-)
-_EVENTS = text(
-    """
-    SELECT id, customer_id, type, occurred_at, data, recorded_at
-      FROM events
-     WHERE customer_id = :id AND occurred_at <= :as_of
-     ORDER BY occurred_at DESC, id DESC
-     LIMIT :limit OFFSET :offset
-    """
-)
 _EVENT = text(
     "SELECT id, customer_id, type, occurred_at, data, recorded_at FROM events WHERE id = :e AND customer_id = :id"
 )
 _FEATURES = text("SELECT key FROM features ORDER BY bit, key")
-_EVENT_COUNT = text("SELECT count(*) FROM events WHERE customer_id = :id AND occurred_at <= :as_of")
-_TICKETS = text(
+_EVIDENCE = text(
     """
-    SELECT id, subject, priority, status, opened_at, closed_at
-      FROM tickets
-     WHERE customer_id = :id AND opened_at <= :as_of
-     ORDER BY opened_at DESC, id DESC
-     LIMIT :limit
-    """
-)
-_INVOICES = text(
-    """
-    SELECT id, amount, issued_at, due_at, paid_at,
-           CASE WHEN paid_at IS NOT NULL AND paid_at <= :day AND paid_at <= due_at THEN 'on_time'
-                WHEN paid_at IS NOT NULL AND paid_at <= :day AND paid_at <= due_at + :grace THEN 'late_within_grace'
-                WHEN paid_at IS NOT NULL AND paid_at <= :day THEN 'late'
-                WHEN due_at < :day THEN 'overdue'
-                ELSE 'open' END AS status
-      FROM invoices
-     WHERE customer_id = :id AND issued_at <= :day
-     ORDER BY due_at DESC, id DESC
-     LIMIT :limit
-    """
-)
-_DAILY = text(
-    """
-    SELECT day, logins, feature_uses, api_calls
-      FROM customer_daily
-     WHERE customer_id = :id AND day > :day - :days AND day <= :day
-     ORDER BY day
+    SELECT json_build_object(
+        'customer', (SELECT to_json(c) FROM (
+            SELECT id, name, segment, plan, seats, industry, region, owner, created_at
+              FROM customers WHERE id = :id) c),
+        'total', (SELECT count(*) FROM events WHERE customer_id = :id AND occurred_at <= :as_of),
+        'events', (SELECT coalesce(json_agg(e ORDER BY e.occurred_at DESC, e.id DESC), '[]') FROM (
+            SELECT id, customer_id, type, occurred_at, data, recorded_at
+              FROM events
+             WHERE customer_id = :id AND occurred_at <= :as_of
+             ORDER BY occurred_at DESC, id DESC
+             LIMIT :limit OFFSET :offset) e),
+        'tickets', (SELECT coalesce(json_agg(t ORDER BY t.opened_at DESC, t.id DESC), '[]') FROM (
+            SELECT id, subject, priority, status, opened_at, closed_at
+              FROM tickets
+             WHERE customer_id = :id AND opened_at <= :as_of
+             ORDER BY opened_at DESC, id DESC
+             LIMIT :records) t),
+        'invoices', (SELECT coalesce(json_agg(i ORDER BY i.due_at DESC, i.id DESC), '[]') FROM (
+            SELECT id, amount, issued_at, due_at, paid_at,
+                   CASE WHEN paid_at IS NOT NULL AND paid_at <= :day AND paid_at <= due_at THEN 'on_time'
+                        WHEN paid_at IS NOT NULL AND paid_at <= :day AND paid_at <= due_at + :grace
+                             THEN 'late_within_grace'
+                        WHEN paid_at IS NOT NULL AND paid_at <= :day THEN 'late'
+                        WHEN due_at < :day THEN 'overdue'
+                        ELSE 'open' END AS status
+              FROM invoices
+             WHERE customer_id = :id AND issued_at <= :day
+             ORDER BY due_at DESC, id DESC
+             LIMIT :records) i),
+        'activity', (SELECT coalesce(json_agg(u ORDER BY u.day), '[]') FROM (
+            SELECT day, logins, feature_uses, api_calls
+              FROM customer_daily
+             WHERE customer_id = :id AND day > :day - :days AND day <= :day) u)
+    )::text
     """
 )
 
 
-def customer_profile(conn: Connection, customer_id: int) -> ProfileRow | None:
-    """Return the customer's profile, or None when there is no such customer."""
-    row = conn.execute(_PROFILE, {"id": customer_id}).mappings().first()
-    return cast(ProfileRow, dict(row)) if row else None
+class CustomerEvidence(TypedDict):
+    """One customer's profile and evidence as of a moment, as `customer_evidence` reads them in one statement."""
+
+    customer: ProfileRow
+    events: list[EventRow]
+    total: int
+    tickets: list[TicketRow]
+    invoices: list[InvoiceRow]
+    activity: list[DailyRow]
+
+
+def customer_evidence(
+    conn: Connection,
+    customer_id: int,
+    as_of: dt.datetime,
+    grace_days: int,
+    events: tuple[int, int],
+    days: int,
+    records: int = 100,
+) -> CustomerEvidence | None:
+    """Return the customer's profile, a page of its events (limit, offset) with their total, its tickets, invoices
+    and daily usage as of a moment, with one statement; None when there is no such customer.
+
+    PostgreSQL builds the whole as one JSON document: one round trip, and no Python object per column of a row.
+    Events come newest first; tickets newest first and invoices by due day, latest first (at most `records` each);
+    the usage of the `days` days ending with the as-of day, oldest first. An invoice's status is as of that day.
+    """
+    limit, offset = events
+    day = as_of_day(as_of)
+    params = {
+        "id": customer_id,
+        "as_of": as_of,
+        "day": day,
+        "grace": grace_days,
+        "limit": limit,
+        "offset": offset,
+        "records": records,
+        "days": days,
+    }
+    found = orjson.loads(conn.execute(_EVIDENCE, params).scalar_one())
+    if found["customer"] is None:
+        return None
+    _moments(found["customer"], ("created_at",))
+    for event in found["events"]:
+        _moments(event, ("occurred_at", "recorded_at"))
+    for ticket in found["tickets"]:
+        _moments(ticket, ("opened_at", "closed_at"))
+    for invoice in found["invoices"]:
+        _days(invoice, ("issued_at", "due_at", "paid_at"))
+    for usage in found["activity"]:
+        _days(usage, ("day",))
+    return cast(CustomerEvidence, found)
+
+
+def _moments(row: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if row[name] is not None:
+            row[name] = dt.datetime.fromisoformat(row[name])
+
+
+def _days(row: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if row[name] is not None:
+            row[name] = dt.date.fromisoformat(row[name])
 
 
 def feature_keys(conn: Connection) -> list[str]:
@@ -119,43 +172,7 @@ def feature_keys(conn: Connection) -> list[str]:
     return [row[0] for row in conn.execute(_FEATURES)]
 
 
-def recent_events(
-    conn: Connection, customer_id: int, as_of: dt.datetime, limit: int, offset: int
-) -> tuple[list[EventRow], int]:
-    """Return a page of the customer's events up to as_of, newest first, and how many there are in all."""
-    params = {"id": customer_id, "as_of": as_of, "limit": limit, "offset": offset}
-    rows = cast(list[EventRow], _records(conn.execute(_EVENTS, params)))
-    total = int(conn.execute(_EVENT_COUNT, params).scalar_one())
-    return rows, total
-
-
 def customer_event(conn: Connection, customer_id: int, event_id: int) -> EventRow | None:
     """Return one event of the customer, or None."""
     row = conn.execute(_EVENT, {"id": customer_id, "e": event_id}).mappings().first()
     return cast(EventRow, dict(row)) if row else None
-
-
-def customer_tickets(conn: Connection, customer_id: int, as_of: dt.datetime, limit: int = 100) -> list[TicketRow]:
-    """Return the customer's support tickets opened up to as_of, newest first."""
-    params = {"id": customer_id, "as_of": as_of, "limit": limit}
-    return cast(list[TicketRow], _records(conn.execute(_TICKETS, params)))
-
-
-def customer_invoices(
-    conn: Connection, customer_id: int, day: dt.date, grace_days: int, limit: int = 100
-) -> list[InvoiceRow]:
-    """Return the customer's invoices issued up to the day, each with its on-time status as of that day."""
-    params = {"id": customer_id, "day": day, "grace": grace_days, "limit": limit}
-    return cast(list[InvoiceRow], _records(conn.execute(_INVOICES, params)))
-
-
-def daily_activity(conn: Connection, customer_id: int, day: dt.date, days: int) -> list[DailyRow]:
-    """Return the customer's logins, feature uses and API calls per day for the days ending with `day`."""
-    params = {"id": customer_id, "day": day, "days": days}
-    return cast(list[DailyRow], _records(conn.execute(_DAILY, params)))
-
-
-def _records(result: CursorResult[Any]) -> list[dict[str, Any]]:
-    """Return the rows of a result as dicts (cheaper than one mapping per row)."""
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result.all()]

@@ -1,0 +1,81 @@
+"""A customer's signals from the board's memory: the same health as from the database, and only when up to date."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+from healthdash.board import ScoreBoard
+from healthdash.clock import utc_now
+from healthdash.service import HealthService
+from tests.board.test_board import board_and_lowest_login
+
+
+def test_the_health_from_memory_equals_the_health_read_from_the_database(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board, snapshot, _ = await board_and_lowest_login(service, executor)
+        now = utc_now()
+        for customer in snapshot.table.index[:40]:
+            signals = board.signals_for(int(customer), now)
+            assert signals is not None and board.settled(int(customer))
+            remembered = service.customer_health(int(customer), now, signals=signals)
+            assert remembered == service.customer_health(int(customer), now), customer
+
+    asyncio.run(scenario())
+
+
+def test_a_change_not_yet_patched_in_keeps_the_customer_out_of_memory_until_it_is(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board, _, customer = await board_and_lowest_login(service, executor)
+        now = utc_now()
+        before = service.customer_health(customer, now, signals=board.signals_for(customer, now))
+        for days_ago in range(1, 6):
+            service.record_event(customer, "login", now - dt.timedelta(days=days_ago), {})
+        board.mark_changed([customer], since=(now - dt.timedelta(days=5)).date(), usage_only=True)
+        assert not board.settled(customer)  # memory holds the usage before these logins
+        await board.flush()
+        assert board.settled(customer)
+        after = utc_now()
+        remembered = service.customer_health(customer, after, signals=board.signals_for(customer, after))
+        assert remembered == service.customer_health(customer, after)
+        assert before is not None and remembered is not None
+        assert remembered["score"] is not None and before["score"] is not None
+        assert remembered["score"] > before["score"]
+
+    asyncio.run(scenario())
+
+
+def test_memory_does_not_answer_for_another_day_an_unknown_customer_or_while_it_is_being_changed(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board, _, customer = await board_and_lowest_login(service, executor)
+        now = utc_now()
+        assert board.signals_for(customer, now - dt.timedelta(days=3)) is None
+        assert board.signals_for(999_999, now) is None
+        with board.signals._lock:  # a build or a patch holds the memory: the reader does not wait for it
+            assert board.signals_for(customer, now) is None
+        assert board.signals_for(customer, now) is not None
+        board.invalidate_all()
+        assert board.signals_for(customer, now) is None
+
+    asyncio.run(scenario())
+
+
+def test_warming_builds_the_memory_without_making_the_caller_wait(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=60)
+        board.warm()
+        assert board.signals_for(1, utc_now()) is None  # nothing built yet: the caller reads the database
+        assert board._rebuild is not None
+        await board._rebuild
+        assert board.signals_for(1, utc_now()) is not None
+
+    asyncio.run(scenario())
