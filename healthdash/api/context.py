@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from healthdash.api import jsonio
 from healthdash.board import ScoreBoard, Snapshot
+from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_group import CommitGroup
-from healthdash.health import HealthReport, Recorded
+from healthdash.health import Recorded
 from healthdash.recording import Activity
 from healthdash.service import HealthService
 
@@ -53,19 +55,33 @@ class ApiContext:
                 snapshot.views.pop(key, None)
 
     async def health(
-        self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
-    ) -> HealthReport | None:
-        """Return one customer's health: its signals from the board's memory when that holds every change heard of
-        for it, its evidence (and otherwise its signals) from the database, in the thread pool."""
+        self, customer_id: int, as_of: dt.datetime | None, events_limit: int, events_offset: int
+    ) -> bytes | None:
+        """Return one customer's health encoded (None for an unknown customer), as of now when `as_of` is None.
+
+        An answer as of now is kept until the customer changes (`ScoreBoard.answers`). Computed afresh, its signals
+        come from the board's memory when that holds every change heard of for the customer, its evidence (and
+        otherwise its signals) from the database, in the thread pool.
+        """
+        answers = self.board.answers
+        moment = as_of or utc_now()
+        key = (customer_id, as_of_day(moment), events_limit, events_offset)
+        if as_of is None and (kept := answers.get(key)) is not None:
+            return kept
+        ticket = answers.ticket()
         self.board.warm()  # the memory is built with the first snapshot: in the meantime the database answers
         settled = self.board.settled(customer_id)  # here, on the event loop, where changes are marked
-        return await self.run(self._health, customer_id, as_of, events_limit, events_offset, settled)
+        body = await self.run(self._health, customer_id, moment, events_limit, events_offset, settled)
+        if as_of is None and body is not None:
+            answers.put(key, body, ticket)
+        return body
 
     def _health(
         self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int, settled: bool
-    ) -> HealthReport | None:
+    ) -> bytes | None:
         signals = self.board.signals_for(customer_id, as_of) if settled else None
-        return self.service.customer_health(customer_id, as_of, events_limit, events_offset, signals)
+        health = self.service.customer_health(customer_id, as_of, events_limit, events_offset, signals)
+        return None if health is None else jsonio.dumps(health)
 
     async def record_activity(self, event: Activity) -> Recorded | None:
         """Store one activity event together with those of concurrent requests (see `CommitGroup`)."""

@@ -128,8 +128,7 @@ class CustomerHealthHandler(ApiHandler):
         """Get one customer's health, its breakdown and the evidence."""
         cid = customer_id_from_path(customer_id)
         params = self.query(HealthQuery)
-        as_of = params.as_of or utc_now()
-        health = await self.api.health(cid, as_of, params.events_limit, params.events_offset)
+        health = await self.api.health(cid, params.as_of, params.events_limit, params.events_offset)
         if health is None:
             raise Problem(404, f"there is no customer with id {cid}")
         self.send(health)

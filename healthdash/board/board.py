@@ -10,8 +10,10 @@ Rules:
   customers' data are read again and just those customers rescored. A row only ever replaces an older one.
 - Tables for an explicit past `as_of` are kept apart (healthdash.board.past) and told of every change.
 - `invalidate_all` forgets everything: the next reader waits for a build from scratch.
-- A single customer's health is never cached, but its signals as of today come from memory when every change heard
-  of for that customer is in memory (`signals_for`): only its evidence is then read from the database.
+- A customer's health as of now is kept encoded (`answers`, healthdash.board.answers) until that customer is marked
+  changed, everything is forgotten, the configuration changes or `max_age` passes. Computed afresh, its signals as
+  of today come from memory when every change heard of for that customer is in memory (`signals_for`): only its
+  evidence is then read from the database.
 
 A write made through this process reaches the board by three routes, and each is needed:
 1. Fresh rows: the service rescored the customer right after the commit and hands the rows over
@@ -37,6 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
+from healthdash.board.answers import Answers
 from healthdash.board.changes import ChangeSet
 from healthdash.board.fresh import FreshRows
 from healthdash.board.past import PastTables
@@ -79,6 +82,7 @@ class ScoreBoard:
         self._in_flight = ChangeSet()  # the marks the patch under way took
         self._last_patch = 0.0
         self._history = PastTables(self._score_past)
+        self.answers = Answers(max_age=max_age)
         service.rescored.append(self._fresh.push)
 
     def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None, usage_only: bool = False) -> None:
@@ -87,6 +91,7 @@ class ScoreBoard:
         ids = {int(i) for i in customer_ids}
         self._changes.mark(ids, since, records=not usage_only)
         self._history.mark(ids)
+        self.answers.forget(ids)
         self._schedule_patch()
 
     def settled(self, customer_id: int) -> bool:
@@ -113,6 +118,7 @@ class ScoreBoard:
         self._changes.clear()
         self._fresh.clear()
         self._history.clear()
+        self.answers.clear()
 
     async def current(self) -> Snapshot:
         """Return the snapshot for now, with every event recorded through this process written in."""
@@ -139,6 +145,7 @@ class ScoreBoard:
 
         `reread=False` rescores from what is in memory (after a change of configuration).
         """
+        self.answers.clear()
         await self._build_now(reread)
         assert self._current is not None
         return self._current

@@ -101,7 +101,7 @@ def db(db_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def customers(db: Engine) -> dict[str, int]:
     """Customers that drop out of `healthy` with an urgent ticket, one for each test."""
-    names = [f"Steady {tag} {uuid.uuid4().hex[:6]}" for tag in ("Alpha", "Beta")]
+    names = [f"Steady {tag} {uuid.uuid4().hex[:6]}" for tag in ("Alpha", "Beta", "Gamma")]
     with db.begin() as conn:
         return {name: add_steady_customer(conn, name) for name in names}
 
@@ -167,3 +167,24 @@ def test_an_instance_that_lost_its_listening_connection_does_not_serve_stale_sco
     reconnected = time.monotonic() - allowed
     took = seconds_until(lambda: shows(b, name, health, moved(tiers, health["tier"])), SEEN_WITHIN)
     print(f"B listened again {reconnected:.2f} s after connections were allowed, showed the change {took:.3f} s later")
+
+
+def test_a_health_kept_by_one_instance_shows_a_write_to_the_other_within_a_second(
+    db: Engine, customers: dict[str, int], instances: list[RunningServer]
+) -> None:
+    a, b = instances
+    wait_listening(db, a)
+    wait_listening(db, b)
+    customer_id = list(customers.values())[2]
+    path = f"/api/customers/{customer_id}/health"
+    status, _, before = b.get(path)
+    assert status == 200 and b.get(path)[2] == before  # B keeps its answer (the same `as_of`)
+
+    health = open_urgent_tickets_until_the_tier_changes(a, customer_id)
+
+    def b_shows_it() -> bool:
+        after = b.get(path)[2]
+        return bool(after["tier"] == health["tier"] and len(after["tickets"]) > len(before["tickets"]))
+
+    took = seconds_until(b_shows_it, SEEN_WITHIN)
+    print(f"B's health showed the change {took * 1000:.0f} ms after A answered")
