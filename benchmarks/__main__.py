@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import machine
+from benchmarks.compare import compare
 from benchmarks.datasets import (
     SCALES,
     SERVER_SETTINGS,
@@ -33,6 +34,12 @@ NOTES = (
     "Full rescore: the score board's own builds, timed in the benchmark process against the same database: the "
     "first one reads every customer's usage of the last 90 days into memory; a rebuild on a new day moves that "
     "usage along by a day and reads the last two days again; a configuration change rescores from memory.",
+    "Compare phase: a fresh healthdash server (its score board built by one dashboard read) and then the simple "
+    "reference of `benchmarks/reference.py` (a thread per connection, per-request SQL over the raw tables) answer "
+    "the same requests on the same data: each customer's health once in a random order (not read before), the "
+    "health of 200 of them again and again, the health with `events_limit=500`, and single events with 2 and 16 "
+    "writers. The ratio is healthdash's answers per second over the reference's. The profile is py-spy's, when "
+    "installed, over healthdash's phases.",
     "Freshness: a login on a day without one, sent for an at-risk customer while batches of 50 events arrive "
     "20 times a second (after one phase length of that load, so that what the ingestion phases wrote has been "
     "patched in); the time from the answer to the write until a read shows the changed score.",
@@ -51,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=600.0,
         help="before each scale, wait up to this many seconds for the 1-minute load to drop below half the cores",
+    )
+    parser.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        help="skip the compare phase (healthdash's health and single events against the simple reference)",
     )
     args = parser.parse_args(argv)
     names = args.scales.replace(",", " ").split()
@@ -74,7 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"{name}: checkpoint before the measurements took {seconds:.1f} s")
             load = machine.wait_for_quiet((os.cpu_count() or 1) / 2, args.wait_quiet)
             say(f"{name}: load average {load:.2f} at the start of the measurements")
-            results.append(bench_scale(url, name, folder, say, args.seconds, args.naive_budget))
+            result = bench_scale(url, name, folder, say, args.seconds, args.naive_budget)
+            if args.compare:
+                say(f"{name}: the compare phase, healthdash against the simple reference")
+                result.comparison = compare(url, folder, result.sizes["customers"], args.seconds, say)
+            results.append(result)
             mark_used(server, SCALES[name])
             about["load average at the end"] = machine.load_average()
             args.output.write_text(markdown(results, about, SERVER_SETTINGS, NOTES), encoding="utf-8")

@@ -67,7 +67,7 @@ def naive_dashboard(engine: Engine, as_of: dt.datetime, config: ScoringConfig, b
         for customer in customers:
             if budget is not None and time.perf_counter() - started > budget:
                 break
-            now, before = _signals(conn, customer, day, w, config, catalogue)
+            now, before = customer_signals(conn, customer, day, w, config, catalogue)
             if now is not None:
                 now_rows.append(now)
             if before is not None:
@@ -81,7 +81,7 @@ def naive_dashboard(engine: Engine, as_of: dt.datetime, config: ScoringConfig, b
     return NaiveRun(done, time.perf_counter() - started, summary, table, total=len(customers))
 
 
-def _signals(
+def customer_signals(
     conn: Connection, customer: Any, day: dt.date, w: int, config: ScoringConfig, catalogue: set[str]
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Return the customer's signals as of the day and a window earlier (None where it did not exist yet)."""

@@ -39,6 +39,7 @@ class ScaleResult:
     naive_extrapolated: bool = False
     naive_agreement: tuple[int, int] = (0, 0)
     commit_ms: tuple[float, float] = (math.nan, math.nan)  # a durable commit's median, before and after the load
+    comparison: Comparison | None = None
     notes: list[str] = field(default_factory=list)
 
     def endpoint(self, label: str) -> Endpoint | None:
@@ -63,6 +64,31 @@ HEALTH_BUSY = "GET /api/customers/{id}/health (8 connections)"
 POST = "POST /api/customers/{id}/events (2 connections)"
 POST_BUSY = "POST /api/customers/{id}/events (16 connections)"
 BATCH = "POST /api/events/batch (10,000 events; 3 connections)"
+FIRST = "health, customers not read before (1 connection)"
+AGAIN = "health, customers read again (2 connections)"
+LONG = "health, events_limit=500, not read before (1 connection)"
+POSTS = "single events (2 connections)"
+POSTS_BUSY = "single events (16 connections)"
+
+
+@dataclass
+class Side:
+    """What one implementation measured, phase by phase: (p50 in ms, answers per second)."""
+
+    phases: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """healthdash and the reference at one scale, and where healthdash's server spent its time."""
+
+    ours: Side
+    reference: Side
+    profile: list[str] = field(default_factory=list)
+
+    def ratio(self, phase: str) -> float:
+        """healthdash's answers per second over the reference's in a phase."""
+        return self.ours.phases[phase][1] / max(self.reference.phases[phase][1], 1e-9)
 
 
 def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> list[Verdict]:
@@ -137,6 +163,8 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 result.peak_rss_mb <= 600,
             )
         )
+    if result.comparison is not None:
+        out += _compared(result.comparison)
     if dashboard and not math.isnan(result.naive_seconds):
         ratio = result.naive_seconds * 1000 / dashboard.p50
         out.append(
@@ -146,6 +174,24 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 ratio >= 50,
             )
         )
+    return out
+
+
+def _compared(c: Comparison) -> list[Verdict]:
+    """Hold the compare phase against the targets of a customer's health and of single events."""
+    out = []
+    for phase in (FIRST, AGAIN):
+        p50, rate = c.ours.phases[phase]
+        out.append(_check(f"{phase}: p50 <= 2 ms, >= 1,000/s", f"p50 {p50:.2f} ms, {rate:,.0f}/s", p50 <= 2))
+    p50, _ = c.ours.phases[LONG]
+    out.append(_check(f"{LONG}: p50 <= 5 ms", f"p50 {p50:.2f} ms", p50 <= 5))
+    p50, _ = c.ours.phases[POSTS]
+    out.append(_check(f"{POSTS}: p50 <= 10 ms", f"p50 {p50:.2f} ms", p50 <= 10))
+    _, rate = c.ours.phases[POSTS_BUSY]
+    out.append(_check(f"{POSTS_BUSY}: >= 2,000 events/s", f"{rate:,.0f}/s", rate >= 2000))
+    for phase in (FIRST, POSTS_BUSY):
+        ratio = c.ratio(phase)
+        out.append(_check(f"ahead of the reference, {phase}", f"{ratio:.1f}x its throughput", ratio > 1))
     return out
 
 
@@ -229,6 +275,8 @@ def markdown(
             if done:
                 lines.append(f"- the naive scores agree with healthdash's for {agree:,} of {done:,} customers")
         lines += [f"- {n}" for n in r.notes]
+        if r.comparison is not None:
+            lines += _comparison_lines(r.comparison)
         lines += ["", "| target | measured | verdict |", "| --- | --- | --- |"]
         for v in verdicts(r, baseline.p50 if baseline and r.scale != "S" else None):
             verdict = "met" if v.met else f"**missed**{': ' + v.cause if v.cause else ''}"
@@ -236,6 +284,21 @@ def markdown(
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _comparison_lines(c: Comparison) -> list[str]:
+    lines = ["", "Compared with the simple reference (`benchmarks/reference.py`), same data, same requests:", ""]
+    lines += ["| phase | healthdash p50 | healthdash /s | reference p50 | reference /s | ratio |"]
+    lines += ["| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for phase, (p50, rate) in c.ours.phases.items():
+        ref_p50, ref_rate = c.reference.phases[phase]
+        lines.append(
+            f"| {phase} | {p50:.2f} ms | {rate:,.0f} | {ref_p50:.2f} ms | {ref_rate:,.0f} | {c.ratio(phase):.1f}x |"
+        )
+    if c.profile:
+        lines += ["", "Where healthdash's server spent its time during these phases (py-spy, share of samples):", ""]
+        lines += [f"- {entry}" for entry in c.profile]
+    return lines
 
 
 def _share(value: float) -> str:

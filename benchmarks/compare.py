@@ -1,0 +1,133 @@
+"""The compare phase: a customer's health and single events, healthdash against the simple reference
+(`benchmarks.reference`) on the same data in the same run, with the same requests, one after the other.
+
+Health is measured for customers not read before (each customer once, in a random order, so healthdash has no
+answer kept and computes it; its score board is built first, as in any running deployment) and for customers read
+again, and with `events_limit=500`. While healthdash is measured, py-spy (when installed) samples the server and the
+report keeps the profile's top entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from benchmarks import load
+from benchmarks.report import AGAIN, FIRST, LONG, POSTS, POSTS_BUSY, Comparison, Side
+from benchmarks.run import event_requests, running_server
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE_ENTRIES = 15
+
+
+async def measure(port: int, token: str, customers: int, seconds: float, seed: int = 11) -> Side:
+    """Run the phases against a server on a port."""
+    side = Side()
+    order = list(range(1, customers + 1))
+    random.Random(seed).shuffle(order)
+    half = len(order) // 2
+    first, long = order[:half], order[half:]
+
+    def health(ids: Sequence[int], query: str = "") -> Callable[[int], load.Request]:
+        return lambda n: load.Request("GET", f"/api/customers/{ids[n]}/health{query}")
+
+    phases: list[tuple[str, load.LoadResult]] = []
+    phases.append((FIRST, await load.run_async(port, health(first), 1, seconds, len(first))))
+    again = [load.Request("GET", f"/api/customers/{i}/health") for i in first[:200]]
+    phases.append((AGAIN, await load.run_requests(port, again, seconds, 2)))
+    phases.append((LONG, await load.run_async(port, health(long, "?events_limit=500"), 1, seconds, len(long))))
+    posts = event_requests(customers, token, 5000, seed=seed)
+    for label, connections in ((POSTS, 2), (POSTS_BUSY, 16)):
+        phases.append((label, await load.run_requests(port, posts, seconds, connections)))
+    for label, run in phases:
+        side.phases[label] = (run.p(50), (run.requests - run.failures) / max(run.seconds, 1e-9))
+    return side
+
+
+@contextlib.contextmanager
+def reference_server(url: str) -> Iterator[int]:
+    """Run the reference implementation over a database; yield its port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.reference", url], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        yield int(line.strip().rstrip("/").rsplit(":", 1)[1])
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextlib.contextmanager
+def profiled(pid: int) -> Iterator[list[str]]:
+    """Sample a process with py-spy while the context runs (nothing when py-spy is not installed); yield the top
+    entries, filled in at the end: the share of samples in each function itself, then with what it called."""
+    entries: list[str] = []
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
+        entries.append("py-spy is not installed (pip install py-spy): no profile")
+        yield entries
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "profile.txt"
+        command = [spy, "record", "-p", str(pid), "-f", "raw", "-r", "200", "-o", str(out), "--nonblocking"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield entries
+        finally:
+            process.send_signal(2)  # py-spy writes its samples on SIGINT
+            process.wait(30)
+        if out.exists():
+            entries.extend(top_entries(out.read_text(encoding="utf-8").splitlines()))
+
+
+def top_entries(lines: Sequence[str], count: int = PROFILE_ENTRIES) -> list[str]:
+    """Return the functions that took the most samples of busy threads (py-spy's raw format), itself and in all."""
+    itself: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in lines:
+        stack, _, samples = line.rpartition(" ")
+        if not stack or not samples.isdigit():
+            continue
+        frames = stack.split(";")
+        n = int(samples)
+        total += n
+        itself[frames[-1]] += n
+        for frame in set(frames):
+            if "healthdash" in frame or "sqlalchemy" in frame or "tornado" in frame:
+                inclusive[frame] += n
+    if not total:
+        return []
+    out = [f"itself: {n / total:.1%} {name}" for name, n in itself.most_common(count)]
+    out += [f"in all: {n / total:.1%} {name}" for name, n in inclusive.most_common(count)]
+    return out
+
+
+def compare(url: str, folder: Path, customers: int, seconds: float, say: Callable[[str], None]) -> Comparison:
+    """Measure healthdash on a fresh server, then the reference, on the same database."""
+    with running_server(url, folder / "server-compare") as server:
+        asyncio.run(_warm(server.port))
+        with profiled(server.process.pid) as profile:
+            ours = asyncio.run(measure(server.port, server.token, customers, seconds))
+    with reference_server(url) as port:
+        reference = asyncio.run(measure(port, "", customers, seconds))
+    result = Comparison(ours, reference, profile)
+    for phase in ours.phases:
+        (p50, rate), (ref_p50, ref_rate) = ours.phases[phase], reference.phases[phase]
+        say(f"  compare {phase}: {rate:,.0f}/s p50 {p50:.2f} ms against {ref_rate:,.0f}/s p50 {ref_p50:.2f} ms")
+    return result
+
+
+async def _warm(port: int) -> None:
+    """Read the dashboard once: the score board is built, as on any server that has been up for a while."""
+    await load.run_async(port, lambda n: load.Request("GET", "/api/dashboard"), 1, 60, 1)
