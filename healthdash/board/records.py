@@ -80,10 +80,14 @@ class CustomerRecords:
     ) -> dict[str, np.ndarray]:
         """Return the signal query's columns but usage, for the customers (all or the given ones) existing on `day`."""
         d = epoch_day(day)
-        p = self.profiles
-        rows = np.flatnonzero(p["created_day"] <= d)
-        if customer_ids is not None:
-            rows = rows[np.isin(p["id"][rows], customer_ids)]
+        p, t, v = self.profiles, self.tickets, self.invoices
+        if customer_ids is None:
+            rows = np.flatnonzero(p["created_day"] <= d)
+        else:  # a few customers (one customer's health): look them up, and keep only their tickets and invoices
+            rows = _positions(p["id"], np.unique(np.asarray(customer_ids, dtype=np.int64)))
+            rows = rows[rows >= 0]
+            rows = rows[p["created_day"][rows] <= d]
+            t, v = _rows_of(t, "customer_id", p["id"][rows]), _rows_of(v, "customer_id", p["id"][rows])
         ids = p["id"][rows]
         raw: dict[str, np.ndarray] = {"id": ids}
         for name in ("name", "segment", "plan", "seats"):
@@ -91,7 +95,6 @@ class CustomerRecords:
         raw["age_days"] = d - p["created_day"][rows]
         raw["catalogue_size"] = np.full(len(ids), self.catalogue, dtype=np.int64)
 
-        t = self.tickets
         where = _positions(ids, t["customer_id"])
         for block in (0, 1):
             inside = (
@@ -101,7 +104,6 @@ class CustomerRecords:
                 hit = inside & (t["priority"] == code)
                 raw[f"tickets_{priority}_{block}"] = np.bincount(where[hit], minlength=len(ids)).astype(np.int64)
 
-        v = self.invoices
         where = _positions(ids, v["customer_id"])
         for block in (0, 1):
             e = d - block * window
@@ -125,6 +127,12 @@ def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         return np.full(len(wanted), -1, dtype=np.int64)
     slot = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
     return np.where(ids[slot] == wanted, slot, -1)
+
+
+def _rows_of(held: dict[str, np.ndarray], key: str, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the rows whose `key` is one of the ids."""
+    keep = np.isin(held[key], ids)
+    return {name: values[keep] for name, values in held.items()}
 
 
 def _replace(
