@@ -135,7 +135,10 @@ class EventPage(BaseModel):
 
 class CustomerHealth(BaseModel):
     customer: Profile
-    as_of: dt.datetime
+    as_of: dt.datetime = Field(
+        description="the moment asked for; without as_of, when the answer was computed (it is kept until the "
+        "customer changes)"
+    )
     score: float | None
     tier: Tier
     coverage: float
