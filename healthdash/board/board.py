@@ -99,8 +99,11 @@ class ScoreBoard:
         return customer_id not in self._changes and customer_id not in self._in_flight
 
     def warm(self) -> None:
-        """Start a build in the background when there is nothing built yet; the caller does not wait for it."""
-        if self._current is None and (self._rebuild is None or self._rebuild.done()):
+        """Start a build in the background when there is nothing built yet; the caller does not wait for it.
+
+        After a build that failed it does nothing: the next reader of the table tries again, in the open.
+        """
+        if self._current is None and not self._rebuild_failed and (self._rebuild is None or self._rebuild.done()):
             self._rebuild = asyncio.ensure_future(self._build_in_background())
 
     def signals_for(self, customer_id: int, as_of: dt.datetime) -> WindowSignals | None:

@@ -79,3 +79,17 @@ def test_warming_builds_the_memory_without_making_the_caller_wait(
         assert board.signals_for(1, utc_now()) is not None
 
     asyncio.run(scenario())
+
+
+def test_warming_after_a_failed_build_leaves_the_retry_to_the_next_reader(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board = ScoreBoard(service, executor, max_age=60)
+        board._rebuild_failed = True  # as after a build while the database was away
+        board.warm()
+        assert board._rebuild is None
+        await board.current()  # a reader of the table builds it in the open
+        assert board.signals_for(1, utc_now()) is not None
+
+    asyncio.run(scenario())
