@@ -39,7 +39,7 @@ NOTES = (
     "the same requests on the same data: each customer's health once in a random order (not read before), the "
     "health of 200 of them again and again, the health with `events_limit=500`, and single events with 2 and 16 "
     "writers. The ratio is healthdash's answers per second over the reference's. The profile is py-spy's, when "
-    "installed, over healthdash's phases.",
+    "installed, over healthdash's health phases.",
     "Freshness: a login on a day without one, sent for an at-risk customer while batches of 50 events arrive "
     "20 times a second (after one phase length of that load, so that what the ingestion phases wrote has been "
     "patched in); the time from the answer to the write until a read shows the changed score.",

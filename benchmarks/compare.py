@@ -3,8 +3,8 @@
 
 Health is measured for customers not read before (each customer once, in a random order, so healthdash has no
 answer kept and computes it; its score board is built first, as in any running deployment) and for customers read
-again, and with `events_limit=500`. While healthdash is measured, py-spy (when installed) samples the server and the
-report keeps the profile's top entries.
+again, and with `events_limit=500`. While healthdash answers these, py-spy (when installed) samples the server and the
+report keeps the profile's top entries; single events are measured without it.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ PROFILE_ENTRIES = 15
 ENTRY_POINTS = ("__main__.py", "cli.py", "app.py")  # every sample of the event loop passes through these
 
 
-async def measure(port: int, token: str, customers: int, seconds: float, seed: int = 11) -> Side:
-    """Run the phases against a server on a port."""
-    side = Side()
+async def measure_health(port: int, customers: int, seconds: float, seed: int = 11) -> Side:
+    """Run the health phases against a server on a port."""
     order = list(range(1, customers + 1))
     random.Random(seed).shuffle(order)
     half = len(order) // 2
@@ -40,14 +39,26 @@ async def measure(port: int, token: str, customers: int, seconds: float, seed: i
     def health(ids: Sequence[int], query: str = "") -> Callable[[int], load.Request]:
         return lambda n: load.Request("GET", f"/api/customers/{ids[n]}/health{query}")
 
-    phases: list[tuple[str, load.LoadResult]] = []
-    phases.append((FIRST, await load.run_async(port, health(first), 1, seconds, len(first))))
     again = [load.Request("GET", f"/api/customers/{i}/health") for i in first[:200]]
-    phases.append((AGAIN, await load.run_requests(port, again, seconds, 2)))
-    phases.append((LONG, await load.run_async(port, health(long, "?events_limit=500"), 1, seconds, len(long))))
+    return _side(
+        [
+            (FIRST, await load.run_async(port, health(first), 1, seconds, len(first))),
+            (AGAIN, await load.run_requests(port, again, seconds, 2)),
+            (LONG, await load.run_async(port, health(long, "?events_limit=500"), 1, seconds, len(long))),
+        ]
+    )
+
+
+async def measure_events(port: int, token: str, customers: int, seconds: float, seed: int = 11) -> Side:
+    """Run the single-event phases against a server on a port."""
     posts = event_requests(customers, token, 5000, seed=seed)
-    for label, connections in ((POSTS, 2), (POSTS_BUSY, 16)):
-        phases.append((label, await load.run_requests(port, posts, seconds, connections)))
+    return _side(
+        [(label, await load.run_requests(port, posts, seconds, n)) for label, n in ((POSTS, 2), (POSTS_BUSY, 16))]
+    )
+
+
+def _side(phases: Sequence[tuple[str, load.LoadResult]]) -> Side:
+    side = Side()
     for label, run in phases:
         side.phases[label] = (run.p(50), (run.requests - run.failures) / max(run.seconds, 1e-9))
     return side
@@ -119,10 +130,12 @@ def compare(url: str, folder: Path, customers: int, seconds: float, say: Callabl
     """Measure healthdash on a fresh server, then the reference, on the same database."""
     with running_server(url, folder / "server-compare") as server:
         asyncio.run(_warm(server.port))
-        with profiled(server.process.pid) as profile:
-            ours = asyncio.run(measure(server.port, server.token, customers, seconds))
+        with profiled(server.process.pid) as profile:  # health only: sampling takes a share of the cores
+            ours = asyncio.run(measure_health(server.port, customers, seconds))
+        ours.phases.update(asyncio.run(measure_events(server.port, server.token, customers, seconds)).phases)
     with reference_server(url) as port:
-        reference = asyncio.run(measure(port, "", customers, seconds))
+        reference = asyncio.run(measure_health(port, customers, seconds))
+        reference.phases.update(asyncio.run(measure_events(port, "", customers, seconds)).phases)
     result = Comparison(ours, reference, profile)
     for phase in ours.phases:
         (p50, rate), (ref_p50, ref_rate) = ours.phases[phase], reference.phases[phase]

@@ -180,9 +180,12 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
 def _compared(c: Comparison) -> list[Verdict]:
     """Hold the compare phase against the targets of a customer's health and of single events."""
     out = []
-    for phase in (FIRST, AGAIN):
-        p50, rate = c.ours.phases[phase]
-        out.append(_check(f"{phase}: p50 <= 2 ms, >= 1,000/s", f"p50 {p50:.2f} ms, {rate:,.0f}/s", p50 <= 2))
+    p50, rate = c.ours.phases[FIRST]
+    out.append(_check(f"{FIRST}: p50 <= 2 ms", f"p50 {p50:.2f} ms, {rate:,.0f}/s", p50 <= 2))
+    p50, rate = c.ours.phases[AGAIN]
+    out.append(
+        _check(f"{AGAIN}: p50 <= 2 ms, >= 1,000/s", f"p50 {p50:.2f} ms, {rate:,.0f}/s", p50 <= 2 and rate >= 1000)
+    )
     p50, _ = c.ours.phases[LONG]
     out.append(_check(f"{LONG}: p50 <= 5 ms", f"p50 {p50:.2f} ms", p50 <= 5))
     p50, _ = c.ours.phases[POSTS]
@@ -296,7 +299,7 @@ def _comparison_lines(c: Comparison) -> list[str]:
             f"| {phase} | {p50:.2f} ms | {rate:,.0f} | {ref_p50:.2f} ms | {ref_rate:,.0f} | {c.ratio(phase):.1f}x |"
         )
     if c.profile:
-        lines += ["", "Where healthdash's server spent its time during these phases (py-spy, share of samples):", ""]
+        lines += ["", "Where healthdash's server spent its time in the health phases (py-spy, share of samples):", ""]
         lines += [f"- {entry}" for entry in c.profile]
     return lines
 
