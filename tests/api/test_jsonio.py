@@ -39,6 +39,11 @@ def test_a_missing_number_becomes_null_never_nan() -> None:
     assert "NaN" not in text and "Infinity" not in text
 
 
+def test_what_the_fast_encoder_refuses_is_still_encoded_exactly() -> None:
+    body = {"id": 2**70, "score": float("nan"), 3: "a key that is a number"}
+    assert json.loads(dumps(body)) == {"id": 2**70, "score": None, "3": "a key that is a number"}
+
+
 def test_an_unknown_value_is_a_programming_error() -> None:
     with pytest.raises(TypeError, match="cannot encode object"):
         dumps({"what": object()})
