@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["customer_breakdown", "scores"]
+__all__ = [
+    "activity",
+    "connect",
+    "customer_breakdown",
+    "customers",
+    "events",
+    "invoices",
+    "scores",
+    "tickets",
+]
 __version__ = "0.1.0"
 
 

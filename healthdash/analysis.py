@@ -1,54 +1,360 @@
-"""DataFrames of health scores for analysts: usable from any notebook given a DATABASE_URL."""
+"""The data as DataFrames for analysts: customers, scores (under any weights), events, activity, tickets, invoices.
+
+A `Session` holds one database engine (one connection, reused by every call). The module's functions use the
+process's default session, opened on first use over the database healthdash uses (`DATABASE_URL`, else the embedded
+one that `make run` starts): a notebook's kernel opens one connection, not one per call. Every frame has the columns
+and dtypes docs/analysts.md lists: categoricals for words of the domain, UTC timestamps, nullable numbers.
+
+Arguments are checked before any SQL runs; a bad one is a ValueError that names it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
+from sqlalchemy import Connection, Engine
 
-from healthdash.clock import resolve_as_of
+from healthdash.clock import UTC, resolve_as_of, utc_now
+from healthdash.db import frames
 from healthdash.db.engine import make_engine
+from healthdash.scoring import FACTOR_KEYS, PRIORITIES, TIERS, ConfigError, ScoringConfig
 from healthdash.service import HealthService
-from healthdash.settings import get_settings, normalise_database_url
+from healthdash.vocabulary import EVENT_TYPES, INVOICE_STATUSES, MAX_ID, PLANS, REGIONS, SEGMENTS, TICKET_STATUSES
+
+Moment = str | dt.date | dt.datetime
+CustomerIds = int | Iterable[int] | None
+DEFAULT_DAYS = 90  # events() and activity() without a start: the 90 days up to `end`, as on the customer page
+
+__all__ = [
+    "Session",
+    "activity",
+    "connect",
+    "customer_breakdown",
+    "customers",
+    "events",
+    "invoices",
+    "scores",
+    "session",
+    "tickets",
+]
+
+_CATEGORIES: dict[str, pd.CategoricalDtype] = {
+    "segment": pd.CategoricalDtype(SEGMENTS),
+    "plan": pd.CategoricalDtype(PLANS, ordered=True),
+    "region": pd.CategoricalDtype(REGIONS),
+    "tier": pd.CategoricalDtype(TIERS),
+    "main_reason": pd.CategoricalDtype(FACTOR_KEYS),
+    "type": pd.CategoricalDtype(EVENT_TYPES),
+    "priority": pd.CategoricalDtype(PRIORITIES, ordered=True),
+}
+_TICKET_STATUS = {"status": pd.CategoricalDtype(TICKET_STATUSES)}
+_INVOICE_STATUS = {"status": pd.CategoricalDtype(INVOICE_STATUSES)}
+_PROFILE = ("name", "segment", "plan", "seats", "industry", "region", "owner")
 
 
-def _service(database_url: str | None) -> HealthService:
+class Session:
+    """One engine over one database, and the scoring configuration scores use unless told otherwise."""
+
+    def __init__(self, engine: Engine, config: ScoringConfig | None = None) -> None:
+        self.engine = engine
+        self.config = config or ScoringConfig()
+
+    def close(self) -> None:
+        """Close the session's connection."""
+        self.engine.dispose()
+
+    def customers(self, customer_ids: CustomerIds = None) -> pd.DataFrame:
+        """Return every customer's (or the given ones') profile, indexed by id."""
+        ids = _customer_ids(customer_ids)
+        with self._connect() as conn:
+            self._check_known(conn, ids)
+            columns = frames.customers(conn, ids)
+        return _profiles(columns)
+
+    def scores(
+        self, as_of: Moment | None = None, config: ScoringConfig | Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Return every customer's profile, score, tier, coverage, trend, and per factor its score, points and
+        points lost, indexed by id; `config` scores with other weights or targets (a ScoringConfig or a mapping
+        of the settings that differ, e.g. `{"weights": {"api_usage": 0}}` is refused: weights are positive)."""
+        moment = resolve_as_of(as_of)
+        scoring = _scoring_config(config, self.config)
+        table = HealthService(self.engine, scoring).score_frame(moment)
+        with self._connect() as conn:
+            profiles = _profiles(frames.customers(conn, table.index.tolist()))
+        frame = _score_frame(table, profiles)
+        frame.attrs.update(as_of=moment, config=scoring.as_mapping())
+        return frame
+
+    def customer_breakdown(self, customer_id: int, as_of: Moment | None = None) -> pd.DataFrame:
+        """Return one customer's factor breakdown (one row per factor); ValueError for an unknown id."""
+        (checked,) = _customer_ids(customer_id) or [0]
+        moment = resolve_as_of(as_of)
+        health = HealthService(self.engine, self.config).customer_health(checked, moment)
+        if health is None:
+            raise ValueError(f"customer_id: no customer with id {checked}")
+        frame = pd.DataFrame(health["factors"]).set_index("key")
+        frame.attrs.update(as_of=moment, score=health["score"], tier=health["tier"], customer=health["customer"])
+        frame.insert(0, "as_of", moment)
+        return frame
+
+    def events(
+        self,
+        customer_ids: CustomerIds = None,
+        start: Moment | None = None,
+        end: Moment | None = None,
+        types: str | Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return the raw events that occurred from `start` to `end` (default: the 90 days up to now), by customer
+        and time, indexed by event id; `types` keeps only those event types."""
+        ids = _customer_ids(customer_ids)
+        low, high = _moments(start, end, DEFAULT_DAYS)
+        kinds = _event_types(types)
+        with self._connect() as conn:
+            self._check_known(conn, ids)
+            columns = frames.events(conn, ids, low, high, kinds)
+        frame = _frame(columns, frames.EVENT_COLUMNS, timestamps=("occurred_at", "recorded_at"))
+        frame["data"] = frame["data"].astype(object)
+        return frame.set_index("id")
+
+    def activity(
+        self, customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None
+    ) -> pd.DataFrame:
+        """Return each customer's logins, feature uses, features used and API calls per UTC day (days without any
+        are absent) from `start` to `end` (default: the 90 days up to today)."""
+        ids = _customer_ids(customer_ids)
+        low, high = _moments(start, end, DEFAULT_DAYS)
+        with self._connect() as conn:
+            self._check_known(conn, ids)
+            columns = frames.activity(conn, ids, _day(low), _day(high))
+        return _frame(columns, frames.ACTIVITY_COLUMNS, days=("day",))
+
+    def tickets(
+        self, customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None
+    ) -> pd.DataFrame:
+        """Return the support tickets opened from `start` to `end` (default: all), indexed by ticket id."""
+        ids = _customer_ids(customer_ids)
+        low, high = _moments(start, end, None)
+        with self._connect() as conn:
+            self._check_known(conn, ids)
+            columns = frames.tickets(conn, ids, low, high)
+        frame = _frame(columns, frames.TICKET_COLUMNS, timestamps=("opened_at", "closed_at"), kinds=_TICKET_STATUS)
+        return frame.set_index("id")
+
+    def invoices(
+        self, customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None
+    ) -> pd.DataFrame:
+        """Return the invoices issued from `start` to `end` (default: all up to today), each with its status as of
+        `end`, indexed by invoice id."""
+        ids = _customer_ids(customer_ids)
+        low, high = _moments(start, end, None)
+        day = _day(high) or utc_now().date()
+        with self._connect() as conn:
+            self._check_known(conn, ids)
+            columns = frames.invoices(conn, ids, _day(low), day, day, self.config.invoice_grace_days)
+        frame = _frame(columns, frames.INVOICE_COLUMNS, days=("issued_at", "due_at", "paid_at"), kinds=_INVOICE_STATUS)
+        frame["amount"] = frame["amount"].astype("Float64")
+        return frame.set_index("id")
+
+    def _connect(self) -> Connection:
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    @staticmethod
+    def _check_known(conn: Connection, ids: list[int] | None) -> None:
+        unknown = frames.unknown_customers(conn, ids) if ids else []
+        if unknown:
+            shown = ", ".join(str(i) for i in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            raise ValueError(f"customer_ids: no customer with id {shown}")
+
+
+def connect(database_url: str | None = None, config: ScoringConfig | None = None) -> Session:
+    """Open a session over a database: `database_url`, else the one healthdash is configured to use."""
     from healthdash.db.database import resolve_database_url
+    from healthdash.settings import get_settings, normalise_database_url
 
     settings = get_settings()
-    url = (
-        normalise_database_url(database_url)
-        if database_url
-        else resolve_database_url(settings.database_url, settings.data_dir)
-    )
-    return HealthService(make_engine(url, pool_size=1), settings.scoring)
+    if database_url:
+        try:
+            url = normalise_database_url(database_url)
+        except ValueError as exc:
+            raise ValueError(f"database_url: {exc}".replace("DATABASE_URL ", "")) from None
+    else:
+        url = resolve_database_url(settings.database_url, settings.data_dir)
+    return Session(make_engine(url, pool_size=1), config or settings.scoring)
 
 
-def scores(as_of: str | dt.date | dt.datetime | None = None, database_url: str | None = None) -> pd.DataFrame:
-    """Return every customer's score, tier, coverage, factor scores and trend, indexed by customer id."""
-    moment = resolve_as_of(as_of)
-    service = _service(database_url)
-    try:
-        table = service.score_frame(moment)
-    finally:
-        service.engine.dispose()
-    table.attrs["as_of"] = moment
-    return table
+_sessions: dict[str | None, Session] = {}
+_sessions_lock = threading.Lock()
 
 
-def customer_breakdown(
-    customer_id: int, as_of: str | dt.date | dt.datetime | None = None, database_url: str | None = None
+def session(database_url: str | None = None) -> Session:
+    """Return this process's session over a database (opened on first use, then reused)."""
+    with _sessions_lock:
+        if database_url not in _sessions:
+            _sessions[database_url] = connect(database_url)
+        return _sessions[database_url]
+
+
+def customers(customer_ids: CustomerIds = None) -> pd.DataFrame:
+    """Return every customer's (or the given ones') profile, indexed by id (see `Session.customers`)."""
+    return session().customers(customer_ids)
+
+
+def scores(
+    as_of: Moment | None = None,
+    config: ScoringConfig | Mapping[str, Any] | None = None,
+    database_url: str | None = None,
 ) -> pd.DataFrame:
-    """Return one customer's factor breakdown (one row per factor) with `as_of`; KeyError for an unknown id."""
-    moment = resolve_as_of(as_of)
-    service = _service(database_url)
+    """Return every customer's scores with each factor's score, points and points lost (see `Session.scores`)."""
+    return session(database_url).scores(as_of, config)
+
+
+def customer_breakdown(customer_id: int, as_of: Moment | None = None, database_url: str | None = None) -> pd.DataFrame:
+    """Return one customer's factor breakdown, one row per factor (see `Session.customer_breakdown`)."""
+    return session(database_url).customer_breakdown(customer_id, as_of)
+
+
+def events(
+    customer_ids: CustomerIds = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    types: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Return raw events by customer and time (see `Session.events`)."""
+    return session().events(customer_ids, start, end, types)
+
+
+def activity(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
+    """Return daily logins, feature uses, features used and API calls (see `Session.activity`)."""
+    return session().activity(customer_ids, start, end)
+
+
+def tickets(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
+    """Return support tickets (see `Session.tickets`)."""
+    return session().tickets(customer_ids, start, end)
+
+
+def invoices(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
+    """Return invoices with their status (see `Session.invoices`)."""
+    return session().invoices(customer_ids, start, end)
+
+
+# --- arguments -------------------------------------------------------------------------------------------------
+
+
+def _customer_ids(value: CustomerIds) -> list[int] | None:
+    if value is None:
+        return None
+    values = [value] if isinstance(value, int | str) else value
     try:
-        health = service.customer_health(int(customer_id), moment)
-    finally:
-        service.engine.dispose()
-    if health is None:
-        raise KeyError(f"no customer with id {customer_id}")
-    frame = pd.DataFrame(health["factors"]).set_index("key")
-    frame.attrs.update(as_of=moment, score=health["score"], tier=health["tier"], customer=health["customer"])
-    frame.insert(0, "as_of", moment)
+        ids = list(values)
+    except TypeError:
+        raise ValueError(f"customer_ids: expected an id or ids, got {type(value).__name__}") from None
+    for item in ids:
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_ID:
+            raise ValueError(f"customer_ids: {item!r} is not a customer id (a whole number from 1)")
+    return sorted(set(ids))
+
+
+def _moment(name: str, value: Moment | None, end_of_day: bool) -> dt.datetime | None:
+    """Return an aware UTC moment; a day alone means its first moment (or its last, for an end)."""
+    if value is None:
+        return None
+    if not isinstance(value, str | dt.date):
+        raise ValueError(f"{name}: expected an ISO date or timestamp, a date or a datetime, got {type(value).__name__}")
+    try:
+        moment = resolve_as_of(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}".replace("as_of ", "")) from None
+    day_only = len(value.strip()) == 10 if isinstance(value, str) else not isinstance(value, dt.datetime)
+    if not day_only:
+        return moment
+    return dt.datetime.combine(moment.date(), dt.time.max if end_of_day else dt.time(), tzinfo=UTC)
+
+
+def _moments(
+    start: Moment | None, end: Moment | None, default_days: int | None
+) -> tuple[dt.datetime | None, dt.datetime]:
+    low = _moment("start", start, end_of_day=False)
+    high = _moment("end", end, end_of_day=True) or utc_now()
+    if low is None and default_days is not None:
+        low = dt.datetime.combine(high.date() - dt.timedelta(days=default_days - 1), dt.time(), tzinfo=UTC)
+    if low is not None and low > high:
+        raise ValueError(f"start ({low:%Y-%m-%d %H:%M}) is after end ({high:%Y-%m-%d %H:%M}); swap them")
+    return low, high
+
+
+def _day(moment: dt.datetime | None) -> dt.date | None:
+    return None if moment is None else moment.astimezone(UTC).date()
+
+
+def _event_types(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    kinds = [value] if isinstance(value, str) else list(value)
+    for kind in kinds:
+        if kind not in EVENT_TYPES:
+            raise ValueError(f"types: unknown event type {kind!r}; known: {', '.join(EVENT_TYPES)}")
+    return kinds
+
+
+def _scoring_config(value: ScoringConfig | Mapping[str, Any] | None, default: ScoringConfig) -> ScoringConfig:
+    if value is None:
+        return default
+    if isinstance(value, ScoringConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(f"config: expected a ScoringConfig or a mapping of settings, got {type(value).__name__}")
+    try:
+        return ScoringConfig.from_mapping({**default.as_mapping(), **value})
+    except ConfigError as exc:
+        raise ValueError(f"config: {exc}") from None
+
+
+# --- frames ----------------------------------------------------------------------------------------------------
+
+
+def _frame(
+    columns: frames.Columns,
+    names: Sequence[str],
+    timestamps: Sequence[str] = (),
+    days: Sequence[str] = (),
+    kinds: Mapping[str, pd.CategoricalDtype] | None = None,
+) -> pd.DataFrame:
+    """Return the columns as a frame: UTC timestamps, days as UTC midnights, categories, nullable numbers."""
+    categories = {**_CATEGORIES, **(kinds or {})}
+    frame = pd.DataFrame({name: columns[name] for name in names}, columns=list(names))
+    for name in names:
+        if name in timestamps:
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+        elif name in days:
+            frame[name] = pd.to_datetime(frame[name]).dt.tz_localize(UTC)
+        elif name in categories:
+            frame[name] = frame[name].astype(categories[name])
+        elif name in ("id", "customer_id", "seats", "logins", "feature_uses", "features_used", "api_calls"):
+            frame[name] = frame[name].astype("Int64")
+        elif name in ("name", "subject", "owner", "industry"):
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
+def _profiles(columns: frames.Columns) -> pd.DataFrame:
+    frame = _frame(columns, frames.CUSTOMER_COLUMNS, timestamps=("created_at",)).set_index("id")
+    frame["industry"] = frame["industry"].astype("category")
+    return frame
+
+
+def _score_frame(table: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
+    numbers = [c for c in table.columns if c not in (*_PROFILE, "tier", "main_reason")]
+    frame = profiles.reindex(table.index).loc[:, list(_PROFILE)]
+    for name in numbers:
+        frame[name] = table[name].astype(float).astype("Float64")  # NaN (a factor that does not apply) -> <NA>
+    frame["tier"] = table["tier"].astype(_CATEGORIES["tier"])
+    frame["main_reason"] = table["main_reason"].astype(_CATEGORIES["main_reason"])
+    frame.index = frame.index.astype("Int64")
+    frame.index.name = "id"
     return frame

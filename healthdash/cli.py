@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import io
 import json
 import sys
@@ -81,10 +82,23 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scores(args: argparse.Namespace) -> int:
-    from healthdash.analysis import scores
+def _score_frame(as_of: dt.datetime) -> pd.DataFrame:
+    """Return every customer's scores as the service computes them, over the configured database."""
+    from healthdash.db.database import resolve_database_url
+    from healthdash.db.engine import make_engine
+    from healthdash.service import HealthService
+    from healthdash.settings import get_settings
 
-    table = scores(as_of=resolve_as_of(args.as_of))
+    settings = get_settings()
+    engine = make_engine(resolve_database_url(settings.database_url, settings.data_dir), pool_size=1)
+    try:
+        return HealthService(engine, settings.scoring).score_frame(as_of)
+    finally:
+        engine.dispose()
+
+
+def _scores(args: argparse.Namespace) -> int:
+    table = _score_frame(resolve_as_of(args.as_of))
     records = scores_records(table)
     if args.format == "json":
         print(json.dumps(records, indent=2, ensure_ascii=False))
@@ -156,11 +170,10 @@ def _db_url(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from healthdash.analysis import scores
     from healthdash.summary import dashboard_summary
 
     as_of = resolve_as_of(args.as_of)
-    print(format_summary(dashboard_summary(scores(as_of=as_of), as_of)), end="")
+    print(format_summary(dashboard_summary(_score_frame(as_of), as_of)), end="")
     return 0
 
 
