@@ -11,6 +11,7 @@ Arguments are checked before any SQL runs; a bad one is a ValueError that names 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from healthdash.vocabulary import EVENT_TYPES, INVOICE_STATUSES, MAX_ID, PLANS, 
 
 Moment = str | dt.date | dt.datetime
 CustomerIds = int | Iterable[int] | None
+API_URL_VARIABLE = "HEALTHDASH_API_URL"  # where `make lab` tells the kernels of a server (healthdash.client)
 DEFAULT_DAYS = 90  # events() and activity() without a start: the 90 days up to `end`, as on the customer page
 
 __all__ = [
@@ -182,6 +184,13 @@ def connect(database_url: str | None = None, config: ScoringConfig | None = None
             url = normalise_database_url(database_url)
         except ValueError as exc:
             raise ValueError(f"database_url: {exc}".replace("DATABASE_URL ", "")) from None
+    elif settings.database_url is None and os.environ.get(API_URL_VARIABLE, "").strip():
+        # `make lab` pointed at a server: the embedded database here would be other data than the server's
+        raise RuntimeError(
+            f"healthdash.analysis reads a database, and {API_URL_VARIABLE} names a server but DATABASE_URL is not set: "
+            "set DATABASE_URL to that server's database, or read its API with "
+            "healthdash.client.ApiClient.from_environment()"
+        )
     else:
         url = resolve_database_url(settings.database_url, settings.data_dir)
     return Session(make_engine(url, pool_size=1), config or settings.scoring)

@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the web app and the REST API")
     serve.set_defaults(run=_serve)
 
+    lab = commands.add_parser("lab", help="open JupyterLab on notebooks/ with the kernels pointed at the data")
+    lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port on 127.0.0.1 (8888; 0: any free one)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.set_defaults(run=_lab)
+
     generate = commands.add_parser("generate", help="load a large synthetic data set (the sample data's stories)")
     generate.add_argument("--customers", type=_positive, required=True, help="how many customers")
     generate.add_argument("--days", type=_positive, default=150, help="days of history up to yesterday (150)")
@@ -191,6 +196,13 @@ def format_summary(summary: dict[str, Any]) -> str:
         reason = (c["main_reason"] or "-").replace("_", " ")
         lines.append(f"    {c['score']:5.1f}  {c['tier']:<9} {c['name']}  (main reason: {reason})")
     return "\n".join(lines) + "\n"
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from healthdash.lab import run_lab
+    from healthdash.settings import get_settings
+
+    return run_lab(get_settings(), args.port, open_browser=not args.no_browser)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -57,3 +57,19 @@ def test_the_package_functions_use_the_configured_database(sample_db_url: str, t
     assert customers == scores == query(sample_db_url, "SELECT count(*) FROM customers")[0][0]
     assert events > days > 0 and invoices > 0 and tickets >= 0
     assert sessions == 1
+
+
+def test_a_kernel_pointed_at_a_server_without_a_database_is_told_so(tmp_path: Path) -> None:
+    """`make lab` with only HEALTHDASH_API_URL: no other database is read in the server's place."""
+    environment = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    environment.update(HEALTHDASH_API_URL="http://127.0.0.1:9", HEALTHDASH_DATA_DIR=str(tmp_path / "data"))
+    done = subprocess.run(
+        [sys.executable, "-c", "import healthdash; healthdash.customers()"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "RuntimeError: healthdash.analysis reads a database, and HEALTHDASH_API_URL names a server" in done.stderr
+    assert not (tmp_path / "data").exists(), "no embedded database was started"

@@ -64,7 +64,8 @@ def split_dependencies(environment: dict[str, Any]) -> tuple[list[str], list[str
 
 
 def test_packages_and_constraints_match_pyproject(pyproject: dict[str, Any], environment: dict[str, Any]) -> None:
-    expected = packages(pyproject["dependencies"] + pyproject["optional-dependencies"]["test"])
+    extras = pyproject["optional-dependencies"]
+    expected = packages(pyproject["dependencies"] + extras["test"] + extras["lab"])
     conda, pip = split_dependencies(environment)
     conda_packages = packages([c for c in conda if parse_requirement(c)[0] not in ("python", "pip")])
     pip_packages = packages([p for p in pip if not p.startswith("-e ")])
