@@ -89,7 +89,7 @@ class Session:
         with self._connect() as conn:
             profiles = _profiles(frames.customers(conn, table.index.tolist()))
         frame = _score_frame(table, profiles)
-        frame.attrs.update(as_of=moment, config=scoring.as_mapping())
+        frame.attrs.update(as_of=moment.isoformat(), config=scoring.as_mapping())  # JSON: Parquet keeps them
         return frame
 
     def customer_breakdown(self, customer_id: int, as_of: Moment | None = None) -> pd.DataFrame:
@@ -339,14 +339,16 @@ def _frame(
     frame = pd.DataFrame({name: columns[name] for name in names}, columns=list(names))
     for name in names:
         if name in timestamps:
-            frame[name] = pd.to_datetime(frame[name], utc=True)
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")  # PostgreSQL's resolution
         elif name in days:
-            frame[name] = pd.to_datetime(frame[name]).dt.tz_localize(UTC)
+            frame[name] = pd.to_datetime(frame[name]).dt.tz_localize(UTC).dt.as_unit("us")
         elif name in categories:
             frame[name] = frame[name].astype(categories[name])
-        elif name in ("id", "customer_id", "seats", "logins", "feature_uses", "features_used", "api_calls"):
+        elif name == "id":  # never missing: a plain index, as Parquet gives it back
+            frame[name] = frame[name].astype("int64")
+        elif name in ("customer_id", "seats", "logins", "feature_uses", "features_used", "api_calls"):
             frame[name] = frame[name].astype("Int64")
-        elif name in ("name", "subject", "owner", "industry"):
+        elif name in ("name", "subject", "owner"):
             frame[name] = frame[name].astype("string")
     return frame
 
@@ -364,6 +366,6 @@ def _score_frame(table: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
         frame[name] = table[name].astype(float).astype("Float64")  # NaN (a factor that does not apply) -> <NA>
     frame["tier"] = table["tier"].astype(_CATEGORIES["tier"])
     frame["main_reason"] = table["main_reason"].astype(_CATEGORIES["main_reason"])
-    frame.index = frame.index.astype("Int64")
+    frame.index = frame.index.astype("int64")
     frame.index.name = "id"
     return frame

@@ -2,7 +2,9 @@
 
 nbval starts one kernel per notebook before any fixture could run, and the kernel inherits this process's
 environment then. So a hook starts one API server (over a throwaway copy of the sample data) before the first
-notebook's kernel, and sets what a page's kernel would get from the server around each kernel start only.
+notebook's kernel, and sets what a page's kernel would get from the server around each kernel start only. The
+analysis notebooks (notebooks/analysis/) get what `make lab` gives a kernel: DATABASE_URL, the same copy. Their cells
+marked `# NBVAL_CHECK_OUTPUT` must print what they printed when saved (the sample data is the same on any day).
 
 A page turns a failing API into a notice rather than an exception (that is what a visitor should see), so after
 each notebook's last cell one more test asks the notebook's kernel whether its page loaded data and shows no notice.
@@ -35,6 +37,8 @@ from tests.servers import start_server  # noqa: E402
 PAGE_LOADED = "assert page.as_of is not None and not page.notice.value, page.notice.value or 'no data shown'"
 _resources = contextlib.ExitStack()
 _environment: dict[str, str] = {}
+_analysis_environment: dict[str, str] = {}
+ANALYSIS = ROOT / "notebooks" / "analysis"
 _failed: list[BaseException] = []
 
 
@@ -59,6 +63,7 @@ def _start_server(config: pytest.Config) -> None:
     server = _resources.enter_context(start_server(database_url, folder / "server", TEST_TOKEN))
     with urllib.request.urlopen(server.url + "/api/dashboard", timeout=30) as answer:
         most_at_risk = json.loads(answer.read())["top_at_risk"][0]["id"]
+    _analysis_environment.update(DATABASE_URL=database_url)
     _environment.update(
         HEALTHDASH_API_URL=server.url,
         HEALTHDASH_API_TOKEN=server.token,
@@ -68,8 +73,11 @@ def _start_server(config: pytest.Config) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """Give the notebook's kernel, started during this setup, the server's address and token (no database)."""
+    """Give a page's kernel, started during this setup, the server's address and token (no database); give an
+    analysis notebook's kernel the database."""
     environment = _kernel_environment(item.config)
+    if is_analysis(item.path):
+        environment = _analysis_environment
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
     try:
@@ -80,6 +88,11 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def is_analysis(path: Path) -> bool:
+    """Tell whether a notebook is one of the analysis notebooks (for JupyterLab) rather than a page."""
+    return ANALYSIS in path.parents
 
 
 class PageCheck(pytest.Item):
@@ -111,10 +124,10 @@ class PageNotShown(AssertionError):
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Add a PageCheck after the last cell of each notebook."""
+    """Add a PageCheck after the last cell of each page's notebook."""
     last_cell_of: dict[IPyNbFile, int] = {}
     for index, item in enumerate(items):
-        if isinstance(item.parent, IPyNbFile):
+        if isinstance(item.parent, IPyNbFile) and not is_analysis(item.path):
             last_cell_of[item.parent] = index
     for notebook, index in sorted(last_cell_of.items(), key=lambda entry: -entry[1]):
         items.insert(index + 1, PageCheck.from_parent(notebook, name="page loaded"))

@@ -122,9 +122,9 @@ def test_make_lab_shares_the_running_embedded_database_and_serves_jupyterlab(
         with urllib.request.urlopen(f"{address}/lab?token={token}", timeout=30) as answer:
             assert answer.status == 200
             assert b"JupyterLab" in answer.read()
-        with urllib.request.urlopen(f"{address}/api/contents?token={token}", timeout=30) as answer:
+        with urllib.request.urlopen(f"{address}/api/contents/analysis?token={token}", timeout=30) as answer:
             listed = {item["name"] for item in json.loads(answer.read())["content"]}
-        assert {"dashboard.ipynb", "explore.ipynb"} <= listed
+        assert {"cohorts.ipynb", "what-if.ipynb", "declining-customer.ipynb"} <= listed
         # the lab's database is the running server's, loaded with the sample data: no second copy was started
         engine = create_engine(running_embedded.url("healthdash"), poolclass=NullPool)
         try:

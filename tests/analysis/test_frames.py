@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ def test_customers_have_every_profile_column_typed(analysis: Session, sample_db_
     table = analysis.customers()
     assert list(table.columns) == ["name", "segment", "plan", "seats", "industry", "region", "owner", "created_at"]
     assert len(table) == query(sample_db_url, "SELECT count(*) FROM customers")[0][0]
-    assert str(table.index.dtype) == "Int64" and table.index.name == "id"
+    assert str(table.index.dtype) == "int64" and table.index.name == "id"
     assert str(table["seats"].dtype) == "Int64" and str(table["name"].dtype) == "string"
     assert {str(table[c].dtype) for c in ("segment", "plan", "region", "industry")} == {"category"}
     assert utc(table["created_at"])
@@ -112,3 +113,21 @@ def test_empty_answers_keep_their_columns_and_dtypes(analysis: Session) -> None:
     assert table.empty
     assert utc(table["occurred_at"])
     assert isinstance(table["type"].dtype, pd.CategoricalDtype)
+
+
+def test_frames_survive_a_parquet_round_trip(analysis: Session, tmp_path: Path) -> None:
+    """Export keeps the dtypes: categories, nullable numbers with their gaps, UTC timestamps."""
+    events = analysis.events([1]).drop(columns="data")  # dicts of any keys become a struct: docs/analysts.md
+    for table in (analysis.scores(), events, analysis.activity(), analysis.tickets(), analysis.invoices()):
+        table.to_parquet(tmp_path / "table.parquet")
+        back = pd.read_parquet(tmp_path / "table.parquet")
+        pd.testing.assert_frame_equal(back, table)
+        assert back.attrs == table.attrs
+
+
+def test_frames_export_to_csv(analysis: Session, tmp_path: Path) -> None:
+    table = analysis.scores()
+    table.to_csv(tmp_path / "scores.csv")
+    back = pd.read_csv(tmp_path / "scores.csv", index_col="id")
+    assert list(back.index) == list(table.index)
+    assert back["tier"].tolist() == table["tier"].astype(str).tolist()

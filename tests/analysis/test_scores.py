@@ -21,7 +21,7 @@ def test_every_customer_with_profile_factors_points_and_trend(analysis: Session)
         assert column in table.columns
     for key in FACTOR_KEYS:
         assert {key, f"{key}_points", f"{key}_lost"} <= set(table.columns)
-    assert table.attrs["as_of"].tzinfo is not None
+    assert dt.datetime.fromisoformat(table.attrs["as_of"]).tzinfo is not None
     pd.testing.assert_series_equal(table["owner"], customers["owner"])
 
 
@@ -55,7 +55,7 @@ def test_as_of_a_past_day_leaves_out_younger_customers(analysis: Session) -> Non
     past = analysis.scores(as_of=dt.date.today() - dt.timedelta(days=40))
     now = analysis.scores()
     assert len(past) < len(now)
-    assert past.attrs["as_of"].date() == dt.date.today() - dt.timedelta(days=40)
+    assert dt.datetime.fromisoformat(past.attrs["as_of"]).date() == dt.date.today() - dt.timedelta(days=40)
 
 
 def test_other_weights_move_customers_between_tiers(analysis: Session) -> None:
