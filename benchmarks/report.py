@@ -32,6 +32,7 @@ class ScaleResult:
     single_events_per_second: float = math.nan
     batch_events_per_second: float = math.nan
     rescore: dict[str, float] = field(default_factory=dict)  # label -> seconds
+    analysis: dict[str, float] = field(default_factory=dict)  # ANALYSIS_* label -> seconds (median)
     freshness: dict[str, float] = field(default_factory=dict)  # label -> seconds
     rss_mb: float = math.nan
     peak_rss_mb: float = math.nan
@@ -89,6 +90,11 @@ class Comparison:
     def ratio(self, phase: str) -> float:
         """healthdash's answers per second over the reference's in a phase."""
         return self.ours.phases[phase][1] / max(self.reference.phases[phase][1], 1e-9)
+
+
+ANALYSIS_SCORES = "healthdash.analysis scores()"
+ANALYSIS_EVENTS_ONE = "healthdash.analysis events(), one customer's 90 days"
+ANALYSIS_EVENTS_HUNDRED = "healthdash.analysis events(), 100 customers' 90 days"
 
 
 def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> list[Verdict]:
@@ -155,6 +161,18 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
     full = [v for k, v in result.rescore.items() if k in ("day rollover", "configuration change")]
     if full:
         out.append(_check("full rescore <= 2 s", f"{max(full):.2f} s", max(full) <= 2))
+    if result.analysis:
+        scores = result.analysis.get(ANALYSIS_SCORES, math.nan)
+        one = result.analysis.get(ANALYSIS_EVENTS_ONE, math.nan)
+        hundred = result.analysis.get(ANALYSIS_EVENTS_HUNDRED, math.nan)
+        out.append(
+            _check(
+                "analysis: scores() <= 2 s; events() one customer's 90 days <= 200 ms, 100 customers' <= 2 s",
+                f"scores() {scores:.2f} s, events() {one * 1000:.0f} ms and {hundred:.2f} s",
+                scores <= 2 and one <= 0.2 and hundred <= 2,
+                "reading and typing the rows in the analyst's process (one connection, one query per call)",
+            )
+        )
     if not math.isnan(result.rss_mb):
         out.append(
             _check(
@@ -263,6 +281,8 @@ def markdown(
         lines.append(f"- batches: {r.batch_events_per_second:,.0f} events/s")
         for label, seconds in r.rescore.items():
             lines.append(f"- rescore, {label}: {seconds:.2f} s")
+        for label, seconds in r.analysis.items():
+            lines.append(f"- {label}: {seconds * 1000:,.0f} ms (median)")
         for label, seconds in r.freshness.items():
             lines.append(f"- freshness, {label}: {seconds * 1000:,.0f} ms")
         lines.append(f"- server memory: RSS {r.rss_mb:.0f} MB at the end, peak {r.peak_rss_mb:.0f} MB")

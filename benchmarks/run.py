@@ -22,6 +22,9 @@ from sqlalchemy import Engine, create_engine, text
 from benchmarks import load, machine
 from benchmarks.naive import agreement, naive_dashboard
 from benchmarks.report import (
+    ANALYSIS_EVENTS_HUNDRED,
+    ANALYSIS_EVENTS_ONE,
+    ANALYSIS_SCORES,
     BATCH,
     CUSTOMERS,
     CUSTOMERS_MIXED,
@@ -33,6 +36,7 @@ from benchmarks.report import (
     Endpoint,
     ScaleResult,
 )
+from healthdash.analysis import Session
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
 from healthdash.scoring import ScoringConfig
@@ -158,6 +162,35 @@ def measure_rescore(engine: Engine, say: Say) -> dict[str, float]:
     HealthService(engine, ScoringConfig()).scores(now)
     times["all in SQL (rollup aggregated by the query)"] = time.perf_counter() - began
     say("  rescore: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+    return times
+
+
+def measure_analysis(url: str, say: Say, repeats: int = 5, seed: int = 3) -> dict[str, float]:
+    """Time what an analyst's notebook asks most: every score, and raw events of one or 100 customers' 90 days."""
+    session = Session(create_engine(url, pool_size=1))
+    try:
+        ids = session.customers().index.to_numpy()
+        rng = random.Random(seed)
+
+        def median_seconds(call: Callable[[], object]) -> float:
+            call()  # the first call opens the connection and warms the caches, as a notebook's first cell does
+            times = []
+            for _ in range(repeats):
+                began = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - began)
+            return statistics.median(times)
+
+        times = {
+            ANALYSIS_SCORES: median_seconds(session.scores),
+            ANALYSIS_EVENTS_ONE: median_seconds(lambda: session.events(int(rng.choice(ids)))),
+            ANALYSIS_EVENTS_HUNDRED: median_seconds(
+                lambda: session.events([int(i) for i in rng.sample(list(ids), min(100, len(ids)))])
+            ),
+        }
+    finally:
+        session.close()
+    say("  analysis: " + ", ".join(f"{k} {v * 1000:,.0f} ms" for k, v in times.items()))
     return times
 
 
@@ -432,6 +465,7 @@ def bench_scale(
         result.notes.append(f"load average when the measurements began: {machine.load_average()}")
         say(f"{name}: {result.sizes['customers']:,} customers, {result.sizes['events']:,} events")
         result.rescore = measure_rescore(engine, say)
+        result.analysis = measure_analysis(url, say)
         measure_naive(engine, result, say, naive_budget)
         before = commit_latency(engine)
         with running_server(url, folder / f"server-{name}") as server:

@@ -23,7 +23,20 @@ from benchmarks.datasets import (
     mark_used,
 )
 from benchmarks.naive import naive_dashboard
-from benchmarks.report import BATCH, DASHBOARD, HEALTH, POST, POST_BUSY, Endpoint, ScaleResult, markdown, verdicts
+from benchmarks.report import (
+    ANALYSIS_EVENTS_HUNDRED,
+    ANALYSIS_EVENTS_ONE,
+    ANALYSIS_SCORES,
+    BATCH,
+    DASHBOARD,
+    HEALTH,
+    POST,
+    POST_BUSY,
+    Endpoint,
+    ScaleResult,
+    markdown,
+    verdicts,
+)
 from benchmarks.run import batch_body, bench_scale, event_requests, list_queries
 from healthdash.clock import utc_now
 from healthdash.scoring import ScoringConfig
@@ -92,6 +105,7 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
     result.batch_events_per_second = 20_000
     result.commit_ms = (2.5, 4.0)
     result.rescore = {"day rollover": 1.5}
+    result.analysis = {ANALYSIS_SCORES: 1.2, ANALYSIS_EVENTS_ONE: 0.25, ANALYSIS_EVENTS_HUNDRED: 0.8}
     result.rss_mb, result.peak_rss_mb = 500, 550
     result.naive_seconds = 10
     got = {v.target.split()[0]: v for v in verdicts(result, baseline_health_p50=5.0)}
@@ -103,6 +117,7 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
     assert not got["single"].met and "neither was saturated" in got["single"].cause
     assert "alone 2.5 ms before the load, 4.0 ms after it" in got["single"].cause
     assert not got["batch"].met and "two cores were busy" in got["batch"].cause
+    assert not got["analysis:"].met and "events() 250 ms and 0.80 s" in got["analysis:"].measured
     report = markdown([result], {"processor": "x"}, {"jit": "off"}, ["a note"])
     assert "**missed**" in report and "## Scale L" in report and "- a note" in report
 
@@ -124,11 +139,14 @@ def test_a_short_run_of_the_whole_benchmark(fresh_db_url: str, tmp_path: Path) -
     assert all(e.requests > 0 and e.failures == 0 for e in result.endpoints), result.endpoints
     assert result.single_events_per_second > 0 and result.batch_events_per_second > 0
     assert {"day rollover", "configuration change"} <= set(result.rescore)
+    assert set(result.analysis) == {ANALYSIS_SCORES, ANALYSIS_EVENTS_ONE, ANALYSIS_EVENTS_HUNDRED}
+    assert all(seconds > 0 for seconds in result.analysis.values())
     assert result.naive_agreement[0] == result.naive_agreement[1] > 0, "the naive way gives the same scores"
     assert result.freshness["health after a single event"] < 5 and result.rss_mb > 0
     assert {"dashboard after a batch", "list after a single event"} <= set(result.freshness)
     report = markdown([result], machine.describe(), {}, [])
     assert "| target | measured | verdict |" in report
+    assert "| analysis: scores() <= 2 s" in report and f"- {ANALYSIS_SCORES}: " in report
     assert SCALES["S"].customers is None and bench_dir().is_absolute()
     random.Random(0)  # the run is seeded: nothing left to chance in what it sends
 
