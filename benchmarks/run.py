@@ -466,6 +466,8 @@ def bench_scale(
         say(f"{name}: {result.sizes['customers']:,} customers, {result.sizes['events']:,} events")
         result.rescore = measure_rescore(engine, say)
         result.analysis = measure_analysis(url, say)
+        if result.sizes["customers"] < 100:
+            result.notes.append(f"analysis: events() of 100 customers read all {result.sizes['customers']} customers")
         measure_naive(engine, result, say, naive_budget)
         before = commit_latency(engine)
         with running_server(url, folder / f"server-{name}") as server:
