@@ -81,20 +81,22 @@ class Session:
         self, as_of: Moment | None = None, config: ScoringConfig | Mapping[str, Any] | None = None
     ) -> pd.DataFrame:
         """Return every customer's profile, score, tier, coverage, trend, and per factor its score, points and
-        points lost, indexed by id; `config` scores with other weights or targets (a ScoringConfig or a mapping
-        of the settings that differ, e.g. `{"weights": {"api_usage": 0}}` is refused: weights are positive)."""
+        points lost, indexed by id; `config` scores with other weights or targets (a ScoringConfig, or a mapping of
+        the settings that differ, e.g. `{"weights": {"invoice_timeliness": 40}}`)."""
         moment = resolve_as_of(as_of)
         scoring = _scoring_config(config, self.config)
         table = HealthService(self.engine, scoring).score_frame(moment)
         with self._connect() as conn:
-            profiles = _profiles(frames.customers(conn, table.index.tolist()))
+            profiles = _profiles(frames.customers(conn))
         frame = _score_frame(table, profiles)
         frame.attrs.update(as_of=moment.isoformat(), config=scoring.as_mapping())  # JSON: Parquet keeps them
         return frame
 
     def customer_breakdown(self, customer_id: int, as_of: Moment | None = None) -> pd.DataFrame:
         """Return one customer's factor breakdown (one row per factor); ValueError for an unknown id."""
-        (checked,) = _customer_ids(customer_id) or [0]
+        if isinstance(customer_id, bool) or not isinstance(customer_id, int):
+            raise ValueError(f"customer_id: expected one customer's id, got {customer_id!r}")
+        checked = customer_id
         moment = resolve_as_of(as_of)
         health = HealthService(self.engine, self.config).customer_health(checked, moment)
         if health is None:

@@ -105,6 +105,8 @@ def test_customer_breakdown_has_one_row_per_factor(analysis: Session) -> None:
 def test_an_unknown_customer_is_a_value_error(analysis: Session) -> None:
     with pytest.raises(ValueError, match="customer_id: no customer with id 999999"):
         analysis.customer_breakdown(999999)
+    with pytest.raises(ValueError, match=r"customer_id: expected one customer's id, got \[1, 2\]"):
+        analysis.customer_breakdown([1, 2])  # type: ignore[arg-type]
 
 
 def test_the_package_functions_reuse_one_session(sample_db_url: str) -> None:
