@@ -113,6 +113,8 @@ def test_empty_answers_keep_their_columns_and_dtypes(analysis: Session) -> None:
     assert table.empty
     assert utc(table["occurred_at"])
     assert isinstance(table["type"].dtype, pd.CategoricalDtype)
+    tickets = analysis.tickets(64, end=TODAY - dt.timedelta(days=300))
+    assert tickets.empty and utc(tickets["closed_at"]) and tickets["priority"].cat.ordered
 
 
 def test_frames_survive_a_parquet_round_trip(analysis: Session, tmp_path: Path) -> None:
