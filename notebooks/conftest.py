@@ -4,7 +4,8 @@ nbval starts one kernel per notebook before any fixture could run, and the kerne
 environment then. So a hook starts one API server (over a throwaway copy of the sample data) before the first
 notebook's kernel, and sets what a page's kernel would get from the server around each kernel start only. The
 analysis notebooks (notebooks/analysis/) get what `make lab` gives a kernel: DATABASE_URL, the same copy. Their cells
-marked `# NBVAL_CHECK_OUTPUT` must print what they printed when saved (the sample data is the same on any day).
+marked `# NBVAL_CHECK_OUTPUT` must print what they printed when saved: facts that hold on any day (the sample data
+is relative to the day it is loaded, but its quieter weekends follow the calendar, so scores differ a little).
 
 A page turns a failing API into a notice rather than an exception (that is what a visitor should see), so after
 each notebook's last cell one more test asks the notebook's kernel whether its page loaded data and shows no notice.
