@@ -91,7 +91,7 @@ def test_tickets_with_priority_and_status(analysis: Session, sample_db_url: str)
     ]
     assert ((table["status"] == "closed") == table["closed_at"].notna()).all()
     assert utc(table["opened_at"])
-    recent = analysis.tickets(start=TODAY - dt.timedelta(days=10))
+    recent = analysis.tickets(start=TODAY - dt.timedelta(days=30))
     assert 0 < len(recent) < len(table)
 
 
