@@ -29,6 +29,7 @@ from healthdash.board import ScoreBoard
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
+from healthdash.history import HistoryKeeper, HistoryRecorder
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
 from healthdash.service import HealthService
@@ -184,6 +185,7 @@ def serve(settings: Settings | None = None) -> None:
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
     context = ApiContext(service, ScoreBoard(service, executor, settings.cache_seconds), executor, tokens)
     listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
+    history = HistoryKeeper(HistoryRecorder(engine, settings.scoring, settings.history_days))
     sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
     os.environ["HEALTHDASH_API_TOKEN"] = tokens[0]
@@ -203,9 +205,11 @@ def serve(settings: Settings | None = None) -> None:
 
     IOLoop.current().add_callback(listener.start)  # runs once the server's event loop does
     IOLoop.current().add_callback(announce)
+    history.start()  # its own thread: records the configuration, then writes and restates closed days
     try:
         app.start()
     finally:
+        history.stop()
         listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)
         engine.dispose()

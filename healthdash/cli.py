@@ -66,7 +66,30 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, help="the same seed on the same day gives the same data")
     generate.add_argument("--replace", action="store_true", help="delete the data already in the database first")
     generate.set_defaults(run=_generate)
+
+    history = commands.add_parser("history", help="the score history")
+    history_commands = history.add_subparsers(required=True, metavar="action")
+    backfill = history_commands.add_parser("backfill", help="write the missing closed days of the score history")
+    backfill.add_argument("--days", type=_positive, help="days back from yesterday (default: HEALTHDASH_HISTORY_DAYS)")
+    backfill.set_defaults(run=_backfill)
     return parser
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from healthdash.db.database import resolve_database_url
+    from healthdash.db.engine import make_engine
+    from healthdash.history.backfill import backfill
+    from healthdash.settings import get_settings
+
+    settings = get_settings()
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    engine = make_engine(url, pool_size=1, connect_timeout=settings.db_connect_timeout)
+    try:
+        written = backfill(engine, settings.scoring, args.days or settings.history_days)
+    finally:
+        engine.dispose()
+    print(f"score history: {written} days written")
+    return 0
 
 
 def _positive(text: str) -> int:

@@ -37,6 +37,7 @@ class Settings:
     db_pool_size: int
     db_connect_timeout: int
     kernel_pool_size: int = 1
+    history_days: int = 180
 
 
 def normalise_database_url(url: str) -> str:
@@ -68,6 +69,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         db_pool_size=_int(environ, f"{ENV_PREFIX}DB_POOL_SIZE", 8, 1, 100),
         db_connect_timeout=_int(environ, f"{ENV_PREFIX}DB_CONNECT_TIMEOUT", 2, 1, 60),
         kernel_pool_size=_int(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZE", 1, 0, 8),
+        history_days=_int(environ, f"{ENV_PREFIX}HISTORY_DAYS", 180, 1, 3650),
     )
 
 

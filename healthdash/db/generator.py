@@ -30,6 +30,8 @@ from healthdash.vocabulary import EVENT_TYPES, PLANS, PRIORITIES, REGIONS, SEGME
 
 SAMPLE_DATA_MARKER = "-- Sample data"
 TABLES = ("customers", "features", "events", "tickets", "invoices", "customer_daily")
+# what was remembered or derived from the data replaced (the score history is written again by the server)
+DERIVED_TABLES = ("idempotency_keys", "score_history", "score_history_days", "score_history_stale")
 BIG_TABLES = ("events", "customer_daily")  # loaded without indexes and foreign keys
 POST_LOAD_SHARE = 0.45  # index builds and checks, as a share of the time taken by the COPY of the events
 COPY_BLOCK = 1 << 20
@@ -164,8 +166,10 @@ def _prepare(cursor: Any, replace: bool) -> None:
 def _load(cursor: Any, plan: syn.Plan, bar: tqdm[NoReturn]) -> tuple[int, int, int, int, int]:
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
     cursor.execute("SET LOCAL TimeZone = 'UTC'")
-    cursor.execute("SELECT to_regclass('public.idempotency_keys') IS NOT NULL")
-    remembered = ["idempotency_keys"] if cursor.fetchone()[0] else []
+    remembered = []  # tables of later versions of the schema: emptied when the database has them
+    for table in DERIVED_TABLES:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",))
+        remembered += [table] if cursor.fetchone()[0] else []
     cursor.execute(f"TRUNCATE {', '.join([*TABLES, *remembered])} RESTART IDENTITY CASCADE")
     triggers = _enabled_triggers(cursor, "events")
     for name in triggers:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -100,6 +102,22 @@ class ScoringConfig:
         """Return every setting as plain values (mappings as dicts), as `from_mapping` reads them."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return {name: dict(value) if isinstance(value, Mapping) else value for name, value in values.items()}
+
+    def canonical(self) -> dict[str, Any]:
+        """Return the settings with every number as the model reads it (weights and thresholds as floats)."""
+        kinds = {f.name: f.type for f in fields(self)}
+        values: dict[str, Any] = {}
+        for name, value in self.as_mapping().items():
+            if isinstance(value, dict):
+                values[name] = {key: float(v) for key, v in sorted(value.items())}
+            else:
+                values[name] = float(value) if kinds[name] == "float" else int(value)
+        return values
+
+    def fingerprint(self) -> str:
+        """Return a hash of the canonical form: equal for configurations that score alike however they were written."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ScoringConfig:

@@ -1,0 +1,132 @@
+"""The score history's SQL: scoring configurations, written days, history rows and the customers to score again.
+
+One instance at a time writes history: the writer holds a transaction-level advisory lock (`claim_writer`) for each
+unit of work, and every unit is one transaction, so that a writer killed at any point leaves whole days or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from healthdash.scoring import FACTOR_KEYS
+
+WRITER_LOCK = 72_640_332  # advisory lock key held by the one instance writing history
+ROW_COLUMNS = ("customer_id", "day", "score", "coverage", *FACTOR_KEYS, "config_id", "tier")
+
+
+@dataclass(frozen=True)
+class HistoryRows:
+    """Customers' scores for one day, as columns (one element per customer), under one configuration."""
+
+    day: dt.date
+    config_id: int
+    ids: np.ndarray
+    score: np.ndarray
+    coverage: np.ndarray
+    tier: np.ndarray
+    factors: Mapping[str, np.ndarray]
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows as a frame with the table's columns, in its order."""
+        data: dict[str, Any] = {"customer_id": self.ids, "day": self.day.isoformat()}
+        data["score"] = self.score
+        data["coverage"] = self.coverage
+        data.update({key: self.factors[key] for key in FACTOR_KEYS})
+        data["config_id"] = self.config_id
+        data["tier"] = self.tier
+        return pd.DataFrame(data, columns=list(ROW_COLUMNS))
+
+
+def record_config(conn: Connection, fingerprint: str, settings: Mapping[str, Any]) -> int:
+    """Store a scoring configuration unless one with this fingerprint is known; return its id."""
+    conn.execute(
+        text(
+            "INSERT INTO scoring_configs (hash, settings) VALUES (:hash, CAST(:settings AS jsonb)) "
+            "ON CONFLICT (hash) DO NOTHING"
+        ),
+        {"hash": fingerprint, "settings": json.dumps(settings, sort_keys=True)},
+    )
+    found = conn.execute(text("SELECT id FROM scoring_configs WHERE hash = :hash"), {"hash": fingerprint})
+    return int(found.scalar_one())
+
+
+def config_settings(conn: Connection, config_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Return the settings of the given configurations, by id."""
+    rows = conn.execute(
+        text("SELECT id, settings FROM scoring_configs WHERE id = ANY(CAST(:ids AS smallint[]))"),
+        {"ids": sorted({int(i) for i in config_ids})},
+    )
+    return {int(config_id): dict(settings) for config_id, settings in rows}
+
+
+def claim_writer(conn: Connection, wait: bool) -> bool:
+    """Take the writer's lock until the current transaction ends; without `wait`, give up if another holds it."""
+    if wait:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+        return True
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": WRITER_LOCK}).scalar_one())
+
+
+def written_days(conn: Connection, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+    """Return the written days from `first` to `last`, with the configuration each was scored under."""
+    rows = conn.execute(
+        text("SELECT day, config_id FROM score_history_days WHERE day BETWEEN :first AND :last"),
+        {"first": first, "last": last},
+    )
+    return {day: int(config_id) for day, config_id in rows}
+
+
+def mark_written(conn: Connection, day: dt.date, config_id: int) -> None:
+    """List a day as written under a configuration."""
+    conn.execute(
+        text(
+            "INSERT INTO score_history_days (day, config_id) VALUES (:day, :config) "
+            "ON CONFLICT (day) DO UPDATE SET config_id = EXCLUDED.config_id, written_at = now()"
+        ),
+        {"day": day, "config": config_id},
+    )
+
+
+def write_rows(conn: Connection, days: Sequence[HistoryRows]) -> int:
+    """Write (or overwrite) history rows of any days and customers with one COPY and one upsert; return the count."""
+    frames = [rows.frame() for rows in days if len(rows.ids)]
+    if not frames:
+        return 0
+    buffer = io.StringIO()
+    pd.concat(frames, ignore_index=True).to_csv(buffer, index=False, header=False, na_rep="", float_format="%.7g")
+    buffer.seek(0)
+    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS history_rows (LIKE score_history) ON COMMIT DELETE ROWS"))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(f"COPY history_rows ({', '.join(ROW_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
+    finally:
+        cursor.close()
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ROW_COLUMNS[2:])
+    columns = ", ".join(ROW_COLUMNS)
+    result = conn.execute(
+        text(
+            f"INSERT INTO score_history ({columns}) SELECT {columns} FROM history_rows "  # noqa: S608
+            f"ORDER BY customer_id, day ON CONFLICT (customer_id, day) DO UPDATE SET {updates}"
+        )
+    )
+    return int(result.rowcount)
+
+
+def take_stale(conn: Connection) -> dict[int, dt.date]:
+    """Remove and return the customers whose history must be scored again, with the day from which it must be."""
+    rows = conn.execute(text("DELETE FROM score_history_stale RETURNING customer_id, since"))
+    return {int(customer_id): since for customer_id, since in rows}
+
+
+def any_stale(conn: Connection) -> bool:
+    """Tell whether some customer's history waits to be scored again."""
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM score_history_stale)")).scalar_one() is True

@@ -1,0 +1,81 @@
+"""Keeping the history written: a thread that writes each closed day after the day rolls over, and restates days
+that back-dated events changed. Every instance runs one; the writer's lock lets one of them do each piece of work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+import sqlalchemy.exc
+
+from healthdash.clock import as_of_day, utc_now
+from healthdash.history.recorder import HistoryRecorder
+
+CLOSE_DELAY = dt.timedelta(minutes=1)  # a day is closed this long after midnight UTC: its last writes committed
+INTERVAL = 1.0  # seconds between looks at the clock and at the customers to restate
+log = logging.getLogger("healthdash")
+
+
+def closed_until() -> dt.date:
+    """Return the first day that is not closed yet (today in UTC, until CLOSE_DELAY after midnight: yesterday)."""
+    return as_of_day(utc_now() - CLOSE_DELAY)
+
+
+class HistoryKeeper:
+    """Write missing closed days and restate changed ones, in a thread of its own, off the event loop."""
+
+    def __init__(
+        self,
+        recorder: HistoryRecorder,
+        interval: float = INTERVAL,
+        today: Callable[[], dt.date] = closed_until,
+    ) -> None:
+        self.recorder = recorder
+        self.interval = interval
+        self.today = today
+        self._complete_until: dt.date | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="healthdash-history", daemon=True)
+
+    def start(self) -> None:
+        """Start keeping the history."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the work under way."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def tick(self) -> bool:
+        """Write a missing closed day (unless known complete), then restate what events changed.
+
+        Return whether a day was written: then more may be missing. One day per tick keeps restatements within
+        seconds while a long backfill runs.
+        """
+        today = self.today()
+        written = False
+        if self._complete_until != today:
+            progress = self.recorder.write_missing(today, told=_told, limit=1)
+            written = progress.written > 0
+            if progress.complete:
+                self._complete_until = today
+        self.recorder.restate(today)
+        return written
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            busy = False
+            try:
+                busy = self.tick()
+            except sqlalchemy.exc.SQLAlchemyError as exc:  # the database is away: try again at the next tick
+                log.warning("score history: %s", str(exc).splitlines()[0])
+            if not busy:
+                self._stop.wait(self.interval)
+
+
+def _told(day: dt.date, customers: int) -> None:
+    print(f"score history: wrote {day.isoformat()} ({customers} customers)", flush=True)  # the server's log

@@ -1,0 +1,57 @@
+"""The keeper writes each closed day once the day rolls over, and keeps at it when the database comes back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from healthdash.history.keeper import HistoryKeeper
+from healthdash.history.recorder import HistoryRecorder
+from healthdash.scoring import ScoringConfig
+
+
+def written(engine: Engine) -> set[dt.date]:
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT day FROM score_history_days")).scalars())
+
+
+def test_the_day_that_rolls_over_is_written_next(engine: Engine, today: dt.date) -> None:
+    clock = [today - dt.timedelta(days=1)]
+    keeper = HistoryKeeper(HistoryRecorder(engine, ScoringConfig(), 3), today=lambda: clock[0])
+
+    while keeper.tick():  # one day per tick
+        pass
+    assert written(engine) == {today - dt.timedelta(days=n) for n in (2, 3, 4)}
+    assert not keeper.tick()  # nothing left: no more work until the day changes
+
+    clock[0] = today
+    assert keeper.tick()
+    assert today - dt.timedelta(days=1) in written(engine)
+
+
+def test_the_thread_backfills_and_stops(engine: Engine, today: dt.date) -> None:
+    keeper = HistoryKeeper(HistoryRecorder(engine, ScoringConfig(), 5), interval=0.05)
+    keeper.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(written(engine)) < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        keeper.stop()
+    assert written(engine) == {today - dt.timedelta(days=n) for n in range(1, 6)}
+
+
+def test_a_database_away_is_retried_not_fatal(unreachable_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    port = unreachable_url.rsplit(":", 1)[1]
+    away = create_engine(f"postgresql+psycopg2://u@127.0.0.1:{port}/db", poolclass=NullPool)
+    keeper = HistoryKeeper(HistoryRecorder(away, ScoringConfig(), 5), interval=0.05)
+    keeper.start()
+    time.sleep(0.3)
+    keeper.stop()
+    assert not keeper._thread.is_alive()
+    assert "score history:" in caplog.text
