@@ -1,4 +1,5 @@
-"""What the API handlers share: the service, the score board, the thread pool, the tokens and the writers' queue."""
+"""What the API handlers share: the service, the score board, the history, the thread pool, the tokens and the
+writers' queue."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_group import CommitGroup
 from healthdash.health import Recorded
+from healthdash.history.reports import HistoryReports
 from healthdash.recording import Activity
 from healthdash.service import HealthService
 
@@ -30,9 +32,11 @@ class ApiContext:
     executor: ThreadPoolExecutor
     tokens: tuple[str, ...]
     activity: CommitGroup[Activity, Recorded | None] = field(init=False)
+    history: HistoryReports = field(init=False)
 
     def __post_init__(self) -> None:
         self.activity = CommitGroup(self._record_activities)
+        self.history = HistoryReports(self.service.engine, self.service.config)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking (database) work in the thread pool, off the event loop."""

@@ -14,7 +14,7 @@ from tornado.web import HTTPError, RequestHandler
 from healthdash.api import jsonio, views
 from healthdash.api.context import ApiContext
 from healthdash.api.models.events import EVENT
-from healthdash.api.models.query import AsOfQuery, CustomerListQuery, HealthQuery
+from healthdash.api.models.query import AsOfQuery, ChangesQuery, CustomerListQuery, HealthQuery, HistoryQuery
 from healthdash.api.models.values import TEXT_PATTERN
 from healthdash.api.negotiation import negotiated
 from healthdash.api.openapi import openapi_document
@@ -132,6 +132,28 @@ class CustomerHealthHandler(ApiHandler):
         if health is None:
             raise Problem(404, f"there is no customer with id {cid}")
         self.send(health)
+
+
+class CustomerHistoryHandler(ApiHandler):
+    async def get(self, customer_id: str) -> None:
+        """Get one customer's score for each closed day of a range, and the configuration changes in it."""
+        cid = customer_id_from_path(customer_id)
+        first, last = self.query(HistoryQuery).span(*HistoryQuery.defaults())
+        body = await self.api.run(self.api.history.history, cid, first, last)
+        if body is None:
+            raise Problem(404, f"there is no customer with id {cid}")
+        self.send(body)
+
+
+class CustomerChangesHandler(ApiHandler):
+    async def get(self, customer_id: str) -> None:
+        """Get what moved one customer's score between two days, factor by factor."""
+        cid = customer_id_from_path(customer_id)
+        first, last = self.query(ChangesQuery).span(*ChangesQuery.defaults())
+        body = await self.api.run(self.api.history.changes, cid, first, last)
+        if body is None:
+            raise Problem(404, f"there is no customer with id {cid}")
+        self.send(body)
 
 
 class CustomerEventsHandler(ApiHandler):

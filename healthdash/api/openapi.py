@@ -112,6 +112,23 @@ _SCORES = (
     "spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage return, after any apostrophes) "
     "has one apostrophe more in front. `As-Of` names the moment the scores are for."
 )
+_HISTORY = (
+    "The customer's score as of the end of each closed UTC day from `from` to `to` (default: the last "
+    f"{query.HISTORY_DAYS} closed days; at most {query.MAX_RANGE_DAYS} days), oldest first, with its tier, coverage "
+    "and each factor's score, from the day the customer existed; and each day in the range on which the scoring "
+    "configuration changed, with the settings that changed."
+)
+_CHANGES = (
+    f"The customer's score at the end of `from` and at the end of `to` (default: {query.CHANGES_DAYS} days ago to "
+    "today), each under the scoring configuration of its day, with the tiers, and one line per factor: its raw "
+    'signals then and now, its score then and now, the points it moved the score and a sentence ("Active login '
+    'days fell from 14 to 3: -17.2 points"). A change of configuration or of coverage between the two days is a line '
+    "of its own. The lines add up to `movement` and come largest first."
+)
+_RANGE_422 = (
+    "invalid parameters: a date that is not a day of the years 2000 to 2199, `from` after `to`, or a range of more "
+    f"than {query.MAX_RANGE_DAYS} days"
+)
 _IGNORED_AS_OF = "accepted like everywhere else (a date or a timestamp with its offset) and checked; no effect here"
 
 
@@ -129,6 +146,8 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
         responses.StoredEvent,
         responses.Healthz,
         responses.ProblemDetail,
+        responses.ScoreHistory,
+        responses.ScoreChanges,
     ]
     request_models: list[type[BaseModel]] = [*events.EVENT_MODELS, events.EventBatch]
     _, schemas = models_json_schema(
@@ -200,6 +219,36 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
                 "operationId": "getCustomerHealth",
                 "parameters": [_CUSTOMER_ID, *_parameters(query.HealthQuery)],
                 "responses": {"200": _response("the health", "CustomerHealth"), **_errors(404, 405, 422, 503)},
+            }
+        },
+        "/api/customers/{customer_id}/history": {
+            "get": {
+                "summary": "One customer's score for each closed day, with the scoring configuration changes",
+                "description": _HISTORY,
+                "operationId": "getCustomerHistory",
+                "parameters": [
+                    _CUSTOMER_ID,
+                    *_parameters(query.HistoryQuery, to="the last day; default yesterday (the last closed day)"),
+                ],
+                "responses": {
+                    "200": _response("the days and the configuration changes", "ScoreHistory"),
+                    **_errors(404, 405, 422, 503, e422=_RANGE_422),
+                },
+            }
+        },
+        "/api/customers/{customer_id}/changes": {
+            "get": {
+                "summary": "What moved one customer's score between two days, factor by factor",
+                "description": _CHANGES,
+                "operationId": "getCustomerChanges",
+                "parameters": [
+                    _CUSTOMER_ID,
+                    *_parameters(query.ChangesQuery, to="the last day; default today"),
+                ],
+                "responses": {
+                    "200": _response("the scores then and now and the lines that explain the movement", "ScoreChanges"),
+                    **_errors(404, 405, 422, 503, e422=_RANGE_422),
+                },
             }
         },
         "/api/customers/{customer_id}/events": {

@@ -9,9 +9,11 @@ from jupyter_server.utils import url_path_join
 from healthdash.api.batch import EventBatchHandler
 from healthdash.api.context import ApiContext
 from healthdash.api.handlers import (
+    CustomerChangesHandler,
     CustomerEventHandler,
     CustomerEventsHandler,
     CustomerHealthHandler,
+    CustomerHistoryHandler,
     CustomerListHandler,
     DashboardHandler,
     HealthzHandler,
@@ -27,6 +29,8 @@ default_handlers = [
     (r"/api/scores", ScoresHandler),
     (r"/api/scoring", ScoringHandler),
     (r"/api/customers/([^/]+)/health", CustomerHealthHandler),
+    (r"/api/customers/([^/]+)/history", CustomerHistoryHandler),
+    (r"/api/customers/([^/]+)/changes", CustomerChangesHandler),
     (r"/api/customers/([^/]+)/events", CustomerEventsHandler),
     (r"/api/customers/([^/]+)/events/([^/]+)", CustomerEventHandler),
     (r"/api/events/batch", EventBatchHandler),

@@ -130,3 +130,16 @@ def take_stale(conn: Connection) -> dict[int, dt.date]:
 def any_stale(conn: Connection) -> bool:
     """Tell whether some customer's history waits to be scored again."""
     return conn.execute(text("SELECT EXISTS (SELECT 1 FROM score_history_stale)")).scalar_one() is True
+
+
+_CUSTOMER_DAYS = text(
+    f"SELECT day, score, tier, coverage, {', '.join(FACTOR_KEYS)} FROM score_history "  # noqa: S608
+    "WHERE customer_id = :customer AND day BETWEEN :first AND :last ORDER BY day"
+)
+
+
+def customer_days(conn: Connection, customer_id: int, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+    """Return one customer's history rows from `first` to `last`, oldest first."""
+    result = conn.execute(_CUSTOMER_DAYS, {"customer": customer_id, "first": first, "last": last})
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.all()]

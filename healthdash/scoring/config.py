@@ -142,3 +142,22 @@ def _finite(value: float) -> bool:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def differences(old: ScoringConfig, new: ScoringConfig) -> list[tuple[str, Any, Any]]:
+    """Return the settings that differ between two configurations: (name, old value, new value), in name order.
+
+    A weight is named `weights.<factor key>`, a ticket weight `ticket_priority_weights.<priority>`.
+    """
+    found = []
+    before, after = old.canonical(), new.canonical()
+    for name in sorted(before):
+        if isinstance(before[name], dict):
+            found += [
+                (f"{name}.{key}", before[name][key], after[name][key])
+                for key in sorted(before[name])
+                if before[name][key] != after[name][key]
+            ]
+        elif before[name] != after[name]:
+            found.append((name, before[name], after[name]))
+    return found

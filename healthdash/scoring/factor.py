@@ -32,6 +32,7 @@ class Factor(ABC):
     label: ClassVar[str]
     signals: ClassVar[tuple[str, ...]]
     needs_history: ClassVar[bool] = False
+    measure: ClassVar[str | None] = None  # the one number behind the score, named for a sentence ("Active login days")
 
     def scores(self, signals: pd.DataFrame, config: ScoringConfig) -> pd.Series:
         """Score every customer from 0 to 100; NaN where the factor does not apply."""
@@ -52,6 +53,10 @@ class Factor(ABC):
                 f"{config.min_history_days} days of history."
             )
         return self.describe(row, config)
+
+    def measured(self, row: Row, config: ScoringConfig) -> float | None:
+        """Return the number `measure` names for one customer (None: the factor has no single number)."""
+        return None
 
     @abstractmethod
     def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:

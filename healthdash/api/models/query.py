@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import datetime as dt
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from healthdash.api.models.values import AsOf, Strict
+from healthdash.api.models.values import AsOf, Day, Strict
+from healthdash.clock import as_of_day, utc_now
 from healthdash.vocabulary import MAX_NAME_LENGTH, Plan, Segment, Tier
 
 MAX_PAGE = 500  # customers in a page of the list, events in a page of a customer's health
 MAX_OFFSET = 10_000_000
+MAX_RANGE_DAYS = 730  # days of history or changes one request may span
+HISTORY_DAYS = 90  # the history's default range: the last 90 closed days
+CHANGES_DAYS = 30  # the changes' default range: 30 days ago to today
 
 
 class AsOfQuery(Strict):
@@ -33,3 +39,49 @@ class HealthQuery(Strict):
     as_of: AsOf = None
     events_limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description="events per page")] = 20
     events_offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+
+
+class DayRange(Strict):
+    """A range of UTC days, both ends included; `from` after `to` or more than MAX_RANGE_DAYS days is refused."""
+
+    from_: Annotated[Day, Field(alias="from", description="the first day")] = None
+    to: Annotated[Day, Field(description="the last day")] = None
+
+    def span(self, default_to: dt.date, default_days: int) -> tuple[dt.date, dt.date]:
+        """Return the range with the defaults filled in: `to` default_to, `from` default_days before `to`."""
+        last = self.to or default_to
+        return self.from_ or last - dt.timedelta(days=default_days), last
+
+    def check(self, default_to: dt.date, default_days: int) -> Self:
+        first, last = self.span(default_to, default_days)
+        if first > last:
+            raise PydanticCustomError("range", f"from ({first}) is after to ({last})")
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise PydanticCustomError(
+                "range", f"the range holds {(last - first).days + 1} days; at most {MAX_RANGE_DAYS}"
+            )
+        return self
+
+
+class HistoryQuery(DayRange):
+    """Default: the last HISTORY_DAYS closed days (yesterday back)."""
+
+    @model_validator(mode="after")
+    def _checked(self) -> Self:
+        return self.check(*self.defaults())
+
+    @staticmethod
+    def defaults() -> tuple[dt.date, int]:
+        return as_of_day(utc_now()) - dt.timedelta(days=1), HISTORY_DAYS - 1
+
+
+class ChangesQuery(DayRange):
+    """Default: from CHANGES_DAYS days ago to today."""
+
+    @model_validator(mode="after")
+    def _checked(self) -> Self:
+        return self.check(*self.defaults())
+
+    @staticmethod
+    def defaults() -> tuple[dt.date, int]:
+        return as_of_day(utc_now()), CHANGES_DAYS

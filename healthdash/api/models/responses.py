@@ -232,3 +232,54 @@ ScoringSettings = create_model(
     __module__=__name__,
     **_SETTINGS,
 )
+
+
+class HistoryDay(BaseModel):
+    day: dt.date
+    score: float | None = Field(description="the score as of the end of the day; null with no factor applying")
+    tier: Tier
+    coverage: float
+    factors: dict[FactorKey, float | None] = Field(description="each factor's score; null when it did not apply")
+
+
+class SettingChange(BaseModel):
+    setting: str = Field(description="the setting's name; `weights.<factor>` for a weight")
+    from_: Any = Field(alias="from", serialization_alias="from")
+    to: Any
+
+
+class ConfigurationChange(BaseModel):
+    day: dt.date = Field(description="the first day scored under the new configuration")
+    changes: list[SettingChange]
+
+
+class ScoreHistory(BaseModel):
+    customer_id: int
+    from_: dt.date = Field(alias="from", serialization_alias="from")
+    to: dt.date
+    days: list[HistoryDay] = Field(description="the closed days in the range that are written, oldest first")
+    configuration_changes: list[ConfigurationChange]
+
+
+class ChangeLine(BaseModel):
+    kind: Literal["factor", "configuration", "coverage"]
+    key: FactorKey | None = Field(description="the factor, for a factor's line")
+    label: str
+    points: float | None = Field(description="the points this moved the score; the lines add up to `movement`")
+    sentence: str
+    score_then: float | None
+    score_now: float | None
+    raw_then: dict[str, Any] | None
+    raw_now: dict[str, Any] | None
+
+
+class ScoreChanges(BaseModel):
+    customer_id: int
+    from_: dt.date = Field(alias="from", serialization_alias="from")
+    to: dt.date
+    score_then: float | None
+    score_now: float | None
+    tier_then: Tier
+    tier_now: Tier
+    movement: float | None = Field(description="score now minus score then; null when either is unknown")
+    lines: list[ChangeLine] = Field(description="the reasons, largest movement first")

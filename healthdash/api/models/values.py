@@ -137,6 +137,19 @@ OccurredAt = Annotated[
     ),
 ]
 Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(parse_whole_number)]
+Day = Annotated[
+    dt.date | None,
+    BeforeValidator(parse_date),
+    PlainSerializer(lambda value: value.isoformat() if value else None),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": f"^{DATE_PATTERN}$",
+            "description": f"a UTC day (2026-11-01), years {EARLIEST_DAY.year} to {LATEST_DAY.year}",
+        }
+    ),
+]
 
 
 class Strict(BaseModel):

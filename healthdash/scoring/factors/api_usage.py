@@ -14,6 +14,7 @@ from healthdash.scoring.terms import FACTOR_LABELS
 class ApiUsage(Factor):
     key = "api_usage"
     label = FACTOR_LABELS["api_usage"]
+    measure = "API calls"
     signals = ("api_calls", "api_calls_prev")
 
     def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
@@ -27,6 +28,9 @@ class ApiUsage(Factor):
         )
         score = np.where(before > 0, points, 100.0)  # calls only in the current window: no drop
         return np.where((now > 0) | (before > 0), score, np.nan)
+
+    def measured(self, row: Row, config: ScoringConfig) -> float:
+        return float(row["api_calls"])
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         now, before = int(row["api_calls"]), int(row["api_calls_prev"])

@@ -14,6 +14,7 @@ from healthdash.scoring.terms import FACTOR_LABELS
 class FeatureAdoption(Factor):
     key = "feature_adoption"
     label = FACTOR_LABELS["feature_adoption"]
+    measure = "Features in use"
     signals = ("features_used", "catalogue_size")
     needs_history = True
 
@@ -21,6 +22,9 @@ class FeatureAdoption(Factor):
         size = column(signals, "catalogue_size")
         share = column(signals, "features_used") / np.where(size > 0, size, np.nan)
         return 100.0 * share / config.feature_target_share
+
+    def measured(self, row: Row, config: ScoringConfig) -> float:
+        return float(row["features_used"])
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         size = int(row["catalogue_size"])

@@ -14,6 +14,7 @@ from healthdash.scoring.terms import FACTOR_LABELS
 class InvoiceTimeliness(Factor):
     key = "invoice_timeliness"
     label = FACTOR_LABELS["invoice_timeliness"]
+    measure = "Invoices late or unpaid"
     signals = ("invoices_on_time", "invoices_late_grace", "invoices_late")
 
     def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
@@ -21,6 +22,9 @@ class InvoiceTimeliness(Factor):
         due = on_time + grace + column(signals, "invoices_late")
         credit = on_time + 0.5 * grace
         return 100.0 * credit / np.where(due > 0, due, np.nan)
+
+    def measured(self, row: Row, config: ScoringConfig) -> float:
+        return float(row["invoices_late"])
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         return {

@@ -21,11 +21,15 @@ def ticket_load(counts: pd.DataFrame | Row, config: ScoringConfig) -> Any:
 class TicketVolume(Factor):
     key = "ticket_volume"
     label = FACTOR_LABELS["ticket_volume"]
+    measure = "Weighted ticket load"
     signals = tuple(f"tickets_{p}" for p in PRIORITIES)
 
     def normalise(self, signals: Columns, config: ScoringConfig) -> np.ndarray:
         load = ticket_load({f"tickets_{p}": column(signals, f"tickets_{p}") for p in PRIORITIES}, config)
         return 100.0 - config.ticket_points_per_unit * np.asarray(load, dtype=float)
+
+    def measured(self, row: Row, config: ScoringConfig) -> float:
+        return float(ticket_load(row, config))
 
     def raw(self, row: Row, config: ScoringConfig) -> dict[str, Any]:
         counts = {p: int(row[f"tickets_{p}"]) for p in PRIORITIES}

@@ -1,0 +1,110 @@
+"""Reading the score history for one customer: its days, the configuration changes among them, and what changed
+between two days (each factor's part of the movement)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine
+
+from healthdash.db import history as db
+from healthdash.db.signals import window_signals
+from healthdash.db.writes import customer_exists
+from healthdash.scoring import FACTOR_KEYS, ScoringConfig
+from healthdash.scoring.config import differences
+from healthdash.scoring.movement import score_change
+
+WINDOWS = ("window_days", "invoice_window_days", "invoice_grace_days")  # the settings the signal query reads
+
+
+class HistoryReports:
+    """One customer's score history and its changes, read for the API."""
+
+    def __init__(self, engine: Engine, config: ScoringConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self._configs: dict[int, ScoringConfig] = {}
+
+    def history(self, customer_id: int, first: dt.date, last: dt.date) -> dict[str, Any] | None:
+        """Return the customer's written days from `first` to `last` and the configuration changes among them."""
+        with self._reading() as conn:
+            if not customer_exists(conn, customer_id):
+                return None
+            rows = db.customer_days(conn, customer_id, first, last)
+            written = db.written_days(conn, first - dt.timedelta(days=1), last)
+            configs = self._load(conn, set(written.values()))
+        days = [
+            {
+                "day": row["day"],
+                "score": _round(row["score"], 1),
+                "tier": row["tier"],
+                "coverage": _round(row["coverage"], 4),
+                "factors": {key: _round(row[key], 1) for key in FACTOR_KEYS},
+            }
+            for row in rows
+        ]
+        changes = []
+        previous: int | None = None
+        for day, config_id in sorted(written.items()):
+            if previous is not None and config_id != previous:
+                found = differences(configs[previous], configs[config_id])
+                changes.append(
+                    {"day": day, "changes": [{"setting": n, "from": a, "to": b} for n, a, b in found]},
+                )
+            previous = config_id
+        return {"customer_id": customer_id, "from": first, "to": last, "days": days, "configuration_changes": changes}
+
+    def changes(self, customer_id: int, first: dt.date, last: dt.date) -> dict[str, Any] | None:
+        """Return the customer's score at the end of `first` and of `last`, each under its day's configuration, and
+        each factor's part in the movement."""
+        with self._reading() as conn:
+            if not customer_exists(conn, customer_id):
+                return None
+            written = db.written_days(conn, first, last)
+            configs = self._load(conn, set(written.values()))
+            config_then = configs.get(written.get(first, -1), self.config)
+            config_now = configs.get(written.get(last, -1), self.config)
+            then = _signals(conn, first, config_then, customer_id)
+            now = _signals(conn, last, config_now, customer_id)
+            same_windows = all(getattr(config_then, w) == getattr(config_now, w) for w in WINDOWS)
+            rescored = then if same_windows else _signals(conn, first, config_now, customer_id)
+        change = score_change(then, now, config_then, config_now, then_rescored=rescored)
+        return {
+            "customer_id": customer_id,
+            "from": first,
+            "to": last,
+            "score_then": change.score_then,
+            "score_now": change.score_now,
+            "tier_then": change.tier_then,
+            "tier_now": change.tier_now,
+            "movement": change.movement,
+            "lines": [vars(line) for line in change.lines],
+        }
+
+    def _reading(self) -> Connection:
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _load(self, conn: Connection, config_ids: set[int]) -> dict[int, ScoringConfig]:
+        unknown = [i for i in config_ids if i not in self._configs]
+        if unknown:
+            for config_id, settings in db.config_settings(conn, unknown).items():
+                self._configs[config_id] = ScoringConfig.from_mapping(settings)
+        return {i: self._configs[i] for i in config_ids}
+
+
+def _signals(conn: Connection, day: dt.date, config: ScoringConfig, customer_id: int) -> dict[str, Any] | None:
+    """Return one customer's signals as of the end of a day (None: it did not exist yet)."""
+    signals = window_signals(conn, day, config, [customer_id])
+    if not len(signals.ids):
+        return None
+    return {name: _plain(values[0]) for name, values in signals.current.items()}
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
