@@ -207,6 +207,8 @@ CREATE TABLE score_history (
     tier               text     NOT NULL CHECK (tier IN ('healthy', 'at_risk', 'critical', 'insufficient_data')),
     PRIMARY KEY (customer_id, day)
 );
+-- Days are written whole, one after another: a block range index finds a day's rows for a few kilobytes.
+CREATE INDEX score_history_day_idx ON score_history USING brin (day);
 
 -- Customers whose history must be scored again from a day on, because an event was recorded for a closed day. One
 -- instance drains it within seconds (healthdash.history).

@@ -11,7 +11,7 @@ import pandas as pd
 from healthdash.score_table import ScoreTable
 from healthdash.vocabulary import PLANS, SEGMENTS, TIERS
 
-SortKey = Literal["score", "name", "trend"]
+SortKey = Literal["score", "name", "trend", "change_7"]
 Order = Literal["asc", "desc"]
 VOCABULARY = {"tier": TIERS, "segment": SEGMENTS, "plan": PLANS}
 
@@ -28,6 +28,15 @@ class ListQuery:
     order: Order = "asc"
     limit: int = 50
     offset: int = 0
+    tier_fell_within: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryColumns:
+    """What the list knows of the history, one element per customer of the table (None: not asked for)."""
+
+    change_7: np.ndarray | None = None  # score now minus 7 days ago; NaN when unknown
+    tier_fell: np.ndarray | None = None  # a lower tier now than on some day of the asked period
 
 
 def select_customers(table: pd.DataFrame | ScoreTable, query: ListQuery) -> tuple[pd.DataFrame, int]:
@@ -41,13 +50,31 @@ def select_customers(table: pd.DataFrame | ScoreTable, query: ListQuery) -> tupl
     return scores.frame().iloc[rows], total
 
 
-def select_rows(scores: ScoreTable, query: ListQuery) -> tuple[np.ndarray, int]:
+def select_rows(scores: ScoreTable, query: ListQuery, history: HistoryColumns | None = None) -> tuple[np.ndarray, int]:
     """Return the rows (positions in the table) of one page of the list, and how many customers matched in all."""
-    order = scores.order(query.sort, query.order == "asc")
+    history = history or HistoryColumns()
+    if query.sort == "change_7":
+        order = ordered(scores, _given(history.change_7, len(scores)), query.order == "asc")
+    else:
+        order = scores.order(query.sort, query.order == "asc")
     mask = matching(scores, query)
+    if query.tier_fell_within is not None:
+        fell = history.tier_fell if history.tier_fell is not None else np.zeros(len(scores), dtype=bool)
+        mask = fell if mask is None else mask & fell
     if mask is not None:
         order = order[mask[order]]
     return order[query.offset : query.offset + query.limit], len(order)
+
+
+def ordered(scores: ScoreTable, values: np.ndarray, ascending: bool) -> np.ndarray:
+    """Return the rows in the order of values given per customer: ties by name then id, no value last."""
+    known = np.isfinite(values)
+    key = np.where(known, values if ascending else -values, np.inf)
+    return np.lexsort((scores.name_rank(), key))
+
+
+def _given(values: np.ndarray | None, size: int) -> np.ndarray:
+    return values if values is not None else np.full(size, np.nan)
 
 
 def matching(scores: ScoreTable, query: ListQuery) -> np.ndarray | None:

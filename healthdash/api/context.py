@@ -6,21 +6,28 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
+import logging
+import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import sqlalchemy.exc
 
 from healthdash.api import jsonio
 from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_group import CommitGroup
 from healthdash.health import Recorded
+from healthdash.history.digest import HistoryDigest, read_digest
 from healthdash.history.reports import HistoryReports
 from healthdash.recording import Activity
 from healthdash.service import HealthService
 
 T = TypeVar("T")
+DIGEST_SECONDS = 300.0  # age at which the recent history (movers, tier counts) is read again, in the background
+log = logging.getLogger("healthdash.api")
 
 
 @dataclass
@@ -33,10 +40,35 @@ class ApiContext:
     tokens: tuple[str, ...]
     activity: CommitGroup[Activity, Recorded | None] = field(init=False)
     history: HistoryReports = field(init=False)
+    _digest: HistoryDigest | None = field(init=False, default=None)
+    _reading_digest: asyncio.Future[HistoryDigest | None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.activity = CommitGroup(self._record_activities)
         self.history = HistoryReports(self.service.engine, self.service.config)
+
+    async def digest(self) -> HistoryDigest | None:
+        """Return the recent history: read on first use and on a new day, and again in the background once older
+        than DIGEST_SECONDS (readers keep the previous one meanwhile); None while the database cannot give it."""
+        today = as_of_day(utc_now())
+        current = self._digest
+        usable = current is not None and current.today == today
+        if usable and current is not None and time.monotonic() - current.built < DIGEST_SECONDS:
+            return current
+        if self._reading_digest is None:
+            self._reading_digest = asyncio.ensure_future(self._read_digest(today))
+        if usable:
+            return current
+        return await asyncio.shield(self._reading_digest)
+
+    async def _read_digest(self, today: dt.date) -> HistoryDigest | None:
+        try:
+            self._digest = await self.run(read_digest, self.service.engine, today)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            log.warning("the recent score history cannot be read: %s", str(exc).splitlines()[0])
+        finally:
+            self._reading_digest = None
+        return self._digest
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking (database) work in the thread pool, off the event loop."""

@@ -88,7 +88,11 @@ class DashboardHandler(ApiHandler):
         """Get the dashboard summary."""
         as_of = self.query(AsOfQuery).as_of
         snapshot = await self.api.snapshot(as_of)
-        self.send(snapshot.view(("dashboard", as_of), lambda: views.dashboard_body(snapshot, as_of)))
+        live = as_of is None or as_of_day(as_of) == as_of_day(utc_now())  # the movers are those of today
+        digest = await self.api.digest() if live else None
+        config = self.api.service.config
+        key = ("dashboard", as_of, digest.built if digest else None)
+        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config)))
 
 
 class CustomerListHandler(ApiHandler):
@@ -97,8 +101,10 @@ class CustomerListHandler(ApiHandler):
         params = self.query(CustomerListQuery)
         as_of = params.as_of
         snapshot = await self.api.snapshot(as_of)
-        key = ("list", *params.model_dump().values())
-        self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of)))
+        wanted = params.sort == "change_7" or params.tier_fell_within is not None
+        digest = await self.api.digest() if wanted else None
+        key = ("list", *params.model_dump().values(), digest.built if digest else None)
+        self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of, digest)))
 
 
 class ScoresHandler(ApiHandler):

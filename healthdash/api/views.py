@@ -10,8 +10,10 @@ from healthdash.api import jsonio, tabular
 from healthdash.api.models.query import CustomerListQuery
 from healthdash.api.models.responses import SCORES_CSV_COLUMNS
 from healthdash.board import Snapshot
-from healthdash.customer_list import ListQuery, page_records, select_rows
+from healthdash.customer_list import HistoryColumns, ListQuery, page_records, select_rows
+from healthdash.history.digest import MOVER_SPANS, HistoryDigest
 from healthdash.score_table import ScoreTable
+from healthdash.scoring import ScoringConfig
 from healthdash.summary import dashboard_summary
 from healthdash.vocabulary import FACTOR_KEYS
 
@@ -22,15 +24,34 @@ TEXTS = SCORES_CSV_COLUMNS[1:_FIRST_NUMBER]  # the profile (seats too), the tier
 NUMBERS = SCORES_CSV_COLUMNS[_FIRST_NUMBER:]  # the scores, then each factor's
 
 
-def dashboard_body(snapshot: Snapshot, as_of: dt.datetime | None) -> bytes:
-    """Return the encoded dashboard for a snapshot."""
-    return jsonio.dumps(dashboard_summary(snapshot.scores, as_of or snapshot.as_of))
+def dashboard_body(
+    snapshot: Snapshot,
+    as_of: dt.datetime | None,
+    digest: HistoryDigest | None = None,
+    config: ScoringConfig | None = None,
+) -> bytes:
+    """Return the encoded dashboard for a snapshot, with the movers and tier counts of the digest when given."""
+    summary = dashboard_summary(snapshot.scores, as_of or snapshot.as_of)
+    summary["movers"] = summary["tier_history"] = None
+    if digest is not None:
+        config = config or ScoringConfig()
+        summary["movers"] = {str(back): digest.movers(snapshot.scores, config, back) for back in MOVER_SPANS}
+        summary["tier_history"] = digest.tier_history()
+    return jsonio.dumps(summary)
 
 
-def list_body(snapshot: Snapshot, params: CustomerListQuery, as_of: dt.datetime | None) -> bytes:
-    """Return the encoded page of the customer list for a snapshot."""
+def list_body(
+    snapshot: Snapshot, params: CustomerListQuery, as_of: dt.datetime | None, digest: HistoryDigest | None = None
+) -> bytes:
+    """Return the encoded page of the customer list for a snapshot (the history's columns from the digest)."""
     query = ListQuery(**params.model_dump(exclude={"as_of"}))
-    rows, total = select_rows(snapshot.scores, query)
+    history = HistoryColumns()
+    if digest is not None:
+        history = HistoryColumns(
+            change_7=digest.change(snapshot.scores, 7) if query.sort == "change_7" else None,
+            tier_fell=digest.tier_fell(snapshot.scores, query.tier_fell_within) if query.tier_fell_within else None,
+        )
+    rows, total = select_rows(snapshot.scores, query, history)
     return jsonio.dumps(
         {
             "customers": page_records(snapshot.scores, rows),

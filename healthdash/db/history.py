@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from healthdash.scoring import FACTOR_KEYS
+from healthdash.scoring import FACTOR_KEYS, TIERS
 
 WRITER_LOCK = 72_640_332  # advisory lock key held by the one instance writing history
 ROW_COLUMNS = ("customer_id", "day", "score", "coverage", *FACTOR_KEYS, "config_id", "tier")
@@ -143,3 +143,35 @@ def customer_days(conn: Connection, customer_id: int, first: dt.date, last: dt.d
     result = conn.execute(_CUSTOMER_DAYS, {"customer": customer_id, "first": first, "last": last})
     keys = list(result.keys())
     return [dict(zip(keys, row, strict=True)) for row in result.all()]
+
+
+def recent_tiers(conn: Connection, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Return every customer's tier (its position in TIERS) for each written day from `first` to `last`.
+
+    Columns `customer_id`, `offset` (days after `first`) and `tier`; read with one COPY, small integers only.
+    """
+    codes = " ".join(f"WHEN '{tier}' THEN {code}" for code, tier in enumerate(TIERS))
+    query = (
+        f"SELECT customer_id, day - DATE '{first.isoformat()}' AS offset, CASE tier {codes} END AS tier "  # noqa: S608
+        f"FROM score_history WHERE day BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'"
+    )
+    return _copy_frame(conn, query, {})
+
+
+def rows_of_days(conn: Connection, days: Sequence[dt.date]) -> pd.DataFrame:
+    """Return every customer's history row of the given days (columns of the table but `config_id`)."""
+    listed = ", ".join(f"DATE '{day.isoformat()}'" for day in days)
+    columns = ", ".join(c for c in ROW_COLUMNS if c != "config_id")
+    query = f"SELECT {columns} FROM score_history WHERE day IN ({listed})"  # noqa: S608
+    return _copy_frame(conn, query, {"tier": object, "day": object})
+
+
+def _copy_frame(conn: Connection, query: str, dtype: dict[str, Any]) -> pd.DataFrame:
+    buffer = io.BytesIO()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
+    finally:
+        cursor.close()
+    buffer.seek(0)
+    return pd.read_csv(buffer, keep_default_na=False, na_values=[""], dtype=dtype)

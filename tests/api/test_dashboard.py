@@ -20,6 +20,8 @@ def test_the_dashboard_has_the_contract_fields(server: RunningServer) -> None:
         "top_at_risk",
         "factor_averages",
         "distribution",
+        "movers",
+        "tier_history",
     }
     assert list(dashboard["tiers"]) == list(TIERS)
     assert list(dashboard["factor_averages"]) == list(FACTORS)

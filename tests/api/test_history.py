@@ -7,6 +7,7 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -15,10 +16,11 @@ from sqlalchemy.pool import NullPool
 from healthdash.history.keeper import closed_until
 from healthdash.history.recorder import HistoryRecorder
 from healthdash.scoring import ScoringConfig
-from tests.api.client import call, get, problem
+from tests.api.client import all_customers, call, get, problem
 from tests.conftest import TEST_TOKEN
 from tests.servers import RunningServer, start_server
 
+FACTORS = ("login_frequency", "feature_adoption", "ticket_volume", "invoice_timeliness", "api_usage")
 KEPT = 100  # days of history the module's server keeps: more than the default range of 90
 
 
@@ -158,3 +160,80 @@ def test_a_configuration_change_is_marked_and_explained(fresh_db_url: str, tmp_p
     (line,) = [line for line in changes["lines"] if line["kind"] == "configuration"]
     assert line["sentence"].startswith("The scoring configuration changed (healthy_min 70 to 80, weights.api_usage")
     assert round(sum(line["points"] for line in changes["lines"]), 1) == changes["movement"]
+
+
+RANK = {"healthy": 0, "at_risk": 1, "critical": 2}
+
+
+def histories(server: RunningServer, days: int) -> dict[int, list[dict[str, Any]]]:
+    """Every customer's history of the last `days` closed days."""
+    first = (yesterday() - dt.timedelta(days=days - 1)).isoformat()
+    rows = all_customers(server)
+    return {row["id"]: get(server, f"/api/customers/{row['id']}/history", **{"from": first})["days"] for row in rows}
+
+
+def test_the_dashboard_counts_tiers_per_day_as_the_scores_of_that_day(server: RunningServer) -> None:
+    dashboard = get(server, "/api/dashboard")
+    tier_history = dashboard["tier_history"]
+
+    assert [d["day"] for d in tier_history] == [
+        (yesterday() - dt.timedelta(days=n)).isoformat() for n in range(89, -1, -1)
+    ]
+    for entry in (tier_history[0], tier_history[45], tier_history[-1]):
+        then = get(server, "/api/dashboard", as_of=entry["day"])
+        assert {tier: entry[tier] for tier in then["tiers"]} == then["tiers"]
+        assert (then["movers"], then["tier_history"]) == (None, None)  # a past dashboard has no movers
+
+
+def test_the_movers_are_the_largest_changes_since_7_and_30_days_ago(server: RunningServer) -> None:
+    dashboard = get(server, "/api/dashboard")
+    now = {row["id"]: row for row in all_customers(server)}
+    for back in (7, 30):
+        day = (closed_until() - dt.timedelta(days=back)).isoformat()
+        then = {cid: get(server, f"/api/customers/{cid}/history", **{"from": day, "to": day})["days"] for cid in now}
+        changes = {
+            cid: round(now[cid]["score"] - rows[0]["score"], 1)
+            for cid, rows in then.items()
+            if rows and rows[0]["score"] is not None and now[cid]["tier"] != "insufficient_data"
+        }
+        movers = dashboard["movers"][str(back)]
+        falls = sorted((c for c in changes.items() if c[1] < 0), key=lambda c: (c[1], c[0]))[:10]
+        rises = sorted((c for c in changes.items() if c[1] > 0), key=lambda c: (-c[1], -c[0]))[:10]
+        assert [(m["id"], m["change"]) for m in movers["falls"]] == falls
+        assert [(m["id"], m["change"]) for m in movers["rises"]] == rises
+        assert falls and all(m["factor"] in FACTORS for m in movers["falls"] + movers["rises"])
+        assert all(m["factor_points"] < 0 for m in movers["falls"][:3])  # a large fall: the factor lost points
+
+
+def test_the_list_sorts_by_the_7_day_change(server: RunningServer) -> None:
+    day = (closed_until() - dt.timedelta(days=7)).isoformat()
+    for order in ("asc", "desc"):
+        rows = all_customers(server, sort="change_7", order=order)
+        values = []
+        for row in rows:
+            then = get(server, f"/api/customers/{row['id']}/history", **{"from": day, "to": day})["days"]
+            known = then and then[0]["score"] is not None and row["score"] is not None
+            values.append(round(row["score"] - then[0]["score"], 1) if known else None)
+        known = [v for v in values if v is not None]
+        assert values[: len(known)] == known  # those without a change come last
+        assert known == sorted(known, reverse=order == "desc") and len(known) >= 50
+
+
+def test_the_list_filters_customers_whose_tier_fell(server: RunningServer) -> None:
+    for within in (3, 30):
+        fell = {row["id"] for row in all_customers(server, tier_fell_within=within)}
+        expected = set()
+        for cid, days in histories(server, within).items():
+            ranks = [RANK[d["tier"]] for d in days if d["tier"] in RANK]
+            current = get(server, f"/api/customers/{cid}/health")["tier"]
+            if current in RANK and ranks and RANK[current] > min(ranks):
+                expected.add(cid)
+        assert fell == expected
+    assert fell  # the sample's declining and sudden-drop customers fell within a month
+
+
+def test_history_columns_are_for_the_current_scores_only(server: RunningServer) -> None:
+    for params in ({"sort": "change_7"}, {"tier_fell_within": "7"}):
+        document = problem(call(server, "GET", "/api/customers", params={**params, "as_of": "2026-11-01"}), 422)
+        assert "leave out as_of" in document["detail"]
+    problem(call(server, "GET", "/api/customers", params={"tier_fell_within": "91"}), 422)

@@ -26,9 +26,10 @@ WRITES = ("recordEvent", "recordEventBatch")
 # descriptions name them): a schema-valid write may be refused for these fields, and for no other. In a batch the
 # fields are those of each event, `events[i].<field>`.
 STATEFUL_FIELDS = {"occurred_at", "data.due_at", "data.ticket_id", "data.invoice_id", "customer_id", "Idempotency-Key"}
-# A range of days (`from`, `to`) is refused when `from` is after `to` or it spans more than 730 days: a rule between
-# two parameters, which the document's 422 description states; it is reported on the query as a whole.
-RANGES = ("getCustomerHistory", "getCustomerChanges")
+# Rules between two parameters, which the documents' descriptions state and report on the query as a whole: a range
+# of days (`from`, `to`) is refused when `from` is after `to` or it spans more than 730 days; the list's history
+# columns (`sort=change_7`, `tier_fell_within`) are refused with an `as_of`.
+RANGES = ("getCustomerHistory", "getCustomerChanges", "listCustomers")
 ACCEPTED_FOR_VALID_DATA = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' default
 statuses: collections.Counter[tuple[str, int]] = collections.Counter()
 

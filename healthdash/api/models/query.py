@@ -14,6 +14,7 @@ from healthdash.vocabulary import MAX_NAME_LENGTH, Plan, Segment, Tier
 
 MAX_PAGE = 500  # customers in a page of the list, events in a page of a customer's health
 MAX_OFFSET = 10_000_000
+TIER_DAYS = 90  # the longest tier_fell_within: the days of tiers the server keeps in memory
 MAX_RANGE_DAYS = 730  # days of history or changes one request may span
 HISTORY_DAYS = 90  # the history's default range: the last 90 closed days
 CHANGES_DAYS = 30  # the changes' default range: 30 days ago to today
@@ -28,11 +29,31 @@ class CustomerListQuery(Strict):
     segment: Segment | None = None
     plan: Plan | None = None
     q: Annotated[str | None, Field(max_length=MAX_NAME_LENGTH, description="case-insensitive part of the name")] = None
-    sort: Literal["score", "name", "trend"] = "score"
+    sort: Annotated[
+        Literal["score", "name", "trend", "change_7"],
+        Field(description="`change_7`: the score now minus the score 7 days ago (for the current scores only)"),
+    ] = "score"
     order: Literal["asc", "desc"] = "asc"
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 50
     offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+    tier_fell_within: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=TIER_DAYS,
+            description="only customers in a lower tier now than on some day of the last N closed days "
+            "(for the current scores only)",
+        ),
+    ] = None
     as_of: AsOf = None
+
+    @model_validator(mode="after")
+    def _history_is_now(self) -> Self:
+        if self.as_of is not None and (self.sort == "change_7" or self.tier_fell_within is not None):
+            raise PydanticCustomError(
+                "history_now", "sort=change_7 and tier_fell_within are for the current scores: leave out as_of"
+            )
+        return self
 
 
 class HealthQuery(Strict):

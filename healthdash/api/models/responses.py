@@ -36,6 +36,29 @@ class Bucket(BaseModel):
     count: int
 
 
+class Mover(BaseModel):
+    id: int
+    name: str
+    score: float
+    tier: Tier
+    change: float = Field(description="score now minus the score at the end of the day that many days ago")
+    factor: FactorKey = Field(description="the factor whose points moved most")
+    factor_points: float = Field(description="the points that factor moved")
+
+
+class Movers(BaseModel):
+    falls: list[Mover] = Field(description="the largest falls, largest first")
+    rises: list[Mover] = Field(description="the largest rises, largest first")
+
+
+class TierCount(BaseModel):
+    day: dt.date
+    healthy: int
+    at_risk: int
+    critical: int
+    insufficient_data: int
+
+
 class Dashboard(BaseModel):
     as_of: dt.datetime
     customer_count: int
@@ -44,6 +67,16 @@ class Dashboard(BaseModel):
     top_at_risk: list[AtRiskCustomer]
     factor_averages: dict[FactorKey, float | None]
     distribution: list[Bucket]
+    movers: dict[Literal["7", "30"], Movers] | None = Field(
+        default=None,
+        description="by days back: the customers whose score fell and rose most; "
+        "null for another day than today or without history",
+    )
+    tier_history: list[TierCount] | None = Field(
+        default=None,
+        description="customers per tier on each of the last 90 closed days; "
+        "null for another day than today or without history",
+    )
 
 
 class CustomerRow(BaseModel):

@@ -1,0 +1,126 @@
+"""What the dashboard and the customer list know of the history, kept in memory: every customer's tier on each of
+the last TIER_DAYS closed days, and its row of the days a week and a month back. Movers, tier counts over time,
+the 7-day change and "tier fell within N days" are computed from it and the live scores, without a query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from healthdash.db import history as db
+from healthdash.score_table import ScoreTable
+from healthdash.scoring import FACTOR_KEYS, TIERS, ScoringConfig
+
+TIER_DAYS = 90  # days of tier counts on the dashboard, and the longest "tier fell within N days"
+MOVER_SPANS = (7, 30)  # days back of the movers
+MOVERS = 10  # customers in each list of movers
+INSUFFICIENT = TIERS.index("insufficient_data")
+
+
+@dataclass(frozen=True)
+class HistoryDigest:
+    """The recent history of every customer, as arrays (customers in ascending id order)."""
+
+    today: dt.date
+    built: float  # time.monotonic() when it was read
+    days: list[dt.date]  # the TIER_DAYS closed days up to yesterday, oldest first
+    ids: np.ndarray
+    tiers: np.ndarray  # customers x days: the tier's position in TIERS, -1 where no row was written
+    then: dict[int, pd.DataFrame]  # days back (MOVER_SPANS) -> that day's rows, indexed by customer id
+
+    def tier_history(self) -> list[dict[str, Any]]:
+        """Return the count of customers in each tier for each written day, oldest first."""
+        result = []
+        for column, day in enumerate(self.days):
+            codes = self.tiers[:, column]
+            codes = codes[codes >= 0]
+            if len(codes):
+                counts = np.bincount(codes, minlength=len(TIERS))
+                result.append({"day": day, **{tier: int(counts[i]) for i, tier in enumerate(TIERS)}})
+        return result
+
+    def change(self, scores: ScoreTable, back: int) -> np.ndarray:
+        """Return each customer's score now minus its score `back` days ago (NaN when either is unknown)."""
+        change: np.ndarray = np.round(scores.columns["score"].astype(float) - self._then(scores, back, "score"), 1)
+        return change  # scores are kept to 0.1 (the history's as 4-byte floats): so is their change
+
+    def movers(self, scores: ScoreTable, config: ScoringConfig, back: int) -> dict[str, list[dict[str, Any]]]:
+        """Return the customers whose score fell and rose most over `back` days, with the factor that moved most."""
+        change = self.change(scores, back)
+        moved = np.zeros((len(scores), len(FACTOR_KEYS)))
+        applies = np.stack([~np.isnan(self._then(scores, back, key)) for key in FACTOR_KEYS], axis=1)
+        weights = np.array([float(config.weights[key]) for key in FACTOR_KEYS]) * applies
+        total = weights.sum(axis=1, keepdims=True)
+        shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+        for i, key in enumerate(FACTOR_KEYS):
+            then = np.nan_to_num(self._then(scores, back, key)) * shares[:, i]
+            moved[:, i] = scores.columns[f"{key}_points"].astype(float) - then
+        known = np.flatnonzero(np.isfinite(change) & (scores.tier_codes() != INSUFFICIENT))
+        order = known[np.lexsort((scores.ids[known], change[known]))]
+        falls = [row for row in order if change[row] < 0][:MOVERS]
+        rises = [row for row in order[::-1] if change[row] > 0][:MOVERS]
+
+        def entry(row: int) -> dict[str, Any]:
+            biggest = int(np.argmax(np.abs(moved[row])))
+            return {
+                "id": int(scores.ids[row]),
+                "name": scores.columns["name"][row],
+                "score": float(scores.columns["score"][row]),
+                "tier": scores.columns["tier"][row],
+                "change": round(float(change[row]), 1),
+                "factor": FACTOR_KEYS[biggest],
+                "factor_points": round(float(moved[row, biggest]), 1),
+            }
+
+        return {"falls": [entry(r) for r in falls], "rises": [entry(r) for r in rises]}
+
+    def tier_fell(self, scores: ScoreTable, within: int) -> np.ndarray:
+        """Tell which customers are in a lower tier now than on some closed day of the last `within` days."""
+        found = _positions(self.ids, scores.ids)
+        recent = self.tiers[:, -within:].astype(np.int64)
+        recent = np.where((recent >= 0) & (recent != INSUFFICIENT), recent, 99)
+        best = np.full(len(scores), 99)
+        rows = found >= 0
+        best[rows] = recent[found[rows]].min(axis=1, initial=99)
+        now = scores.tier_codes()
+        fell: np.ndarray = (now != INSUFFICIENT) & (now >= 0) & (now > best)
+        return fell
+
+    def _then(self, scores: ScoreTable, back: int, column: str) -> np.ndarray:
+        values: np.ndarray = self.then[back][column].reindex(scores.ids).to_numpy(dtype=float)
+        return values
+
+
+def read_digest(engine: Engine, today: dt.date) -> HistoryDigest:
+    """Read the recent history from the database: the tiers of TIER_DAYS days and the rows of the movers' days."""
+    last = today - dt.timedelta(days=1)
+    first = last - dt.timedelta(days=TIER_DAYS - 1)
+    back_days = {back: today - dt.timedelta(days=back) for back in MOVER_SPANS}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        tiers = db.recent_tiers(conn, first, last)
+        rows = db.rows_of_days(conn, list(back_days.values()))
+    ids = np.unique(tiers["customer_id"].to_numpy(dtype=np.int64))
+    matrix = np.full((len(ids), TIER_DAYS), -1, dtype=np.int8)
+    rows_at = np.searchsorted(ids, tiers["customer_id"].to_numpy(dtype=np.int64))
+    matrix[rows_at, tiers["offset"].to_numpy(dtype=np.int64)] = tiers["tier"].to_numpy(dtype=np.int8)
+    then = {
+        back: rows[rows["day"] == day.isoformat()].set_index("customer_id").drop(columns="day")
+        for back, day in back_days.items()
+    }
+    days = [first + dt.timedelta(days=n) for n in range(TIER_DAYS)]
+    return HistoryDigest(today, time.monotonic(), days, ids, matrix, then)
+
+
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Return where each wanted id is in the sorted `ids` (-1 when absent)."""
+    if not len(ids):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    slot = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    return np.where(ids[slot] == wanted, slot, -1)
