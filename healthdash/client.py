@@ -29,6 +29,8 @@ from healthdash.api.models.responses import (
     CustomerRow,
     Dashboard,
     EventCreated,
+    ScoreChanges,
+    ScoreHistory,
     ScoringSettings,
 )
 from healthdash.scoring import ConfigError, ScoringConfig
@@ -134,6 +136,25 @@ class ApiClient:
                 return None
             raise
         return parse_model(CustomerHealth, body)
+
+    def history(self, customer_id: int, days: int = 90) -> ScoreHistory | None:
+        """Get one customer's score for each of the last `days` closed days; None when there is no such customer."""
+        first = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
+        body = self._found(f"/api/customers/{int(customer_id)}/history", {"from": first})
+        return None if body is None else parse_model(ScoreHistory, body)
+
+    def changes(self, customer_id: int) -> ScoreChanges | None:
+        """Get what moved one customer's score over the last 30 days; None when there is no such customer."""
+        body = self._found(f"/api/customers/{int(customer_id)}/changes")
+        return None if body is None else parse_model(ScoreChanges, body)
+
+    def _found(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        try:
+            return self._get(path, params)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def record_event(self, customer_id: int, event_type: str, data: Mapping[str, Any]) -> EventCreated:
         """Record an event for a customer (now) with the server's write token; invalidate the cache."""

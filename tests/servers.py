@@ -163,3 +163,22 @@ def loopback_socket() -> Iterator[socket.socket]:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         yield sock
+
+
+def wait_for_history(database_url: str, days: int = 180, timeout: float = 120.0) -> None:
+    """Wait until a server over this database has written `days` closed days of score history."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                if conn.execute(text("SELECT count(*) FROM score_history_days")).scalar_one() >= days:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the score history did not reach {days} days in {timeout} s")
+            time.sleep(0.1)
+    finally:
+        engine.dispose()

@@ -116,3 +116,75 @@ def timeline_svg(points: Sequence[tuple[str, float]], colour: str, caption: str)
         f'xmlns="http://www.w3.org/2000/svg"><line x1="0" y1="{height}" x2="{width}" y2="{height}" '
         f'stroke="#d1d9e0" stroke-width="2"/><g fill="{text(colour)}">{rects}</g></svg>'
     )
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """One day of a score history: its label, its score (None: no score that day) and its tier."""
+
+    label: str
+    score: float | None
+    tier: str
+
+
+def history_svg(
+    points: Sequence[ScorePoint],
+    bands: Sequence[tuple[float, float, str]],
+    markers: Sequence[tuple[int, str]],
+    caption: str,
+) -> str:
+    """An SVG of a score (0-100) over days, oldest first: one hoverable point per day joined by a line, shaded
+    bands (from, to, colour) behind, and a vertical marker (position, tooltip) before each marked day."""
+    step = 4
+    width = max(len(points), 1) * step
+    shade = "".join(
+        f'<rect class="hd-band" x="0" y="{100 - high:.2f}" width="{width}" height="{high - low:.2f}" '
+        f'fill="{text(colour)}"/>'
+        for low, high, colour in bands
+    )
+    scored = [(i, p) for i, p in enumerate(points) if p.score is not None]
+    line = " ".join(f"{i * step + step / 2:.1f},{100 - float(p.score or 0):.2f}" for i, p in scored)
+    dots = "".join(
+        f'<circle class="hd-point" cx="{i * step + step / 2:.1f}" cy="{100 - float(p.score or 0):.2f}" r="1.6" '
+        f'data-tier="{text(p.tier)}"><title>{text(_point_title(p))}</title></circle>'
+        for i, p in enumerate(points)
+        if p.score is not None
+    )
+    marks = "".join(
+        f'<line class="hd-config-change" x1="{i * step:.1f}" y1="0" x2="{i * step:.1f}" y2="100" stroke="#57606a" '
+        f'stroke-width="0.8" stroke-dasharray="2,2"><title>{text(title)}</title></line>'
+        for i, title in markers
+    )
+    return (
+        f'<svg viewBox="0 0 {width} 100" preserveAspectRatio="none" role="img" aria-label="{text(caption)}" '
+        f'xmlns="http://www.w3.org/2000/svg" class="hd-history-chart">{shade}'
+        f'<polyline points="{line}" fill="none" stroke="#24292f" stroke-width="0.8"/>{marks}'
+        f'<g fill="#24292f">{dots}</g></svg>'
+    )
+
+
+def _point_title(point: ScorePoint) -> str:
+    score = "no score" if point.score is None else f"{point.score:.1f}"
+    return f"{point.label}: {score}, {point.tier.replace('_', ' ')}"
+
+
+def stacked_columns_svg(columns: Sequence[tuple[str, Sequence[tuple[int, str, str]]]], caption: str) -> str:
+    """An SVG of one stacked column per (label, parts), oldest first; parts are (count, colour, name), bottom first,
+    scaled to the largest column. Each part's tooltip names its day, name and count."""
+    top = max((sum(c for c, _, _ in parts) for _, parts in columns), default=0) or 1
+    width = max(len(columns), 1) * 10
+    rects = []
+    for i, (label, parts) in enumerate(columns):
+        y = 100.0
+        for count, colour, name in parts:
+            height = count / top * 100
+            y -= height
+            if count:
+                rects.append(
+                    f'<rect x="{i * 10 + 1}" y="{y:.2f}" width="8" height="{height:.2f}" fill="{text(colour)}">'
+                    f"<title>{text(f'{label}: {name} {count}')}</title></rect>"
+                )
+    return (
+        f'<svg viewBox="0 0 {width} 100" preserveAspectRatio="none" role="img" aria-label="{text(caption)}" '
+        f'xmlns="http://www.w3.org/2000/svg" class="hd-stacked-chart">{"".join(rects)}</svg>'
+    )

@@ -18,7 +18,9 @@ from healthdash.widgets.factor_breakdown import FactorBreakdownView
 from healthdash.widgets.invoices_table import InvoicesTable
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.page import Page
+from healthdash.widgets.score_history import ScoreHistoryView
 from healthdash.widgets.tickets_table import TicketsTable
+from healthdash.widgets.what_changed import WhatChanged
 
 
 class CustomerPage(Page):
@@ -43,9 +45,14 @@ class CustomerPage(Page):
         columns = ipw.Box([self.breakdown, evidence_and_form])
         columns.add_class("hd-grid")
         columns.add_class("hd-grid-even")
-        self.body.children = [self.header, columns]
+        self.history = ScoreHistoryView()
+        self.what_changed = WhatChanged()
+        history = ipw.Box([self.history, self.what_changed])
+        history.add_class("hd-grid")
+        self.body.children = [self.header, history, columns]
         self.body.layout.display = "none"
         self.form.observe(lambda _: self.load(), names="recorded")
+        self.history.observe(lambda _: self._fetch_history(), names="days")
         self.observe(lambda _: self.load(), names="customer_id")
 
     def show_query_string(self, query_string: str | None) -> None:
@@ -83,5 +90,13 @@ class CustomerPage(Page):
             f"Invoices ({len(health.invoices)})",
             f"Recent events ({health.events.total:,})",
         )
+        self._fetch_history()
+        self.what_changed.changes = self.client.changes(self.customer_id)
         self.as_of = health.as_of
         self.body.layout.display = None
+
+    def _fetch_history(self) -> None:
+        if self.customer_id is None:
+            return
+        self.history.chart.config = self.client.scoring_config()
+        self.history.chart.history = self.client.history(self.customer_id, self.history.days)

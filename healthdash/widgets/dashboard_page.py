@@ -11,6 +11,7 @@ from healthdash.scoring import ScoringConfig
 from healthdash.widgets.at_risk_table import AtRiskTable
 from healthdash.widgets.dashboard_charts import DashboardCharts
 from healthdash.widgets.factor_averages import FactorAverages
+from healthdash.widgets.history_charts import BiggestDrops, TierHistoryChart
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.page import Page
 from healthdash.widgets.summary_tiles import SummaryTiles
@@ -34,11 +35,15 @@ class DashboardPage(Page):
         self.factor_averages = FactorAverages()
         lower = ipw.Box([self.at_risk, self.factor_averages])
         lower.add_class("hd-grid")
-        self.body.children = [self.tiles, self.charts, lower]
+        self.tier_history = TierHistoryChart()
+        self.drops = BiggestDrops(self.links)
+        history = ipw.Box([self.tier_history, self.drops])
+        history.add_class("hd-grid")
+        self.body.children = [self.tiles, self.charts, history, lower]
 
     def fetch(self) -> None:
         dashboard = self.client.dashboard()
         self.charts.config = self.config or self.client.scoring_config()
-        for widget in (self.tiles, self.charts, self.at_risk, self.factor_averages):
+        for widget in (self.tiles, self.charts, self.tier_history, self.drops, self.at_risk, self.factor_averages):
             widget.dashboard = dashboard
         self.as_of = dashboard.as_of

@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import TEST_TOKEN
 from tests.databases import sample_data_copy
-from tests.servers import PREHEATED, RunningServer, start_server
+from tests.servers import PREHEATED, RunningServer, start_server, wait_for_history
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -82,6 +82,7 @@ class WebApp:
 
     server: RunningServer
     hostile_id: int
+    database_url: str = ""
 
     @property
     def url(self) -> str:
@@ -108,4 +109,5 @@ def app(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFacto
             ):
                 status, _, answer = running.post_event(hostile, body)
                 assert status == 201, answer
-            yield WebApp(running, hostile)
+            wait_for_history(url)  # the pages' history charts show every day
+            yield WebApp(running, hostile, url)

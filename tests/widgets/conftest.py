@@ -9,7 +9,7 @@ import pytest
 from healthdash.client import ApiClient
 from tests.conftest import TEST_TOKEN
 from tests.databases import sample_data_copy
-from tests.servers import RunningServer, start_server
+from tests.servers import RunningServer, start_server, wait_for_history
 
 
 @pytest.fixture(scope="package")
@@ -21,6 +21,7 @@ def widgets_server(
         sample_data_copy(admin_url, template_db, "hd_widgets") as url,
         start_server(url, tmp_path_factory.mktemp("widgets-server"), TEST_TOKEN) as running,
     ):
+        wait_for_history(url)  # the pages' history charts show every day
         yield running
 
 

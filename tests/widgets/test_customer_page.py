@@ -70,8 +70,28 @@ def test_shows_the_customer_the_api_describes(client: ApiClient, widgets_server:
     assert page.evidence.titles[1] == f"Tickets ({len(body['tickets'])})"
     assert page.evidence.titles[2] == f"Invoices ({len(body['invoices'])})"
     assert page.form.health is not None and page.form.health.customer.id == 5
+    sent = client.requests_sent  # the health, the scoring configuration, the history and the changes
+    assert sent == 4
     page.show_query_string("id=5")  # the same customer again: shown from the cache
-    assert client.requests_sent == 1
+    assert client.requests_sent == sent
+
+
+def test_shows_the_history_and_what_changed_as_the_api_does(client: ApiClient, widgets_server: RunningServer) -> None:
+    page = CustomerPage(client, LINKS)
+    page.customer_id = 3
+    first = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=90)).isoformat()
+    _, _, history = widgets_server.get(f"/api/customers/3/history?from={first}")
+    _, _, changes = widgets_server.get("/api/customers/3/changes")
+
+    chart = page.history.chart.value
+    assert chart.count('class="hd-point"') == len([d for d in history["days"] if d["score"] is not None]) >= 89
+    assert f"{history['days'][-1]['day']}: {history['days'][-1]['score']:.1f}" in chart  # the hover text
+    assert chart.count("hd-config-change") == 0
+    shown = re.findall(r'<li class="hd-change"[^>]*>([^<]*)</li>', page.what_changed.value)
+    assert shown == [line["sentence"] for line in changes["lines"] if line["points"] != 0]
+
+    page.history.range.value = 180
+    assert page.history.chart.value.count('class="hd-point"') >= 179
 
 
 def test_recording_an_event_shows_the_new_score(client: ApiClient, widgets_server: RunningServer) -> None:
