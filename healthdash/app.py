@@ -18,12 +18,12 @@ from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import RedirectHandler
 from traitlets import Any as AnyTrait
-from traitlets import Instance, List
+from traitlets import Dict, Instance, List
 from traitlets.config import Config
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 
-from healthdash.api.context import ApiContext
+from healthdash.api.context import ApiContext, BodyLimits
 from healthdash.api.routes import api_handlers
 from healthdash.board import ScoreBoard
 from healthdash.db.database import resolve_database_url
@@ -67,6 +67,10 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         help="The listening sockets, bound before start so that their port is known (HEALTHDASH_PORT=0 picks one).",
     )
 
+    http_options = Dict(
+        help="Keyword arguments of Tornado's HTTPServer: the body, buffer and header limits and the timeouts."
+    )
+
     def init_handlers(self) -> list[Any]:
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
         home = url_path_join(self.server_url, HOME_PAGE)
@@ -90,7 +94,7 @@ class HealthdashServer(Voila):  # type: ignore[misc]
 
     def listen(self) -> None:
         """Serve on the sockets bound before start until the event loop stops (Voila binds its port here)."""
-        HTTPServer(self.app).add_sockets(self.sockets)
+        HTTPServer(self.app, **self.http_options).add_sockets(self.sockets)
         self.ioloop = IOLoop.current()  # what Voila's SIGTERM handler stops
         try:
             self.ioloop.start()
@@ -107,6 +111,23 @@ def api_url(settings: Settings) -> str:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "*") else settings.host
     host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
     return f"http://{host}:{settings.port}"
+
+
+def http_options(settings: Settings) -> dict[str, Any]:
+    """Return the HTTP server's limits: what a connection may send, and for how long it may take.
+
+    A body larger than HEALTHDASH_MAX_BODY_SIZE is refused unless its route takes more (the API's handlers read their
+    bodies piece by piece and raise the limit for the batch route once the request is authorised); headers are limited
+    to HEALTHDASH_MAX_HEADER_SIZE; a connection that sends nothing (or its headers too slowly) is closed after
+    HEALTHDASH_IDLE_TIMEOUT seconds, one whose body takes longer than HEALTHDASH_BODY_TIMEOUT seconds as well.
+    """
+    return {
+        "max_body_size": settings.max_body_size,
+        "max_buffer_size": max(settings.max_batch_body_size, settings.max_body_size) + settings.max_header_size,
+        "max_header_size": settings.max_header_size,
+        "idle_connection_timeout": settings.idle_timeout,
+        "body_timeout": settings.body_timeout,
+    }
 
 
 def voila_config(settings: Settings) -> Config:
@@ -182,7 +203,9 @@ def serve(settings: Settings | None = None) -> None:
     executor = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="healthdash-db")
     service = HealthService(engine, settings.scoring)
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
-    context = ApiContext(service, ScoreBoard(service, executor, settings.cache_seconds), executor, tokens)
+    limits = BodyLimits(settings.max_body_size, max(settings.max_batch_body_size, settings.max_body_size))
+    board = ScoreBoard(service, executor, settings.cache_seconds)
+    context = ApiContext(service, board, executor, tokens, limits)
     listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
     sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
@@ -190,6 +213,7 @@ def serve(settings: Settings | None = None) -> None:
     app = HealthdashServer(config=voila_config(settings))
     app.api_context = context
     app.sockets = sockets
+    app.http_options = http_options(settings)
     app.initialize([])
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
 

@@ -21,6 +21,22 @@ from healthdash.service import HealthService
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class BodyLimits:
+    """The largest request bodies the API takes, in bytes."""
+
+    max_body_size: int = 64 * 1024  # one event, and any other request
+    max_batch_body_size: int = 8 * 1024 * 1024  # a batch of events
+
+    @property
+    def drop_budget(self) -> int:
+        """Return the most a refused body is read for (and dropped), so that a client still sending it reads the answer.
+
+        Twice the largest body: a client that overshoots a limit by a little still gets its 413 rather than a reset.
+        """
+        return 2 * self.max_batch_body_size
+
+
 @dataclass
 class ApiContext:
     """Per-process state of the API."""
@@ -29,6 +45,7 @@ class ApiContext:
     board: ScoreBoard
     executor: ThreadPoolExecutor
     tokens: tuple[str, ...]
+    limits: BodyLimits = field(default_factory=BodyLimits)
     activity: CommitGroup[Activity, Recorded | None] = field(init=False)
 
     def __post_init__(self) -> None:
