@@ -29,6 +29,7 @@ from healthdash.board import ScoreBoard
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
+from healthdash.hosts import HostCheck, allowed_hosts
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
 from healthdash.service import HealthService
@@ -67,6 +68,9 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         help="The listening sockets, bound before start so that their port is known (HEALTHDASH_PORT=0 picks one).",
     )
 
+    allowed_hosts = AnyTrait(
+        frozenset({"localhost", "127.0.0.1", "::1"}), help="The Host names the server answers to (others get 400)."
+    )
     http_options = Dict(
         help="Keyword arguments of Tornado's HTTPServer: the body, buffer and header limits and the timeouts."
     )
@@ -94,7 +98,7 @@ class HealthdashServer(Voila):  # type: ignore[misc]
 
     def listen(self) -> None:
         """Serve on the sockets bound before start until the event loop stops (Voila binds its port here)."""
-        HTTPServer(self.app, **self.http_options).add_sockets(self.sockets)
+        HTTPServer(HostCheck(self.app, self.allowed_hosts), **self.http_options).add_sockets(self.sockets)
         self.ioloop = IOLoop.current()  # what Voila's SIGTERM handler stops
         try:
             self.ioloop.start()
@@ -214,6 +218,7 @@ def serve(settings: Settings | None = None) -> None:
     app.api_context = context
     app.sockets = sockets
     app.http_options = http_options(settings)
+    app.allowed_hosts = allowed_hosts(settings.public_url, settings.host, settings.allowed_hosts)
     app.initialize([])
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
 

@@ -37,6 +37,7 @@ class Settings:
     db_pool_size: int
     db_connect_timeout: int
     kernel_pool_size: int = 1
+    allowed_hosts: tuple[str, ...] = ()
     max_body_size: int = 64 * 1024
     max_batch_body_size: int = 8 * 1024 * 1024
     max_header_size: int = 16 * 1024
@@ -73,6 +74,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         db_pool_size=_int(environ, f"{ENV_PREFIX}DB_POOL_SIZE", 8, 1, 100),
         db_connect_timeout=_int(environ, f"{ENV_PREFIX}DB_CONNECT_TIMEOUT", 2, 1, 60),
         kernel_pool_size=_int(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZE", 1, 0, 8),
+        allowed_hosts=tuple(h.strip() for h in environ.get(f"{ENV_PREFIX}ALLOWED_HOSTS", "").split(",") if h.strip()),
         max_body_size=_int(environ, f"{ENV_PREFIX}MAX_BODY_SIZE", 64 * 1024, 1024, 16 * 1024 * 1024),
         max_batch_body_size=_int(environ, f"{ENV_PREFIX}MAX_BATCH_BODY_SIZE", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
         max_header_size=_int(environ, f"{ENV_PREFIX}MAX_HEADER_SIZE", 16 * 1024, 4096, 1024 * 1024),

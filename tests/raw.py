@@ -49,13 +49,14 @@ def read_reply(sock: socket.socket, timeout: float = 10.0) -> RawReply:
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "-1"))
+    status = int(status_line.split()[1])
+    length = 0 if status in (101, 204, 304) else int(headers.get("content-length", "-1"))
     while length < 0 or len(body) < length:
         piece = sock.recv(65536)
         if not piece:
             break
         body += piece
-    return RawReply(int(status_line.split()[1]), headers, body[:length] if length >= 0 else body)
+    return RawReply(status, headers, body[:length] if length >= 0 else body)
 
 
 def closed_within(sock: socket.socket, seconds: float) -> float | None:
