@@ -21,7 +21,6 @@ from traitlets import Any as AnyTrait
 from traitlets import Dict, Instance, List
 from traitlets.config import Config
 from voila.app import Voila
-from voila.tornado.handler import TornadoVoilaHandler
 
 from healthdash.api.context import ApiContext, BodyLimits
 from healthdash.api.routes import api_handlers
@@ -29,9 +28,11 @@ from healthdash.board import ScoreBoard
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
+from healthdash.error_pages import NotFoundPage
 from healthdash.hosts import HostCheck, allowed_hosts
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
+from healthdash.page_routes import page_routes
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
 from healthdash.tokens import write_tokens
@@ -43,19 +44,6 @@ SWITCH_INTERVAL = 0.001  # seconds
 POOL_FILL_SECONDS = 120.0  # the longest the server waits for its preheated kernels before it says it is serving
 IDLE_KERNEL_SECONDS = 600  # a kernel whose page went away without saying so is shut down after this long
 log = logging.getLogger("healthdash")
-
-
-class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
-    """Voila's page handler, also setting the `_xsrf` cookie.
-
-    A page asks to shut its kernel down when it is closed, with a POST that echoes the `_xsrf` cookie. Standalone
-    Voila never sets that cookie, so the POST fails the XSRF check and kernels linger (voila#1458). Setting the
-    cookie on the page keeps the check and lets the shutdown through.
-    """
-
-    async def prepare(self) -> None:
-        await super().prepare()
-        self.xsrf_token  # noqa: B018  (reading it sets the cookie)
 
 
 class HealthdashServer(Voila):  # type: ignore[misc]
@@ -79,11 +67,9 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
         home = url_path_join(self.server_url, HOME_PAGE)
         ours.append((self.server_url.rstrip("/") + "/?", RedirectHandler, {"url": home, "permanent": False}))
-        voila_handlers: list[Any] = [
-            (pattern, PageHandler if handler is TornadoVoilaHandler else handler, *rest)
-            for pattern, handler, *rest in super().init_handlers()
-        ]
-        return ours + voila_handlers
+        # no login or logout (the app has no accounts) and no notebook tree (the app links its pages itself)
+        unused = {handler for _, handler, *_ in self.identity_provider.get_handlers()}
+        return ours + page_routes(super().init_handlers(), unused)
 
     def init_settings(self) -> dict[str, Any]:
         """Voila's settings, with the page notebooks trusted as the app's own code (see healthdash.notary)."""
@@ -148,7 +134,10 @@ def voila_config(settings: Settings) -> Config:
     config.Voila.port = settings.port
     config.Voila.open_browser = False
     config.Voila.root_dir = str(NOTEBOOKS)
-    config.Voila.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff"}}
+    config.Voila.tornado_settings = {
+        "headers": {"X-Content-Type-Options": "nosniff"},
+        "default_handler_class": NotFoundPage,  # any address no route serves: a clean 404
+    }
     config.VoilaConfiguration.show_tracebacks = False
     config.VoilaConfiguration.template = "lab"  # extended by healthdash/templates/index.html.j2
     config.VoilaConfiguration.allow_template_override = "NO"
