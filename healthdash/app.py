@@ -29,7 +29,8 @@ from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
-from healthdash.hosts import HostCheck, allowed_hosts
+from healthdash.gate import GateLimits, RequestGate
+from healthdash.hosts import allowed_hosts
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
 from healthdash.page_routes import page_routes
@@ -59,6 +60,7 @@ class HealthdashServer(Voila):  # type: ignore[misc]
     allowed_hosts = AnyTrait(
         frozenset({"localhost", "127.0.0.1", "::1"}), help="The Host names the server answers to (others get 400)."
     )
+    gate_limits = Instance(GateLimits, args=(), help="The sizes a request's URL, headers and query may have.")
     http_options = Dict(
         help="Keyword arguments of Tornado's HTTPServer: the body, buffer and header limits and the timeouts."
     )
@@ -84,7 +86,8 @@ class HealthdashServer(Voila):  # type: ignore[misc]
 
     def listen(self) -> None:
         """Serve on the sockets bound before start until the event loop stops (Voila binds its port here)."""
-        HTTPServer(HostCheck(self.app, self.allowed_hosts), **self.http_options).add_sockets(self.sockets)
+        gate = RequestGate(self.app, self.allowed_hosts, self.gate_limits)
+        HTTPServer(gate, **self.http_options).add_sockets(self.sockets)
         self.ioloop = IOLoop.current()  # what Voila's SIGTERM handler stops
         try:
             self.ioloop.start()
@@ -103,18 +106,24 @@ def api_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
+def gate_limits(settings: Settings) -> GateLimits:
+    """Return the sizes a request's URL, headers and query may have (larger: 414, 431 or 400 before any handler)."""
+    return GateLimits(settings.max_url_length, settings.max_header_size, settings.max_query_parameters)
+
+
 def http_options(settings: Settings) -> dict[str, Any]:
     """Return the HTTP server's limits: what a connection may send, and for how long it may take.
 
     A body larger than HEALTHDASH_MAX_BODY_SIZE is refused unless its route takes more (the API's handlers read their
-    bodies piece by piece and raise the limit for the batch route once the request is authorised); headers are limited
-    to HEALTHDASH_MAX_HEADER_SIZE; a connection that sends nothing (or its headers too slowly) is closed after
+    bodies piece by piece and raise the limit for the batch route once the request is authorised); headers are
+    answered 431 past HEALTHDASH_MAX_HEADER_SIZE (see `healthdash.gate`), and the connection is closed past twice the
+    URL and header limits together; a connection that sends nothing (or its headers too slowly) is closed after
     HEALTHDASH_IDLE_TIMEOUT seconds, one whose body takes longer than HEALTHDASH_BODY_TIMEOUT seconds as well.
     """
     return {
         "max_body_size": settings.max_body_size,
         "max_buffer_size": max(settings.max_batch_body_size, settings.max_body_size) + settings.max_header_size,
-        "max_header_size": settings.max_header_size,
+        "max_header_size": gate_limits(settings).hard_header_size,
         "idle_connection_timeout": settings.idle_timeout,
         "body_timeout": settings.body_timeout,
     }
@@ -208,6 +217,7 @@ def serve(settings: Settings | None = None) -> None:
     app.sockets = sockets
     app.http_options = http_options(settings)
     app.allowed_hosts = allowed_hosts(settings.public_url, settings.host, settings.allowed_hosts)
+    app.gate_limits = gate_limits(settings)
     app.initialize([])
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
 

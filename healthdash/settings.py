@@ -41,6 +41,8 @@ class Settings:
     max_body_size: int = 64 * 1024
     max_batch_body_size: int = 8 * 1024 * 1024
     max_header_size: int = 16 * 1024
+    max_url_length: int = 8192
+    max_query_parameters: int = 100
     idle_timeout: float = 30.0
     body_timeout: float = 60.0
 
@@ -78,6 +80,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         max_body_size=_int(environ, f"{ENV_PREFIX}MAX_BODY_SIZE", 64 * 1024, 1024, 16 * 1024 * 1024),
         max_batch_body_size=_int(environ, f"{ENV_PREFIX}MAX_BATCH_BODY_SIZE", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
         max_header_size=_int(environ, f"{ENV_PREFIX}MAX_HEADER_SIZE", 16 * 1024, 4096, 1024 * 1024),
+        max_url_length=_int(environ, f"{ENV_PREFIX}MAX_URL_LENGTH", 8192, 256, 1024 * 1024),
+        max_query_parameters=_int(environ, f"{ENV_PREFIX}MAX_QUERY_PARAMETERS", 100, 10, 10_000),
         idle_timeout=_float(environ, f"{ENV_PREFIX}IDLE_TIMEOUT", 30.0, 1.0, 3600.0),
         body_timeout=_float(environ, f"{ENV_PREFIX}BODY_TIMEOUT", 60.0, 1.0, 3600.0),
     )

@@ -9,15 +9,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from healthdash.api import jsonio
-from healthdash.api.handlers import CustomerEventsHandler
+from healthdash.api.handlers import ERRORS_LISTED, CustomerEventsHandler
 from healthdash.api.models.events import EventBatch
 from healthdash.api.models.values import TEXT_PATTERN
 from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
 from healthdash.recording import Answer, EventRejected, KeyReused, NewEvent
 from healthdash.vocabulary import ACTIVITY_TYPES, EVENT_TYPES, MAX_BATCH, MAX_IDEMPOTENCY_KEY_LENGTH
-
-ERRORS_LISTED = 100
 
 
 class EventBatchHandler(CustomerEventsHandler):

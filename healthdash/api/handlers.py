@@ -26,6 +26,7 @@ from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 HEALTHZ_SECONDS = 2.5
+ERRORS_LISTED = 100  # a 422 lists at most this many fields at fault (and says how many more there were)
 log = logging.getLogger("healthdash.api")
 
 
@@ -86,6 +87,14 @@ class ApiHandler(RequestHandler):
             raise self.refusal
         return self.body.bytes()
 
+    async def head(self, *args: str) -> None:
+        """Answer HEAD as GET, without the body (Tornado leaves it out and keeps Content-Length)."""
+        if type(self).get is RequestHandler.get:
+            raise HTTPError(405)
+        answered = self.get(*args)
+        if answered is not None:
+            await answered
+
     def send(self, body: Any, status: int = 200, content_type: str = "application/json; charset=UTF-8") -> None:
         """Write a JSON response (bytes are sent as they are, in the given content type)."""
         self.set_status(status)
@@ -108,6 +117,7 @@ class ApiHandler(RequestHandler):
             allowed = [
                 m for m in ("GET", "POST") if getattr(type(self), m.lower()) is not getattr(RequestHandler, m.lower())
             ]
+            allowed[1:1] = ["HEAD"] if "GET" in allowed else []
             problem.headers["Allow"] = ", ".join(allowed)
         self.clear()
         self.set_status(problem.status)
@@ -271,6 +281,8 @@ def customer_id_from_path(text: str, what: str = "customer") -> int:
     """Parse an id from the path: a positive whole number up to MAX_ID, else 404."""
     if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
         raise Problem(404, f"there is no {what} with id {text!r}: ids are positive whole numbers")
+    if text != str(int(text)):
+        raise Problem(404, f"there is no {what} with id {text!r}: ids are written without leading zeros")
     return int(text)
 
 
@@ -306,10 +318,10 @@ def _message(error: Any) -> str:
 
 
 def _invalid(what: str, errors: list[tuple[str, str]]) -> Problem:
-    detail = "; ".join(f"{field}: {message}" for field, message in errors)
-    return Problem(
-        422, f"invalid {what}: {detail}", errors=[{"field": field, "message": message} for field, message in errors]
-    )
+    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+    detail = "; ".join(f"{field}: {message}" for field, message in errors[:10]) + more
+    listed = [{"field": field, "message": message} for field, message in errors[:ERRORS_LISTED]]
+    return Problem(422, f"invalid {what}: {detail}", errors=listed)
 
 
 def _error(field: str) -> dict[str, str]:
