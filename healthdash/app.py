@@ -33,7 +33,9 @@ from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
-from healthdash.page_routes import page_routes
+from healthdash.page_routes import page_routes, served
+from healthdash.security_headers import HEADERS as SECURITY_HEADERS
+from healthdash.security_headers import cookie_options
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
 from healthdash.tokens import write_tokens
@@ -68,7 +70,7 @@ class HealthdashServer(Voila):  # type: ignore[misc]
     def init_handlers(self) -> list[Any]:
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
         home = url_path_join(self.server_url, HOME_PAGE)
-        ours.append((self.server_url.rstrip("/") + "/?", RedirectHandler, {"url": home, "permanent": False}))
+        ours.append((self.server_url.rstrip("/") + "/?", served(RedirectHandler), {"url": home, "permanent": False}))
         # no login or logout (the app has no accounts) and no notebook tree (the app links its pages itself)
         unused = {handler for _, handler, *_ in self.identity_provider.get_handlers()}
         return ours + page_routes(super().init_handlers(), unused)
@@ -143,10 +145,13 @@ def voila_config(settings: Settings) -> Config:
     config.Voila.port = settings.port
     config.Voila.open_browser = False
     config.Voila.root_dir = str(NOTEBOOKS)
+    https = (settings.public_url or "").startswith("https://")
     config.Voila.tornado_settings = {
-        "headers": {"X-Content-Type-Options": "nosniff"},
+        "headers": dict(SECURITY_HEADERS),  # a page sets its own Content-Security-Policy (see PageHandler)
         "default_handler_class": NotFoundPage,  # any address no route serves: a clean 404
+        "xsrf_cookie_kwargs": cookie_options(https),
     }
+    config.IdentityProvider.cookie_options = cookie_options(https)
     config.VoilaConfiguration.show_tracebacks = False
     config.VoilaConfiguration.template = "lab"  # extended by healthdash/templates/index.html.j2
     config.VoilaConfiguration.allow_template_override = "NO"

@@ -14,6 +14,8 @@ from typing import Any
 
 from tornado.web import HTTPError, RequestHandler
 
+from healthdash.security_headers import SecurityHeaders
+
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{status} {phrase} · healthdash</title>
 <style>body{{font-family:system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#222}}</style></head>
@@ -55,15 +57,8 @@ class CleanErrors(RequestHandler):
         RequestHandler.finish(self, PAGE.format(status=status_code, phrase=html.escape(phrase), sentence=sentence))
 
 
-class NotFoundPage(CleanErrors):
+class NotFoundPage(CleanErrors, SecurityHeaders):
     """Every address no route serves."""
 
     def prepare(self) -> None:
         raise HTTPError(404)
-
-
-def with_clean_errors(handler: type[RequestHandler]) -> type[RequestHandler]:
-    """Return the handler class with `CleanErrors` before it (the same class if it has it already)."""
-    if issubclass(handler, CleanErrors):
-        return handler
-    return type(handler.__name__, (CleanErrors, handler), {"__module__": __name__, "__doc__": handler.__doc__})

@@ -9,7 +9,8 @@ from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
-from healthdash.error_pages import with_clean_errors
+from healthdash.error_pages import CleanErrors
+from healthdash.security_headers import SecurityHeaders, new_nonce, page_policy, with_nonce
 
 
 class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
@@ -18,11 +19,30 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
     A page asks to shut its kernel down when it is closed, with a POST that echoes the `_xsrf` cookie. Standalone
     Voila never sets that cookie, so the POST fails the XSRF check and kernels linger (voila#1458). Setting the
     cookie on the page keeps the check and lets the shutdown through.
+
+    The page's inline scripts carry a nonce drawn for it, which its Content-Security-Policy names.
     """
+
+    @property
+    def nonce(self) -> str:
+        if not hasattr(self, "_nonce"):
+            self._nonce = new_nonce()
+        return self._nonce
+
+    @property
+    def content_security_policy(self) -> str:
+        return page_policy(self.nonce)
 
     async def prepare(self) -> None:
         await super().prepare()
         self.xsrf_token  # noqa: B018  (reading it sets the cookie)
+
+    def write(self, chunk: str | bytes | dict[str, Any]) -> None:
+        if isinstance(chunk, str):
+            chunk = with_nonce(chunk, self.nonce)
+        elif isinstance(chunk, bytes):
+            chunk = with_nonce(chunk.decode("utf-8"), self.nonce).encode("utf-8")
+        super().write(chunk)
 
 
 class TemplateFiles(TemplateStaticFileHandler):  # type: ignore[misc]
@@ -47,5 +67,13 @@ def page_routes(voila_routes: list[Any], unused: set[type[RequestHandler]]) -> l
     for pattern, handler, *rest in voila_routes:
         if handler in unused or handler is TornadoVoilaTreeHandler:
             continue
-        routes.append((pattern, with_clean_errors(REPLACED.get(handler, handler)), *rest))
+        routes.append((pattern, served(REPLACED.get(handler, handler)), *rest))
     return routes
+
+
+def served(handler: type[RequestHandler]) -> type[RequestHandler]:
+    """Return the handler class answering its errors cleanly and with the security headers."""
+    if issubclass(handler, CleanErrors):
+        return handler
+    bases = (CleanErrors, SecurityHeaders, handler)
+    return type(handler.__name__, bases, {"__module__": __name__, "__doc__": handler.__doc__})

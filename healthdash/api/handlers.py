@@ -22,6 +22,7 @@ from healthdash.api.openapi import openapi_document
 from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
 from healthdash.recording import EventRejected
+from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,7 +49,8 @@ class ApiHandler(RequestHandler):
         return self.api.limits.max_body_size
 
     def set_default_headers(self) -> None:
-        self.set_header("X-Content-Type-Options", "nosniff")
+        for name, value in SECURITY_HEADERS.items():
+            self.set_header(name, value)
 
     def check_xsrf_cookie(self) -> None:
         """Writes are authorised by bearer token, not cookies: there is no cross-site cookie to forge."""

@@ -7,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -74,7 +75,8 @@ def test_a_malformed_widget_message_streams_no_traceback(app: WebApp) -> None:
         comm_message(models[0].decode(), {"method": "custom", "content": {"event": 1}}),
         comm_message("0" * 32, {"method": "update", "state": {}}),
     ]
-    received = asyncio.run(exchange(url, app.server.url, malformed, seconds=5))
+    with ThreadPoolExecutor(1) as thread:  # an event loop of its own (the browser tests' may be running here)
+        received = thread.submit(lambda: asyncio.run(exchange(url, app.server.url, malformed, seconds=5))).result()
     assert any("could not handle" in json.dumps(m["content"]) for m in received), "the failures were noticed"
     told = [
         m
