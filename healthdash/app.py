@@ -206,13 +206,20 @@ def serve(settings: Settings | None = None) -> None:
     # a thread back from the database waits at most this long for the interpreter, not the default 5 ms
     sys.setswitchinterval(SWITCH_INTERVAL)
     url = resolve_database_url(settings.database_url, settings.data_dir)
-    engine = make_engine(url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout)
+    engine = make_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
+    # large bodies are built apart from the database's threads, which a hanging database may hold
+    builder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthdash-build")
     executor = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="healthdash-db")
     service = HealthService(engine, settings.scoring)
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
     limits = BodyLimits(settings.max_body_size, max(settings.max_batch_body_size, settings.max_body_size))
     board = ScoreBoard(service, executor, settings.cache_seconds)
-    context = ApiContext(service, board, executor, tokens, limits)
+    context = ApiContext(service, board, executor, tokens, limits, settings.db_deadline, builder)
     listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
     sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
@@ -241,4 +248,5 @@ def serve(settings: Settings | None = None) -> None:
     finally:
         listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)
+        builder.shutdown(wait=False, cancel_futures=True)
         engine.dispose()

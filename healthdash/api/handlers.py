@@ -241,7 +241,7 @@ class CustomerEventHandler(ApiHandler):
         cid = customer_id_from_path(customer_id)
         eid = customer_id_from_path(event_id, "event")
         self.query(AsOfQuery)
-        event = await self.api.run(self.api.service.event, cid, eid)
+        event = await self.api.read(self.api.service.event, cid, eid)
         if event is None:
             raise Problem(404, f"customer {cid} has no event {eid}")
         self.send(event)
@@ -263,8 +263,8 @@ class OpenApiHandler(ApiHandler):
     async def get(self) -> None:
         """Get the OpenAPI document of this API, with the feature catalogue as it is now."""
         try:
-            features: tuple[str, ...] | None = tuple(await self.api.run(self.api.service.feature_keys))
-        except sqlalchemy.exc.SQLAlchemyError as exc:
+            features: tuple[str, ...] | None = tuple(await self.api.read(self.api.service.feature_keys))
+        except (sqlalchemy.exc.SQLAlchemyError, Problem) as exc:
             log.warning("the OpenAPI document goes without the feature catalogue: %s", exc)
             features = None  # the document still describes the API; only the catalogue's keys are missing
         self.send(openapi_document(features))
