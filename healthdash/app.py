@@ -31,6 +31,7 @@ from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
 from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
+from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
 from healthdash.page_routes import page_routes, served
@@ -45,7 +46,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 HOME_PAGE = "voila/render/dashboard.ipynb"
 SWITCH_INTERVAL = 0.001  # seconds
 POOL_FILL_SECONDS = 120.0  # the longest the server waits for its preheated kernels before it says it is serving
-IDLE_KERNEL_SECONDS = 600  # a kernel whose page went away without saying so is shut down after this long
 log = logging.getLogger("healthdash")
 
 
@@ -137,8 +137,9 @@ def voila_config(settings: Settings) -> Config:
     Every notebook keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels (0: none, each page starts its own): each
     has run its notebook up to the cell that waits for the page request (`voila.utils.wait_for_request` /
     `get_query_string`), so a page only fetches its data and shows it.
-    Kernels whose page is closed are shut down by the page (see PageHandler); those whose page vanished without
-    a word are culled once idle. Pages render with healthdash/templates only: no template or theme override.
+    Kernels whose page is closed are shut down by the page (see PageHandler); those idle for
+    HEALTHDASH_KERNEL_IDLE_TIMEOUT are culled, page open or not. Page kernels are capped (`KernelCaps`).
+    Pages render with healthdash/templates only: no template or theme override.
     """
     config = Config()
     config.Voila.ip = settings.host
@@ -150,6 +151,7 @@ def voila_config(settings: Settings) -> Config:
         "headers": dict(SECURITY_HEADERS),  # a page sets its own Content-Security-Policy (see PageHandler)
         "default_handler_class": NotFoundPage,  # any address no route serves: a clean 404
         "xsrf_cookie_kwargs": cookie_options(https),
+        "healthdash_kernel_caps": KernelCaps(settings.max_page_kernels, settings.max_kernels_per_client),
     }
     config.IdentityProvider.cookie_options = cookie_options(https)
     config.VoilaConfiguration.show_tracebacks = False
@@ -164,9 +166,10 @@ def voila_config(settings: Settings) -> Config:
     # that any local user could connect to (which also made every kernel warn about unencrypted TCP)
     if os.name == "posix":
         config.KernelManager.transport = "ipc"
-    config.MappingKernelManager.cull_idle_timeout = IDLE_KERNEL_SECONDS
-    config.MappingKernelManager.cull_interval = 60
-    config.MappingKernelManager.cull_connected = False  # a page still open keeps its kernel
+    # a kernel that has handled no message for this long is shut down, even while its page is still open
+    config.MappingKernelManager.cull_idle_timeout = round(settings.kernel_idle_timeout)
+    config.MappingKernelManager.cull_interval = max(1, min(60, round(settings.kernel_idle_timeout / 5)))
+    config.MappingKernelManager.cull_connected = True
     return config
 
 

@@ -21,6 +21,7 @@ PAGE = """<!DOCTYPE html>
 <style>body{{font-family:system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#222}}</style></head>
 <body><h1>{phrase}</h1><p>{sentence}</p><p><a href="/">Go to the dashboard</a></p></body></html>
 """
+RETRY_AFTER_SECONDS = 30
 SENTENCES = {
     400: "The request could not be understood.",
     403: "This address is not served.",
@@ -47,6 +48,8 @@ class CleanErrors(RequestHandler):
         self.clear()
         self.set_status(status_code)
         self.set_header("Cache-Control", "no-store")
+        if status_code == 503:
+            self.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
         if self.request.path.startswith("/api/"):
             document = {"type": "about:blank", "title": phrase, "status": status_code, "detail": phrase.lower()}
             self.set_header("Content-Type", "application/problem+json")

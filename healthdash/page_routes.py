@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 from tornado.web import HTTPError, RequestHandler
@@ -10,6 +12,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from healthdash.error_pages import CleanErrors
+from healthdash.kernel_caps import KernelCaps
 from healthdash.security_headers import SecurityHeaders, new_nonce, page_policy, with_nonce
 
 
@@ -21,7 +24,16 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
     cookie on the page keeps the check and lets the shutdown through.
 
     The page's inline scripts carry a nonce drawn for it, which its Content-Security-Policy names.
+
+    A page's kernel counts against the caps (`KernelCaps`, in the `healthdash_kernel_caps` setting): over them the
+    request is answered 503 with Retry-After before any kernel starts; a kernel whose request went away before its
+    page was delivered is shut down.
     """
+
+    reservation: int | None = None
+    kernel_id: str | None = None
+    gone = False
+    shutting_down: asyncio.Future[Any] | None = None
 
     @property
     def nonce(self) -> str:
@@ -33,16 +45,55 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
     def content_security_policy(self) -> str:
         return page_policy(self.nonce)
 
+    @property
+    def caps(self) -> KernelCaps | None:
+        caps = self.settings.get("healthdash_kernel_caps")
+        return caps if isinstance(caps, KernelCaps) else None
+
     async def prepare(self) -> None:
         await super().prepare()
         self.xsrf_token  # noqa: B018  (reading it sets the cookie)
+        if self.caps is not None and self.request.method == "GET":
+            self.reservation = self.caps.reserve(self.request.remote_ip or "", self.kernel_manager.list_kernel_ids())
+            if self.reservation is None:
+                raise HTTPError(503, "the page kernels are at their cap")
 
     def write(self, chunk: str | bytes | dict[str, Any]) -> None:
+        if isinstance(chunk, bytes):
+            chunk = chunk.decode("utf-8")
         if isinstance(chunk, str):
             chunk = with_nonce(chunk, self.nonce)
-        elif isinstance(chunk, bytes):
-            chunk = with_nonce(chunk.decode("utf-8"), self.nonce).encode("utf-8")
+            if self.kernel_id is None and (named := _KERNEL_ID.search(chunk)):
+                self._kernel_named(named[1])
         super().write(chunk)
+
+    def _kernel_named(self, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+        if self.caps is not None and self.reservation is not None:
+            self.caps.started(self.reservation, kernel_id)
+            self.reservation = None
+        if self.gone:
+            self._shut_down()
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()
+        if not self._finished:
+            self.gone = True
+            self._shut_down()
+
+    def on_finish(self) -> None:
+        if self.caps is not None and self.reservation is not None:
+            self.caps.release(self.reservation)
+            self.reservation = None
+
+    def _shut_down(self) -> None:
+        """Shut down the kernel of a page that its visitor left before it was delivered."""
+        if self.kernel_id is not None and self.kernel_id in self.kernel_manager.list_kernel_ids():
+            self.log.info("shutting down kernel %s: its page request went away", self.kernel_id)
+            self.shutting_down = asyncio.ensure_future(self.kernel_manager.shutdown_kernel(self.kernel_id))
+
+
+_KERNEL_ID = re.compile(r'"kernelId": ?"([0-9a-f-]{36})"')
 
 
 class TemplateFiles(TemplateStaticFileHandler):  # type: ignore[misc]
