@@ -25,6 +25,7 @@ from tests.api.roster import Roster, at_noon, seed
 from tests.conftest import TEST_TOKEN
 from tests.servers import RunningServer, start_server
 
+pytestmark = [pytest.mark.faults]
 FAST = 3.0  # seconds within which a request must be answered while the database is away
 
 
