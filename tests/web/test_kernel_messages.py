@@ -7,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,9 +16,24 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from tests.api.client import call
-from tests.web.conftest import WebApp
+from tests.conftest import TEST_TOKEN
+from tests.databases import sample_data_copy
+from tests.servers import RunningServer, start_server
 
 pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def server(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server of its own: what its kernels log about the malformed messages stays out of the other tests' log."""
+    folder = tmp_path_factory.mktemp("messages")
+    with (
+        sample_data_copy(admin_url, template_db, "hd_messages") as url,
+        start_server(url, folder, TEST_TOKEN) as running,
+    ):
+        yield running
+
+
 INTERNALS = ("Traceback", "site-packages", 'File "', ".py", "/work/", "AttributeError", "TypeError")
 
 
@@ -61,14 +77,14 @@ async def exchange(url: str, origin: str, messages: list[dict[str, Any]], second
     return received
 
 
-def test_a_malformed_widget_message_streams_no_traceback(app: WebApp) -> None:
-    page = call(app.server, "GET", "/voila/render/dashboard.ipynb")
+def test_a_malformed_widget_message_streams_no_traceback(server: RunningServer) -> None:
+    page = call(server, "GET", "/voila/render/dashboard.ipynb")
     assert page.status == 200
     config = re.search(rb'id="jupyter-config-data"[^>]*>\s*(\{.*?\})\s*</script>', page.body, re.S)
     models = re.findall(rb'"model_id": ?"([0-9a-f]{32})"', page.body)
     assert config and models, "the page names its kernel and its widgets"
     kernel = json.loads(config[1])["kernelId"]
-    url = app.server.url.replace("http://", "ws://") + f"/api/kernels/{kernel}/channels"
+    url = server.url.replace("http://", "ws://") + f"/api/kernels/{kernel}/channels"
     malformed = [
         comm_message(models[0].decode(), {"method": "update", "state": 5}),
         comm_message(models[-1].decode(), {"method": "update", "state": {"layout": "IPY_MODEL_nope"}}),
@@ -76,7 +92,7 @@ def test_a_malformed_widget_message_streams_no_traceback(app: WebApp) -> None:
         comm_message("0" * 32, {"method": "update", "state": {}}),
     ]
     with ThreadPoolExecutor(1) as thread:  # an event loop of its own (the browser tests' may be running here)
-        received = thread.submit(lambda: asyncio.run(exchange(url, app.server.url, malformed, seconds=5))).result()
+        received = thread.submit(lambda: asyncio.run(exchange(url, server.url, malformed, seconds=5))).result()
     assert any("could not handle" in json.dumps(m["content"]) for m in received), "the failures were noticed"
     told = [
         m
