@@ -18,20 +18,26 @@ from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import RedirectHandler
 from traitlets import Any as AnyTrait
-from traitlets import Instance, List
+from traitlets import Dict, Instance, List
 from traitlets.config import Config
 from voila.app import Voila
-from voila.tornado.handler import TornadoVoilaHandler
 
-from healthdash.api.context import ApiContext
+from healthdash.api.context import ApiContext, BodyLimits
 from healthdash.api.routes import api_handlers
 from healthdash.board import ScoreBoard
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
+from healthdash.error_pages import NotFoundPage
+from healthdash.gate import GateLimits, RequestGate
 from healthdash.history import HistoryKeeper, HistoryRecorder
+from healthdash.hosts import allowed_hosts
+from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
+from healthdash.page_routes import page_routes, served
+from healthdash.security_headers import HEADERS as SECURITY_HEADERS
+from healthdash.security_headers import cookie_options
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
 from healthdash.tokens import write_tokens
@@ -41,21 +47,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 HOME_PAGE = "voila/render/dashboard.ipynb"
 SWITCH_INTERVAL = 0.001  # seconds
 POOL_FILL_SECONDS = 120.0  # the longest the server waits for its preheated kernels before it says it is serving
-IDLE_KERNEL_SECONDS = 600  # a kernel whose page went away without saying so is shut down after this long
 log = logging.getLogger("healthdash")
-
-
-class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
-    """Voila's page handler, also setting the `_xsrf` cookie.
-
-    A page asks to shut its kernel down when it is closed, with a POST that echoes the `_xsrf` cookie. Standalone
-    Voila never sets that cookie, so the POST fails the XSRF check and kernels linger (voila#1458). Setting the
-    cookie on the page keeps the check and lets the shutdown through.
-    """
-
-    async def prepare(self) -> None:
-        await super().prepare()
-        self.xsrf_token  # noqa: B018  (reading it sets the cookie)
 
 
 class HealthdashServer(Voila):  # type: ignore[misc]
@@ -68,15 +60,21 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         help="The listening sockets, bound before start so that their port is known (HEALTHDASH_PORT=0 picks one).",
     )
 
+    allowed_hosts = AnyTrait(
+        frozenset({"localhost", "127.0.0.1", "::1"}), help="The Host names the server answers to (others get 400)."
+    )
+    gate_limits = Instance(GateLimits, args=(), help="The sizes a request's URL, headers and query may have.")
+    http_options = Dict(
+        help="Keyword arguments of Tornado's HTTPServer: the body, buffer and header limits and the timeouts."
+    )
+
     def init_handlers(self) -> list[Any]:
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
         home = url_path_join(self.server_url, HOME_PAGE)
-        ours.append((self.server_url.rstrip("/") + "/?", RedirectHandler, {"url": home, "permanent": False}))
-        voila_handlers: list[Any] = [
-            (pattern, PageHandler if handler is TornadoVoilaHandler else handler, *rest)
-            for pattern, handler, *rest in super().init_handlers()
-        ]
-        return ours + voila_handlers
+        ours.append((self.server_url.rstrip("/") + "/?", served(RedirectHandler), {"url": home, "permanent": False}))
+        # no login or logout (the app has no accounts) and no notebook tree (the app links its pages itself)
+        unused = {handler for _, handler, *_ in self.identity_provider.get_handlers()}
+        return ours + page_routes(super().init_handlers(), unused)
 
     def init_settings(self) -> dict[str, Any]:
         """Voila's settings, with the page notebooks trusted as the app's own code (see healthdash.notary)."""
@@ -91,7 +89,8 @@ class HealthdashServer(Voila):  # type: ignore[misc]
 
     def listen(self) -> None:
         """Serve on the sockets bound before start until the event loop stops (Voila binds its port here)."""
-        HTTPServer(self.app).add_sockets(self.sockets)
+        gate = RequestGate(self.app, self.allowed_hosts, self.gate_limits)
+        HTTPServer(gate, **self.http_options).add_sockets(self.sockets)
         self.ioloop = IOLoop.current()  # what Voila's SIGTERM handler stops
         try:
             self.ioloop.start()
@@ -110,21 +109,52 @@ def api_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
+def gate_limits(settings: Settings) -> GateLimits:
+    """Return the sizes a request's URL, headers and query may have (larger: 414, 431 or 400 before any handler)."""
+    return GateLimits(settings.max_url_length, settings.max_header_size, settings.max_query_parameters)
+
+
+def http_options(settings: Settings) -> dict[str, Any]:
+    """Return the HTTP server's limits: what a connection may send, and for how long it may take.
+
+    A body larger than HEALTHDASH_MAX_BODY_SIZE is refused unless its route takes more (the API's handlers read their
+    bodies piece by piece and raise the limit for the batch route once the request is authorised); headers are
+    answered 431 past HEALTHDASH_MAX_HEADER_SIZE (see `healthdash.gate`), and the connection is closed past twice the
+    URL and header limits together; a connection that sends nothing (or its headers too slowly) is closed after
+    HEALTHDASH_IDLE_TIMEOUT seconds, one whose body takes longer than HEALTHDASH_BODY_TIMEOUT seconds as well.
+    """
+    return {
+        "max_body_size": settings.max_body_size,
+        "max_buffer_size": max(settings.max_batch_body_size, settings.max_body_size) + settings.max_header_size,
+        "max_header_size": gate_limits(settings).hard_header_size,
+        "idle_connection_timeout": settings.idle_timeout,
+        "body_timeout": settings.body_timeout,
+    }
+
+
 def voila_config(settings: Settings) -> Config:
     """Return the Voila configuration of the app.
 
     Every notebook keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels (0: none, each page starts its own): each
     has run its notebook up to the cell that waits for the page request (`voila.utils.wait_for_request` /
     `get_query_string`), so a page only fetches its data and shows it.
-    Kernels whose page is closed are shut down by the page (see PageHandler); those whose page vanished without
-    a word are culled once idle. Pages render with healthdash/templates only: no template or theme override.
+    Kernels whose page is closed are shut down by the page (see PageHandler); those idle for
+    HEALTHDASH_KERNEL_IDLE_TIMEOUT are culled, page open or not. Page kernels are capped (`KernelCaps`).
+    Pages render with healthdash/templates only: no template or theme override.
     """
     config = Config()
     config.Voila.ip = settings.host
     config.Voila.port = settings.port
     config.Voila.open_browser = False
     config.Voila.root_dir = str(NOTEBOOKS)
-    config.Voila.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff"}}
+    https = (settings.public_url or "").startswith("https://")
+    config.Voila.tornado_settings = {
+        "headers": dict(SECURITY_HEADERS),  # a page sets its own Content-Security-Policy (see PageHandler)
+        "default_handler_class": NotFoundPage,  # any address no route serves: a clean 404
+        "xsrf_cookie_kwargs": cookie_options(https),
+        "healthdash_kernel_caps": KernelCaps(settings.max_page_kernels, settings.max_kernels_per_client),
+    }
+    config.IdentityProvider.cookie_options = cookie_options(https)
     config.VoilaConfiguration.show_tracebacks = False
     config.VoilaConfiguration.template = "lab"  # extended by healthdash/templates/index.html.j2
     config.VoilaConfiguration.allow_template_override = "NO"
@@ -137,9 +167,10 @@ def voila_config(settings: Settings) -> Config:
     # that any local user could connect to (which also made every kernel warn about unencrypted TCP)
     if os.name == "posix":
         config.KernelManager.transport = "ipc"
-    config.MappingKernelManager.cull_idle_timeout = IDLE_KERNEL_SECONDS
-    config.MappingKernelManager.cull_interval = 60
-    config.MappingKernelManager.cull_connected = False  # a page still open keeps its kernel
+    # a kernel that has handled no message for this long is shut down, even while its page is still open
+    config.MappingKernelManager.cull_idle_timeout = round(settings.kernel_idle_timeout)
+    config.MappingKernelManager.cull_interval = max(1, min(60, round(settings.kernel_idle_timeout / 5)))
+    config.MappingKernelManager.cull_connected = True
     return config
 
 
@@ -179,11 +210,20 @@ def serve(settings: Settings | None = None) -> None:
     # a thread back from the database waits at most this long for the interpreter, not the default 5 ms
     sys.setswitchinterval(SWITCH_INTERVAL)
     url = resolve_database_url(settings.database_url, settings.data_dir)
-    engine = make_engine(url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout)
+    engine = make_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
+    # large bodies are built apart from the database's threads, which a hanging database may hold
+    builder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthdash-build")
     executor = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="healthdash-db")
     service = HealthService(engine, settings.scoring)
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
-    context = ApiContext(service, ScoreBoard(service, executor, settings.cache_seconds), executor, tokens)
+    limits = BodyLimits(settings.max_body_size, max(settings.max_batch_body_size, settings.max_body_size))
+    board = ScoreBoard(service, executor, settings.cache_seconds)
+    context = ApiContext(service, board, executor, tokens, limits, settings.db_deadline, builder)
     listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
     history = HistoryKeeper(HistoryRecorder(engine, settings.scoring, settings.history_days))
     sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
@@ -192,6 +232,9 @@ def serve(settings: Settings | None = None) -> None:
     app = HealthdashServer(config=voila_config(settings))
     app.api_context = context
     app.sockets = sockets
+    app.http_options = http_options(settings)
+    app.allowed_hosts = allowed_hosts(settings.public_url, settings.host, settings.allowed_hosts)
+    app.gate_limits = gate_limits(settings)
     app.initialize([])
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
 
@@ -212,4 +255,5 @@ def serve(settings: Settings | None = None) -> None:
         history.stop()
         listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)
+        builder.shutdown(wait=False, cancel_futures=True)
         engine.dispose()

@@ -38,6 +38,19 @@ class Settings:
     db_connect_timeout: int
     kernel_pool_size: int = 1
     history_days: int = 180
+    allowed_hosts: tuple[str, ...] = ()
+    max_page_kernels: int = 8
+    max_kernels_per_client: int = 4
+    kernel_idle_timeout: float = 600.0
+    db_deadline: float = 2.5
+    db_statement_timeout: float = 30.0
+    max_body_size: int = 64 * 1024
+    max_batch_body_size: int = 8 * 1024 * 1024
+    max_header_size: int = 16 * 1024
+    max_url_length: int = 8192
+    max_query_parameters: int = 100
+    idle_timeout: float = 30.0
+    body_timeout: float = 60.0
 
 
 def normalise_database_url(url: str) -> str:
@@ -70,6 +83,19 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         db_connect_timeout=_int(environ, f"{ENV_PREFIX}DB_CONNECT_TIMEOUT", 2, 1, 60),
         kernel_pool_size=_int(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZE", 1, 0, 8),
         history_days=_int(environ, f"{ENV_PREFIX}HISTORY_DAYS", 180, 1, 3650),
+        db_deadline=_float(environ, f"{ENV_PREFIX}DB_DEADLINE", 2.5, 0.5, 60.0),
+        db_statement_timeout=_float(environ, f"{ENV_PREFIX}DB_STATEMENT_TIMEOUT", 30.0, 1.0, 3600.0),
+        max_page_kernels=_int(environ, f"{ENV_PREFIX}MAX_PAGE_KERNELS", 8, 1, 1000),
+        max_kernels_per_client=_int(environ, f"{ENV_PREFIX}MAX_KERNELS_PER_CLIENT", 4, 1, 1000),
+        kernel_idle_timeout=_float(environ, f"{ENV_PREFIX}KERNEL_IDLE_TIMEOUT", 600.0, 5.0, 86400.0),
+        allowed_hosts=tuple(h.strip() for h in environ.get(f"{ENV_PREFIX}ALLOWED_HOSTS", "").split(",") if h.strip()),
+        max_body_size=_int(environ, f"{ENV_PREFIX}MAX_BODY_SIZE", 64 * 1024, 1024, 16 * 1024 * 1024),
+        max_batch_body_size=_int(environ, f"{ENV_PREFIX}MAX_BATCH_BODY_SIZE", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+        max_header_size=_int(environ, f"{ENV_PREFIX}MAX_HEADER_SIZE", 16 * 1024, 4096, 1024 * 1024),
+        max_url_length=_int(environ, f"{ENV_PREFIX}MAX_URL_LENGTH", 8192, 256, 1024 * 1024),
+        max_query_parameters=_int(environ, f"{ENV_PREFIX}MAX_QUERY_PARAMETERS", 100, 10, 10_000),
+        idle_timeout=_float(environ, f"{ENV_PREFIX}IDLE_TIMEOUT", 30.0, 1.0, 3600.0),
+        body_timeout=_float(environ, f"{ENV_PREFIX}BODY_TIMEOUT", 60.0, 1.0, 3600.0),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from healthdash.api import jsonio
-from healthdash.api.handlers import CustomerEventsHandler
+from healthdash.api.handlers import ERRORS_LISTED, CustomerEventsHandler
 from healthdash.api.models.events import EventBatch
 from healthdash.api.models.values import TEXT_PATTERN
 from healthdash.api.problem import Problem, refused
@@ -17,23 +17,15 @@ from healthdash.clock import as_of_day, utc_now
 from healthdash.recording import Answer, EventRejected, KeyReused, NewEvent
 from healthdash.vocabulary import ACTIVITY_TYPES, EVENT_TYPES, MAX_BATCH, MAX_IDEMPOTENCY_KEY_LENGTH
 
-MAX_BATCH_BODY = 8 * 1024 * 1024
-ERRORS_LISTED = 100
-
 
 class EventBatchHandler(CustomerEventsHandler):
-    def prepare(self) -> None:
-        length = self.request.headers.get("Content-Length")
-        size = int(length) if length and length.isdigit() else len(self.request.body or b"")
-        if size > MAX_BATCH_BODY or len(self.request.body or b"") > MAX_BATCH_BODY:
-            raise Problem(413, f"the body is larger than {MAX_BATCH_BODY // (1024 * 1024)} MiB")
+    def body_limit(self) -> int:
+        return self.api.limits.max_batch_body_size
 
     async def post(self, *args: str, **kwargs: str) -> None:
         """Record a batch of events for any customers, all or nothing."""
-        self.require_token()
-        self.require_json()
-        key = idempotency_key(self.request.headers.get("Idempotency-Key"))
         body = self.json_body()
+        key = idempotency_key(self.request.headers.get("Idempotency-Key"))
         events = events_from(body)
         request_hash = hashlib.sha256(canonical(body)).hexdigest() if key is not None else ""
         try:

@@ -8,7 +8,7 @@ import datetime as dt
 import hmac
 import logging
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy.exc
 
 from healthdash.api import jsonio
+from healthdash.api.problem import Problem
 from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_group import CommitGroup
@@ -30,6 +31,22 @@ DIGEST_SECONDS = 300.0  # age at which the recent history (movers, tier counts) 
 log = logging.getLogger("healthdash.api")
 
 
+@dataclass(frozen=True)
+class BodyLimits:
+    """The largest request bodies the API takes, in bytes."""
+
+    max_body_size: int = 64 * 1024  # one event, and any other request
+    max_batch_body_size: int = 8 * 1024 * 1024  # a batch of events
+
+    @property
+    def drop_budget(self) -> int:
+        """Return the most a refused body is read for (and dropped), so that a client still sending it reads the answer.
+
+        Twice the largest body: a client that overshoots a limit by a little still gets its 413 rather than a reset.
+        """
+        return 2 * self.max_batch_body_size
+
+
 @dataclass
 class ApiContext:
     """Per-process state of the API."""
@@ -38,6 +55,9 @@ class ApiContext:
     board: ScoreBoard
     executor: ThreadPoolExecutor
     tokens: tuple[str, ...]
+    limits: BodyLimits = field(default_factory=BodyLimits)
+    deadline: float | None = None  # seconds a read waits for the database before it is answered 503
+    builder: ThreadPoolExecutor | None = None  # builds large bodies, apart from the database's threads
     activity: CommitGroup[Activity, Recorded | None] = field(init=False)
     history: HistoryReports = field(init=False)
     _digest: HistoryDigest | None = field(init=False, default=None)
@@ -74,16 +94,40 @@ class ApiContext:
         """Run blocking (database) work in the thread pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking database read in the thread pool; 503 once it has taken longer than the deadline.
+
+        A database that hangs (frozen, or behind a broken network) holds the thread, not the request: the client is
+        answered, and the call is dropped if it has not started yet.
+        """
+        return await self.within_deadline(self.run(fn, *args))
+
+    async def within_deadline(self, work: Awaitable[T]) -> T:
+        """Await database work for at most the deadline; then answer 503 with Retry-After."""
+        if self.deadline is None:
+            return await work
+        try:
+            return await asyncio.wait_for(work, self.deadline)
+        except TimeoutError:
+            detail = f"the database did not answer within {self.deadline:g} s; try again shortly"
+            raise Problem(503, detail, headers={"Retry-After": "5"}) from None
+
     async def snapshot(self, as_of: dt.datetime | None) -> Snapshot:
-        """Return the score board's snapshot for a moment (now when None)."""
-        return await (self.board.at(as_of) if as_of else self.board.current())
+        """Return the score board's snapshot for a moment (now when None).
+
+        The current one is served from memory (a reader never waits for a rebuild); a past moment's may have to be
+        scored first, which is given the deadline and goes on past it (shielded), so that the next reader finds it.
+        """
+        if as_of is None:
+            return await self.board.current()
+        return await self.within_deadline(asyncio.shield(self.board.at(as_of)))
 
     async def view(self, snapshot: Snapshot, key: Hashable, build: Callable[..., T], *args: Any) -> T:
         """Return a view derived from a snapshot, built once, in the thread pool (a large body takes a while).
 
         Readers that arrive while it is built wait for the same build; a build that failed is tried again next time.
         """
-        built: asyncio.Future[T] = snapshot.view(key, lambda: asyncio.ensure_future(self.run(build, *args)))
+        built: asyncio.Future[T] = snapshot.view(key, lambda: asyncio.ensure_future(self._build(build, *args)))
         try:
             return await asyncio.shield(built)
         finally:
@@ -107,7 +151,9 @@ class ApiContext:
         ticket = answers.ticket()
         self.board.warm()  # the memory is built with the first snapshot: in the meantime the database answers
         settled = self.board.settled(customer_id)  # here, on the event loop, where changes are marked
-        body = await self.run(self._health, customer_id, moment, events_limit, events_offset, settled)
+        body = await self.within_deadline(
+            self.run(self._health, customer_id, moment, events_limit, events_offset, settled)
+        )
         if as_of is None and body is not None:
             answers.put(key, body, ticket)
         return body
@@ -118,6 +164,10 @@ class ApiContext:
         signals = self.board.signals_for(customer_id, as_of) if settled else None
         health = self.service.customer_health(customer_id, as_of, events_limit, events_offset, signals)
         return None if health is None else jsonio.dumps(health)
+
+    async def _build(self, build: Callable[..., T], *args: Any) -> T:
+        executor = self.builder or self.executor
+        return await asyncio.get_running_loop().run_in_executor(executor, build, *args)
 
     async def record_activity(self, event: Activity) -> Recorded | None:
         """Store one activity event together with those of concurrent requests (see `CommitGroup`)."""

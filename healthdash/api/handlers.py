@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 
 import sqlalchemy.exc
 from pydantic import BaseModel, ValidationError
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from healthdash.api import jsonio, views
+from healthdash.api.body import RequestBody, declared_length, size_text
 from healthdash.api.context import ApiContext
 from healthdash.api.models.events import EVENT
 from healthdash.api.models.query import AsOfQuery, ChangesQuery, CustomerListQuery, HealthQuery, HistoryQuery
@@ -21,30 +22,80 @@ from healthdash.api.openapi import openapi_document
 from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
 from healthdash.recording import EventRejected
+from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
-MAX_BODY = 64 * 1024
 HEALTHZ_SECONDS = 2.5
+ERRORS_LISTED = 100  # a 422 lists at most this many fields at fault (and says how many more there were)
 log = logging.getLogger("healthdash.api")
 
 
+@stream_request_body
 class ApiHandler(RequestHandler):
-    """JSON in, JSON out, every error as application/problem+json."""
+    """JSON in, JSON out, every error as application/problem+json.
+
+    The body streams in (see `healthdash.api.body`): a request is judged on its headers first (`refusal`, the declared
+    length), so that no body is read for a request that is refused anyway, and none is held beyond its limit.
+    """
 
     def initialize(self, api: ApiContext) -> None:
         self.api = api
+        self.body = RequestBody(self.body_limit())
+        self.refusal: Problem | None = None
+
+    def body_limit(self) -> int:
+        """Return the largest body this route accepts."""
+        return self.api.limits.max_body_size
 
     def set_default_headers(self) -> None:
-        self.set_header("X-Content-Type-Options", "nosniff")
+        for name, value in SECURITY_HEADERS.items():
+            self.set_header(name, value)
 
     def check_xsrf_cookie(self) -> None:
         """Writes are authorised by bearer token, not cookies: there is no cross-site cookie to forge."""
 
+    def refusal_by_headers(self) -> Problem | None:
+        """Return why the request is refused on its headers alone, before any of its body is read (None: it is not)."""
+        return None
+
     def prepare(self) -> None:
-        length = self.request.headers.get("Content-Length")
-        if (length and length.isdigit() and int(length) > MAX_BODY) or len(self.request.body or b"") > MAX_BODY:
-            raise Problem(413, f"the body is larger than {MAX_BODY // 1024} KiB")
+        declared = declared_length(self.request.headers.get("Content-Length"))
+        refusal = self.refusal_by_headers()
+        if refusal is None and declared is not None and declared > self.body.limit:
+            refusal = Problem(413, f"the body is larger than {size_text(self.body.limit)}")
+        connection = self.request.connection
+        budget = self.api.limits.drop_budget
+        if refusal is None:
+            connection.set_max_body_size(self.body.limit + budget)  # type: ignore[union-attr]
+            return
+        later = self.request.method == "POST" and declared is not None and declared <= budget
+        if later and self.request.headers.get("Expect", "").lower() != "100-continue":
+            self.refusal = refusal  # answered once the body is in: a client sending it then reads the answer
+            connection.set_max_body_size(declared)  # type: ignore[union-attr]
+            return
+        # answered now, without a body; the connection closes after the answer, dropping what was sent meanwhile
+        connection.set_max_body_size(max(declared or 0, self.body.limit + budget))  # type: ignore[union-attr]
+        raise refusal
+
+    def data_received(self, chunk: bytes) -> None:
+        self.body.add(chunk)
+        if self.body.too_large and self.refusal is None:
+            self.refusal = Problem(413, f"the body is larger than {size_text(self.body.limit)}")
+
+    def body_bytes(self) -> bytes:
+        """Return the request's body, or raise the refusal decided before or while it arrived."""
+        if self.refusal is not None:
+            raise self.refusal
+        return self.body.bytes()
+
+    async def head(self, *args: str) -> None:
+        """Answer HEAD as GET, without the body (Tornado leaves it out and keeps Content-Length)."""
+        if type(self).get is RequestHandler.get:
+            raise HTTPError(405)
+        answered = self.get(*args)
+        if answered is not None:
+            await answered
 
     def send(self, body: Any, status: int = 200, content_type: str = "application/json; charset=UTF-8") -> None:
         """Write a JSON response (bytes are sent as they are, in the given content type)."""
@@ -68,6 +119,7 @@ class ApiHandler(RequestHandler):
             allowed = [
                 m for m in ("GET", "POST") if getattr(type(self), m.lower()) is not getattr(RequestHandler, m.lower())
             ]
+            allowed[1:1] = ["HEAD"] if "GET" in allowed else []
             problem.headers["Allow"] = ", ".join(allowed)
         self.clear()
         self.set_status(problem.status)
@@ -163,12 +215,16 @@ class CustomerChangesHandler(ApiHandler):
 
 
 class CustomerEventsHandler(ApiHandler):
+    def refusal_by_headers(self) -> Problem | None:
+        if self.request.method != "POST":
+            return None  # refused as a method not allowed, whatever its headers
+        return self.token_refusal() or self.media_type_refusal()
+
     async def post(self, customer_id: str) -> None:
         """Record one event for a customer."""
-        self.require_token()
-        self.require_json()
+        body = self.json_body()
         cid = customer_id_from_path(customer_id)
-        event = event_from(self.json_body())
+        event = event_from(body)
         data = event.data.model_dump(exclude_none=True)
         occurred_at = event.occurred_at or utc_now()
         try:
@@ -185,21 +241,24 @@ class CustomerEventsHandler(ApiHandler):
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)
 
-    def require_token(self) -> None:
+    def token_refusal(self) -> Problem | None:
         header = self.request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip() or not self.api.token_is_valid(token.strip()):
             detail = "this write needs a valid token: send 'Authorization: Bearer <token>'"
-            raise Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="healthdash"'})
+            return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="healthdash"'})
+        return None
 
-    def require_json(self) -> None:
+    def media_type_refusal(self) -> Problem | None:
         content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            raise Problem(415, f"send the event as application/json, not {content_type or 'no content type'}")
+            return Problem(415, f"send the event as application/json, not {content_type or 'no content type'}")
+        return None
 
     def json_body(self) -> Any:
+        body = self.body_bytes()
         try:
-            return jsonio.parse_body(self.request.body)
+            return jsonio.parse_body(body)
         except jsonio.JSONBodyError as exc:
             raise Problem(400, str(exc)) from None
 
@@ -210,7 +269,7 @@ class CustomerEventHandler(ApiHandler):
         cid = customer_id_from_path(customer_id)
         eid = customer_id_from_path(event_id, "event")
         self.query(AsOfQuery)
-        event = await self.api.run(self.api.service.event, cid, eid)
+        event = await self.api.read(self.api.service.event, cid, eid)
         if event is None:
             raise Problem(404, f"customer {cid} has no event {eid}")
         self.send(event)
@@ -232,22 +291,28 @@ class OpenApiHandler(ApiHandler):
     async def get(self) -> None:
         """Get the OpenAPI document of this API, with the feature catalogue as it is now."""
         try:
-            features: tuple[str, ...] | None = tuple(await self.api.run(self.api.service.feature_keys))
-        except sqlalchemy.exc.SQLAlchemyError as exc:
+            features: tuple[str, ...] | None = tuple(await self.api.read(self.api.service.feature_keys))
+        except (sqlalchemy.exc.SQLAlchemyError, Problem) as exc:
             log.warning("the OpenAPI document goes without the feature catalogue: %s", exc)
             features = None  # the document still describes the API; only the catalogue's keys are missing
         self.send(openapi_document(features))
 
 
 class NotFoundHandler(ApiHandler):
-    def prepare(self) -> None:
-        raise Problem(404, f"there is no API endpoint at {self.request.path}")
+    def refusal_by_headers(self) -> Problem | None:
+        return Problem(404, f"there is no API endpoint at {self.request.path}")
+
+    async def post(self, *args: str) -> None:
+        """Answer the refusal once a POST's body is in (other methods are refused before their body)."""
+        self.body_bytes()
 
 
 def customer_id_from_path(text: str, what: str = "customer") -> int:
     """Parse an id from the path: a positive whole number up to MAX_ID, else 404."""
     if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
         raise Problem(404, f"there is no {what} with id {text!r}: ids are positive whole numbers")
+    if text != str(int(text)):
+        raise Problem(404, f"there is no {what} with id {text!r}: ids are written without leading zeros")
     return int(text)
 
 
@@ -283,10 +348,10 @@ def _message(error: Any) -> str:
 
 
 def _invalid(what: str, errors: list[tuple[str, str]]) -> Problem:
-    detail = "; ".join(f"{field}: {message}" for field, message in errors)
-    return Problem(
-        422, f"invalid {what}: {detail}", errors=[{"field": field, "message": message} for field, message in errors]
-    )
+    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+    detail = "; ".join(f"{field}: {message}" for field, message in errors[:10]) + more
+    listed = [{"field": field, "message": message} for field, message in errors[:ERRORS_LISTED]]
+    return Problem(422, f"invalid {what}: {detail}", errors=listed)
 
 
 def _error(field: str) -> dict[str, str]:

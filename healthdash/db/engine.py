@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine
 
+KEEPALIVE_SECONDS = 5  # idle seconds before TCP asks a silent database whether it is still there
 
-def make_engine(url: str, *, pool_size: int = 8, connect_timeout: int = 2) -> Engine:
-    """Create an engine with pre-ping, a short connect timeout and a bounded pool."""
+
+def make_engine(url: str, *, pool_size: int = 8, connect_timeout: int = 2, statement_timeout: float = 30.0) -> Engine:
+    """Create an engine with pre-ping, a short connect timeout and a bounded pool.
+
+    Over TCP, keepalives and `tcp_user_timeout` make a connection to a database that vanished from the network fail
+    within seconds instead of hanging; `statement_timeout` bounds a statement stuck in the database (behind a lock).
+    """
     return create_engine(
         url,
         pool_size=pool_size,
@@ -17,7 +23,12 @@ def make_engine(url: str, *, pool_size: int = 8, connect_timeout: int = 2) -> En
         connect_args={
             "connect_timeout": connect_timeout,
             "application_name": "healthdash",
+            "keepalives": 1,
+            "keepalives_idle": KEEPALIVE_SECONDS,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "tcp_user_timeout": (KEEPALIVE_SECONDS + 6) * 1000,  # ms unacknowledged: the network is gone
             # a statement stuck behind a lock must not hold a request forever
-            "options": "-c statement_timeout=30000 -c TimeZone=UTC",
+            "options": f"-c statement_timeout={round(statement_timeout * 1000)} -c TimeZone=UTC",
         },
     )

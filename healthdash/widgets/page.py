@@ -6,10 +6,12 @@ import datetime as dt
 from typing import Any
 
 import ipywidgets as ipw
+from IPython import get_ipython
 from traitlets import Instance, Unicode
 
 from healthdash.client import ApiClient, ApiError
 from healthdash.widgets.fragments import moment, notice, text
+from healthdash.widgets.kernel_errors import hide_tracebacks
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.navbar import NavBar
 from healthdash.widgets.styles import PageStyle
@@ -29,6 +31,7 @@ class Page(ipw.VBox):  # type: ignore[misc]
         links: PageLinks | None = None,
         **kwargs: Any,
     ) -> None:
+        hide_tracebacks(get_ipython())  # in a page's kernel: the browser learns nothing of the server's inside
         self.client = client or ApiClient.from_environment()
         self.links = links or PageLinks.from_environment()
         self.navbar = NavBar(self.links, current=current)

@@ -139,16 +139,16 @@ def test_recording_for_an_unknown_customer_is_404(server: RunningServer) -> None
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("DELETE", "/api/dashboard", "GET"),
-        ("POST", "/api/dashboard", "GET"),
-        ("PUT", "/api/customers", "GET"),
-        ("PATCH", "/api/customers/1/health", "GET"),
+        ("DELETE", "/api/dashboard", "GET, HEAD"),
+        ("POST", "/api/dashboard", "GET, HEAD"),
+        ("PUT", "/api/customers", "GET, HEAD"),
+        ("PATCH", "/api/customers/1/health", "GET, HEAD"),
         ("GET", "/api/customers/1/events", "POST"),
-        ("DELETE", "/api/customers/1/events/1", "GET"),
-        ("POST", "/api/healthz", "GET"),
-        ("POST", "/api/openapi.json", "GET"),
-        ("OPTIONS", "/api/dashboard", "GET"),
-        ("TRACE", "/api/dashboard", "GET"),
+        ("DELETE", "/api/customers/1/events/1", "GET, HEAD"),
+        ("POST", "/api/healthz", "GET, HEAD"),
+        ("POST", "/api/openapi.json", "GET, HEAD"),
+        ("OPTIONS", "/api/dashboard", "GET, HEAD"),
+        ("TRACE", "/api/dashboard", "GET, HEAD"),
     ],
 )
 def test_a_wrong_method_is_405_with_allow(server: RunningServer, method: str, path: str, allowed: str) -> None:

@@ -11,6 +11,7 @@ import signal
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.api.roster import Roster, at_noon, seed
 from tests.conftest import TEST_TOKEN
 from tests.servers import RunningServer, start_server
 
+pytestmark = [pytest.mark.faults]
 FAST = 3.0  # seconds within which a request must be answered while the database is away
 
 
@@ -163,3 +165,33 @@ def test_the_health_check_answers_503_quickly_when_the_database_hangs(
     while call(outage_server, "GET", "/api/healthz").status != 200:
         assert time.monotonic() < deadline, "the server did not recover once the database answered again"
         time.sleep(0.1)
+
+
+def test_a_frozen_database_is_answered_503_within_the_deadline_and_cached_routes_keep_answering(
+    outage_server: RunningServer, database: Database
+) -> None:
+    customer = database.roster["ember"]
+    for path in ("/api/dashboard", "/api/customers", f"/api/customers/{customer}/health"):
+        get(outage_server, path)  # warm: the current table in memory, pooled connections open
+    frozen = database.processes()
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        past = at_noon(90).date().isoformat()  # an answer for now may be kept in memory; one for a past day is not
+        reads = [f"/api/customers/{customer}/health?as_of={past}", f"/api/customers?as_of={past}"] * 8
+        with ThreadPoolExecutor(len(reads)) as clients:  # more than the server's database threads
+            answers = list(clients.map(lambda path: timed(outage_server, "GET", path), reads))
+        for reply, seconds in answers:
+            assert seconds < FAST, f"a read took {seconds:.2f} s with the database frozen"
+            assert "database" in problem(reply, 503)["detail"]
+            assert reply.headers["Retry-After"].isdigit()
+        for path in ("/api/dashboard", "/api/customers?tier=critical", "/api/scores"):  # need no database
+            reply, seconds = timed(outage_server, "GET", path)
+            assert reply.status == 200 and seconds < FAST, (path, reply.status, seconds)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while call(outage_server, "GET", f"/api/customers/{customer}/health").status != 200:
+        assert time.monotonic() < deadline, "the server did not recover once the database answered again"
+        time.sleep(0.2)

@@ -30,7 +30,7 @@ from playwright.sync_api import sync_playwright
 from tests.conftest import TEST_TOKEN
 from tests.databases import standalone_sample_database
 from tests.servers import RunningServer, start_server
-from tests.web.conftest import launch_chromium
+from tests.web.conftest import ONE_CLIENT, launch_chromium
 from tests.web.pages import visit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ SCREENSHOTS = {
 
 @contextlib.contextmanager
 def app_server(database_url: str, folder: Path, pool_size: int) -> Iterator[RunningServer]:
-    env = {"HEALTHDASH_KERNEL_POOL_SIZE": str(pool_size)}
+    env = {"HEALTHDASH_KERNEL_POOL_SIZE": str(pool_size), **ONE_CLIENT}  # every visit comes from this machine
     folder.mkdir(parents=True, exist_ok=True)
     with start_server(database_url, folder, TEST_TOKEN, extra_env=env, timeout=120) as server:
         yield server

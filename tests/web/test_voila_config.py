@@ -10,7 +10,6 @@ import pytest
 from nbformat.sign import MemorySignatureStore
 
 from healthdash.app import (
-    IDLE_KERNEL_SECONDS,
     NOTEBOOKS,
     TEMPLATES,
     _local_address,
@@ -38,11 +37,12 @@ def test_port_zero_listens_on_a_free_port_and_names_it_everywhere() -> None:
 
 
 def test_every_notebook_keeps_preheated_kernels_and_idle_ones_are_culled() -> None:
-    config = voila_config(load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "2"}))
+    config = voila_config(load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "2", "HEALTHDASH_KERNEL_IDLE_TIMEOUT": "300"}))
     assert config.VoilaConfiguration.preheat_kernel is True
     assert config.VoilaConfiguration.default_pool_size == 2
-    assert config.MappingKernelManager.cull_idle_timeout == IDLE_KERNEL_SECONDS
-    assert config.MappingKernelManager.cull_connected is False
+    assert config.MappingKernelManager.cull_idle_timeout == 300
+    assert config.MappingKernelManager.cull_interval == 60
+    assert config.MappingKernelManager.cull_connected is True  # an open page that sends nothing keeps no kernel
     assert config.VoilaKernelManager.default_env_variables == {"VOILA_APP_IP": "127.0.0.1"}
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from healthdash.api.models.values import AsOf, Day, Strict
@@ -18,6 +19,26 @@ TIER_DAYS = 90  # the longest tier_fell_within: the days of tiers the server kee
 MAX_RANGE_DAYS = 730  # days of history or changes one request may span
 HISTORY_DAYS = 90  # the history's default range: the last 90 closed days
 CHANGES_DAYS = 30  # the changes' default range: 30 days ago to today
+_DIGITS = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+def parse_count(value: object) -> object:
+    """Read a count from a query string in its one written form: digits, no sign, decimals or leading zeros."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise PydanticCustomError(
+            "int_parsing", "must be a whole number in digits (no sign, decimals or leading zeros)"
+        )
+    return value
+
+
+def parse_search_text(value: object) -> object:
+    """Refuse a search text holding NUL: no stored name holds one, so it could only match wrongly."""
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("string_pattern_mismatch", "must not hold NUL (\\u0000)")
+    return value
+
+
+Count = BeforeValidator(parse_count)
 
 
 class AsOfQuery(Strict):
@@ -28,14 +49,18 @@ class CustomerListQuery(Strict):
     tier: Tier | None = None
     segment: Segment | None = None
     plan: Plan | None = None
-    q: Annotated[str | None, Field(max_length=MAX_NAME_LENGTH, description="case-insensitive part of the name")] = None
+    q: Annotated[
+        str | None,
+        Field(max_length=MAX_NAME_LENGTH, pattern=r"^[^\u0000]*$", description="case-insensitive part of the name"),
+        BeforeValidator(parse_search_text),
+    ] = None
     sort: Annotated[
         Literal["score", "name", "trend", "change_7"],
         Field(description="`change_7`: the score now minus the score 7 days ago (for the current scores only)"),
     ] = "score"
     order: Literal["asc", "desc"] = "asc"
-    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 50
-    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE), Count] = 50
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), Count] = 0
     tier_fell_within: Annotated[
         int | None,
         Field(
@@ -44,6 +69,7 @@ class CustomerListQuery(Strict):
             description="only customers in a lower tier now than on some day of the last N closed days "
             "(for the current scores only)",
         ),
+        Count,
     ] = None
     as_of: AsOf = None
 
@@ -58,8 +84,8 @@ class CustomerListQuery(Strict):
 
 class HealthQuery(Strict):
     as_of: AsOf = None
-    events_limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description="events per page")] = 20
-    events_offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+    events_limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description="events per page"), Count] = 20
+    events_offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), Count] = 0
 
 
 class DayRange(Strict):
