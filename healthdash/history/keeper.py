@@ -16,6 +16,7 @@ from healthdash.history.recorder import HistoryRecorder
 
 CLOSE_DELAY = dt.timedelta(minutes=1)  # a day is closed this long after midnight UTC: its last writes committed
 INTERVAL = 1.0  # seconds between looks at the clock and at the customers to restate
+LONGEST_PAUSE = 60.0  # seconds between tries while the database fails, after doubling from INTERVAL
 log = logging.getLogger("healthdash")
 
 
@@ -67,14 +68,24 @@ class HistoryKeeper:
         return written
 
     def _run(self) -> None:
+        failing: str | None = None  # what the last failure said, while the database keeps failing
+        pause = self.interval
         while not self._stop.is_set():
             busy = False
             try:
                 busy = self.tick()
-            except sqlalchemy.exc.SQLAlchemyError as exc:  # the database is away: try again at the next tick
-                log.warning("score history: %s", str(exc).splitlines()[0])
+            except sqlalchemy.exc.SQLAlchemyError as exc:  # the database is away or lacks the tables: try again later
+                said = str(exc).splitlines()[0]
+                if said != failing:  # said once, not every second for as long as it lasts
+                    log.warning("score history: %s (trying again, at most every %.0f s)", said, LONGEST_PAUSE)
+                failing = said
+                pause = min(pause * 2, LONGEST_PAUSE)
+            else:
+                if failing is not None:
+                    log.warning("score history: the database answers again")
+                failing, pause = None, self.interval
             if not busy:
-                self._stop.wait(self.interval)
+                self._stop.wait(pause)
 
 
 def _told(day: dt.date, customers: int) -> None:
