@@ -79,7 +79,10 @@ class ApiContext:
             self._reading_digest = asyncio.ensure_future(self._read_digest(today))
         if usable:
             return current
-        return await asyncio.shield(self._reading_digest)
+        try:  # a database that hangs leaves the dashboard and list without the history, not without an answer
+            return await asyncio.wait_for(asyncio.shield(self._reading_digest), self.deadline)
+        except TimeoutError:
+            return None
 
     async def _read_digest(self, today: dt.date) -> HistoryDigest | None:
         try:
