@@ -115,3 +115,14 @@ def app(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFacto
                 assert status == 201, answer
             wait_for_history(url)  # the pages' history charts show every day
             yield WebApp(running, hostile, url)
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile at 1280 x 800."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(30_000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()

@@ -58,3 +58,10 @@ def visit(context: Any, url: str) -> Visit:
     page.wait_for_selector(FIRST_WIDGET, state="visible", timeout=PAGE_TIMEOUT_MS)
     seen.seconds_to_first_widget = time.monotonic() - started
     return seen
+
+
+def expect(locator: Any) -> Any:
+    """Playwright's assertions on a locator (imported here: Playwright is needed by the browser tests only)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)

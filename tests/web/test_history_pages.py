@@ -13,26 +13,9 @@ from sqlalchemy.pool import NullPool
 
 from healthdash.scoring import ScoringConfig
 from tests.web.conftest import WebApp
-from tests.web.pages import visit
+from tests.web.pages import expect, visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    """A fresh browser profile at 1280 x 800."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(30_000)
-    try:
-        yield ctx
-    finally:
-        ctx.close()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 @pytest.fixture
