@@ -10,12 +10,15 @@ import shutil
 import signal
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from healthdash.db.database import create_database, load_sample_data
 from healthdash.db.embedded import EmbeddedPostgres
@@ -66,6 +69,39 @@ class Database:
             if parent == pid:
                 children.append(int(entry.name))
         return [pid, *children]
+
+    def freeze(self) -> list[int]:
+        """Stop every process of the database with SIGSTOP: it hangs rather than refuses, as behind a broken network."""
+        frozen = self.processes()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        return frozen
+
+    def stored_with(self, marker: str) -> int:
+        """Return how many stored events carry the marker in their data."""
+        engine = create_engine(self.url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT count(*) FROM events WHERE data::text LIKE :m"), {"m": f"%{marker}%"})
+                return int(found.scalar_one())
+        finally:
+            engine.dispose()
+
+    def settled(self) -> None:
+        """Wait until no transaction is writing events (each holds a lock on the table until it ends)."""
+        engine = create_engine(self.url, poolclass=NullPool)
+        writing = text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            " WHERE c.relname = 'events' AND l.mode = 'RowExclusiveLock'"
+        )
+        try:
+            deadline = time.monotonic() + 30
+            with engine.connect() as conn:
+                while conn.execute(writing).scalar_one() > 0:
+                    assert time.monotonic() < deadline, "the server's writes did not end"
+                    time.sleep(0.1)
+        finally:
+            engine.dispose()
 
     def start(self) -> None:
         """Start it again on the same data."""
@@ -150,9 +186,7 @@ def test_the_health_check_answers_503_quickly_when_the_database_hangs(
     outage_server: RunningServer, database: Database
 ) -> None:
     assert get(outage_server, "/api/healthz") == {"status": "ok"}  # a pooled connection is now open
-    frozen = database.processes()
-    for pid in frozen:  # the server hangs rather than refuses, as behind a broken network
-        os.kill(pid, signal.SIGSTOP)
+    frozen = database.freeze()
     try:
         reply, seconds = timed(outage_server, "GET", "/api/healthz")
         assert seconds < FAST, f"the health check took {seconds:.2f} s"
@@ -173,9 +207,7 @@ def test_a_frozen_database_is_answered_503_within_the_deadline_and_cached_routes
     customer = database.roster["ember"]
     for path in ("/api/dashboard", "/api/customers", f"/api/customers/{customer}/health"):
         get(outage_server, path)  # warm: the current table in memory, pooled connections open
-    frozen = database.processes()
-    for pid in frozen:
-        os.kill(pid, signal.SIGSTOP)
+    frozen = database.freeze()
     try:
         past = at_noon(90).date().isoformat()  # an answer for now may be kept in memory; one for a past day is not
         reads = [f"/api/customers/{customer}/health?as_of={past}", f"/api/customers?as_of={past}"] * 8
@@ -195,3 +227,58 @@ def test_a_frozen_database_is_answered_503_within_the_deadline_and_cached_routes
     while call(outage_server, "GET", f"/api/customers/{customer}/health").status != 200:
         assert time.monotonic() < deadline, "the server did not recover once the database answered again"
         time.sleep(0.2)
+
+
+def test_writes_to_a_frozen_database_are_answered_503_quickly_and_never_stored_behind_the_clients_back(
+    outage_server: RunningServer, database: Database
+) -> None:
+    customer = database.roster["ember"]
+    marker = uuid.uuid4().hex
+    writes: list[tuple[str, object, dict[str, str]]] = [
+        (f"/api/customers/{customer}/events", {"type": "login", "data": {"user": f"{marker}-login"}}, {}),
+        (
+            f"/api/customers/{customer}/events",
+            {"type": "ticket_opened", "data": {"priority": "low", "subject": f"{marker}-ticket"}},
+            {},
+        ),
+        (
+            "/api/events/batch",
+            {
+                "events": [
+                    {"customer_id": customer, "type": "login", "data": {"user": f"{marker}-batch-{i}"}}
+                    for i in range(3)
+                ]
+            },
+            {"Idempotency-Key": marker},
+        ),
+    ]
+    assert post_event(outage_server, customer, {"type": "login"}).status == 201  # pooled connections are open
+    frozen = database.freeze()
+    try:
+        with ThreadPoolExecutor(len(writes) * 2) as clients:  # each write twice: one meets a thread already stuck
+            answers = list(
+                clients.map(
+                    lambda w: timed(outage_server, "POST", w[0], json_body=w[1], token=TEST_TOKEN, headers=w[2]),
+                    writes * 2,
+                )
+            )
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    for reply, seconds in answers:
+        assert seconds < FAST, f"a write took {seconds:.2f} s with the database frozen"
+        detail = problem(reply, 503)["detail"]
+        assert "nothing was stored" in detail, detail  # frozen before they were sent: none reached COMMIT
+        assert reply.headers["Retry-After"].isdigit()
+
+    deadline = time.monotonic() + 30
+    while call(outage_server, "GET", "/api/healthz").status != 200:
+        assert time.monotonic() < deadline, "the server did not recover once the database answered again"
+        time.sleep(0.1)
+    database.settled()  # the writes held up by the freeze have run on: they must have rolled back
+    assert database.stored_with(marker) == 0
+
+    for path, body, headers in writes:  # sent again, they are stored once each
+        reply = call(outage_server, "POST", path, json_body=body, token=TEST_TOKEN, headers=headers)
+        assert reply.status == 201, reply.body[:500]
+    assert database.stored_with(marker) == 5
