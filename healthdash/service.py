@@ -13,11 +13,12 @@ import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
 from healthdash.clock import as_of_day, utc_now
+from healthdash.commit_ticket import CommitTicket, committed, start_commit
 from healthdash.db import batches, reads, writes
 from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
-from healthdash.recording import Activity, Answer, NewEvent
+from healthdash.recording import Activity, Answer, EventRejected, NewEvent
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
 from healthdash.scoring.trend import trend_columns
@@ -61,11 +62,20 @@ class HealthService:
         return scores_from(signals, self.config, started)
 
     def record_event(
-        self, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
+        self,
+        customer_id: int,
+        event_type: str,
+        occurred_at: dt.datetime,
+        data: dict[str, Any],
+        tickets: Sequence[CommitTicket] = (),
     ) -> Recorded | None:
-        """Store an event; return it with the customer's updated score and tier, or None for an unknown customer."""
+        """Store an event; return it with the customer's updated score and tier, or None for an unknown customer.
+
+        Just before COMMIT the tickets are claimed (see `commit_ticket`): a write whose client was already answered
+        rolls back (Abandoned).
+        """
         if event_type in ACTIVITY_TYPES:
-            (outcome,) = self.record_activities([(customer_id, event_type, occurred_at, data)])
+            (outcome,) = self.record_activities([(customer_id, event_type, occurred_at, data)], tickets)
             if isinstance(outcome, BaseException):
                 raise outcome
             return outcome
@@ -74,22 +84,35 @@ class HealthService:
                 if not writes.customer_exists(conn, customer_id):
                     return None
                 event = cast(EventRow, writes.record_event(conn, customer_id, event_type, occurred_at, data))
-            now = utc_now()
-            rows = self._scores_on(conn, now, [customer_id])
+                now = utc_now()
+                rows = self._scores_on(conn, now, [customer_id])  # before COMMIT: nothing is left to do after it
+                start_commit(tickets)
+            committed(tickets)
         self._tell(rows, now)
         return Recorded(event, _health(rows, customer_id))
 
-    def record_activities(self, events: Sequence[Activity]) -> list[Recorded | BaseException | None]:
+    def record_activities(
+        self, events: Sequence[Activity], tickets: Sequence[CommitTicket] = ()
+    ) -> list[Recorded | BaseException | None]:
         """Store the activity of several requests with one statement and one durable commit; rescore them at once.
 
         Each event gets what it would get alone: the stored event with its customer's score and tier after it, None
-        for an unknown customer, or the exception that rejected it (the others are stored all the same).
+        for an unknown customer, or the exception that rejected it (the others are stored all the same). The scores
+        are read in the same transaction, before COMMIT, when the tickets are claimed: if the client of any of them
+        was already answered, the whole group rolls back (Abandoned).
         """
-        with self._reading() as conn:
-            stored = _retrying(lambda: writes.record_activities(conn, events))
-            customers = sorted({e[0] for e, s in zip(events, stored, strict=True) if isinstance(s, dict)})
-            now = utc_now()
-            rows = self._scores_on(conn, now, customers) if customers else None
+
+        def attempt() -> tuple[list[dict[str, Any] | EventRejected | None], ScoreTable | None, dt.datetime]:
+            with self.engine.connect() as conn, conn.begin():
+                stored = writes.record_activities(conn, events)
+                customers = sorted({e[0] for e, s in zip(events, stored, strict=True) if isinstance(s, dict)})
+                now = utc_now()
+                rows = self._scores_on(conn, now, customers) if customers else None
+                start_commit(tickets)
+            committed(tickets)
+            return stored, rows, now
+
+        stored, rows, now = _retrying(attempt)
         if rows is not None:
             self._tell(rows, now)
         results: list[Recorded | BaseException | None] = []
@@ -110,11 +133,13 @@ class HealthService:
         respond: Callable[[list[int]], Answer],
         idempotency_key: str | None = None,
         request_hash: str = "",
+        tickets: Sequence[CommitTicket] = (),
     ) -> tuple[Answer, list[int]]:
         """Store a batch of events all or nothing; return the answer and the customers concerned.
 
         `respond` makes the answer from the stored events' ids. With an idempotency key, a batch seen before gets
         the answer it got then and no customer is concerned (raises KeyReused if the key came with another batch).
+        Just before COMMIT the tickets are claimed: a batch whose client was already answered rolls back (Abandoned).
         """
 
         def attempt() -> tuple[Answer, list[int]]:
@@ -127,6 +152,8 @@ class HealthService:
                 answer = respond(ids)
                 if idempotency_key is not None:
                     batches.remember_answer(conn, idempotency_key, answer)
+                start_commit(tickets)
+            committed(tickets)
             return answer, sorted({e.customer_id for e in events})
 
         return _retrying(attempt)

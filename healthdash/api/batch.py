@@ -29,8 +29,13 @@ class EventBatchHandler(CustomerEventsHandler):
         events = events_from(body)
         request_hash = hashlib.sha256(canonical(body)).hexdigest() if key is not None else ""
         try:
-            answer, customers = await self.api.run(
-                self.api.service.record_batch, events, lambda ids: answer_for(ids, events), key, request_hash
+            answer, customers = await self.api.write(
+                self.api.service.record_batch,
+                events,
+                lambda ids: answer_for(ids, events),
+                key,
+                request_hash,
+                share=1 + len(events) // 1000,  # the deadline once more for every thousand events
             )
         except (EventRejected, KeyReused) as exc:
             raise refused(exc) from None

@@ -20,6 +20,7 @@ from healthdash.api.problem import Problem
 from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_group import CommitGroup
+from healthdash.commit_ticket import Abandoned, CommitTicket, Stage
 from healthdash.health import Recorded
 from healthdash.history.digest import HistoryDigest, read_digest
 from healthdash.history.reports import HistoryReports
@@ -27,6 +28,7 @@ from healthdash.recording import Activity
 from healthdash.service import HealthService
 
 T = TypeVar("T")
+OUTAGES = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
 DIGEST_SECONDS = 300.0  # age at which the recent history (movers, tier counts) is read again, in the background
 log = logging.getLogger("healthdash.api")
 
@@ -58,7 +60,7 @@ class ApiContext:
     limits: BodyLimits = field(default_factory=BodyLimits)
     deadline: float | None = None  # seconds a read waits for the database before it is answered 503
     builder: ThreadPoolExecutor | None = None  # builds large bodies, apart from the database's threads
-    activity: CommitGroup[Activity, Recorded | None] = field(init=False)
+    activity: CommitGroup[tuple[Activity, CommitTicket], Recorded | None] = field(init=False)
     history: HistoryReports = field(init=False)
     _digest: HistoryDigest | None = field(init=False, default=None)
     _reading_digest: asyncio.Future[HistoryDigest | None] | None = field(init=False, default=None)
@@ -172,15 +174,70 @@ class ApiContext:
         executor = self.builder or self.executor
         return await asyncio.get_running_loop().run_in_executor(executor, build, *args)
 
+    async def write(self, fn: Callable[..., T], *args: Any, share: int = 1) -> T:
+        """Run a blocking database write, `fn(*args, tickets)`, in the thread pool, with its client's CommitTicket.
+
+        A large write (a batch) is given the deadline `share` times over: one per thousand events, say.
+        """
+        ticket = CommitTicket()
+        return await self.committed(self.run(fn, *args, [ticket]), ticket, share)
+
     async def record_activity(self, event: Activity) -> Recorded | None:
         """Store one activity event together with those of concurrent requests (see `CommitGroup`)."""
-        return await self.activity.submit(event)
+        ticket = CommitTicket()
+        return await self.committed(self.activity.submit((event, ticket)), ticket)
 
-    async def _record_activities(self, events: Sequence[Activity]) -> list[Recorded | BaseException | None]:
-        return await self.run(self.service.record_activities, events)
+    async def committed(self, work: Awaitable[T], ticket: CommitTicket, share: int = 1) -> T:
+        """Await a write for at most the deadline; then answer 503 with Retry-After, saying whether it is stored.
+
+        Past the deadline the ticket is given up, and the write rolls back when it reaches COMMIT: nothing is stored
+        and the client may send it again. If COMMIT was already sent (the database froze during it), whether the write
+        is stored is unknown: the answer says so, and points to the Idempotency-Key that makes a retry safe.
+        """
+        task = asyncio.ensure_future(work)
+        if self.deadline is None:
+            return await task
+        seconds = self.deadline * share
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), seconds)
+        except Abandoned:  # stored together with a write whose client was answered: rolled back with it
+            detail = "the database was too slow for the writes sent with this one; nothing was stored: send it again"
+            raise Problem(503, detail, headers={"Retry-After": "5"}) from None
+        except (TimeoutError, *OUTAGES):  # a connection lost before COMMIT rolled back; during COMMIT, who knows
+            stage = ticket.give_up()
+        if stage is Stage.COMMITTED:  # stored just now: the client is answered with it
+            return await task
+        task.add_done_callback(_quietly)
+        if stage is Stage.GIVEN_UP:
+            detail = f"the database did not answer (within {seconds:g} s); nothing was stored: send it again shortly"
+        else:
+            detail = (
+                f"the database stopped answering within {seconds:g} s while the write was being committed: "
+                "whether it was stored is unknown; to retry safely, send it to /api/events/batch with the same "
+                "Idempotency-Key each time"
+            )
+        raise Problem(503, detail, headers={"Retry-After": "5"})
+
+    async def _record_activities(
+        self, items: Sequence[tuple[Activity, CommitTicket]]
+    ) -> list[Recorded | BaseException | None]:
+        waiting = [i for i, (_, ticket) in enumerate(items) if ticket.stage is Stage.OPEN]  # the others were answered
+        results: list[Recorded | BaseException | None] = [Abandoned() for _ in items]
+        if waiting:
+            events = [items[i][0] for i in waiting]
+            tickets = [items[i][1] for i in waiting]
+            for i, result in zip(waiting, await self.run(self.service.record_activities, events, tickets), strict=True):
+                results[i] = result
+        return results
 
     def token_is_valid(self, presented: str) -> bool:
         """Compare a presented token with every configured one in constant time."""
         candidate = presented.encode()
         matches = [hmac.compare_digest(candidate, token.encode()) for token in self.tokens]
         return any(matches)
+
+
+def _quietly(task: asyncio.Future[Any]) -> None:
+    """Take the outcome of a write whose client was already answered, so that it is not reported as lost."""
+    if not task.cancelled():
+        task.exception()

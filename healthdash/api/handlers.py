@@ -231,7 +231,7 @@ class CustomerEventsHandler(ApiHandler):
             if event.type in ACTIVITY_TYPES:  # stored with one statement and one commit together with concurrent ones
                 outcome = await self.api.record_activity((cid, event.type, occurred_at, data))
             else:
-                outcome = await self.api.run(self.api.service.record_event, cid, event.type, occurred_at, data)
+                outcome = await self.api.write(self.api.service.record_event, cid, event.type, occurred_at, data)
         except EventRejected as exc:
             raise refused(exc) from None
         if outcome is None:

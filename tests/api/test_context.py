@@ -13,8 +13,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from healthdash.api.context import ApiContext
+from healthdash.api.problem import Problem
 from healthdash.board import ScoreBoard, Snapshot
 from healthdash.clock import utc_now
+from healthdash.commit_ticket import Abandoned, CommitTicket, start_commit
 from healthdash.score_table import COLUMNS, ScoreTable
 from healthdash.service import HealthService
 
@@ -67,3 +69,42 @@ def test_the_recent_history_is_read_once_kept_while_read_again_and_none_without_
     )
     lost = ApiContext(away, ScoreBoard(away, executor), executor, ())
     assert asyncio.run(lost.digest()) is None  # the dashboard goes without movers rather than failing
+
+
+def test_a_write_past_its_deadline_is_answered_503_saying_whether_it_was_stored(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    api = ApiContext(service, ScoreBoard(service, executor), executor, (), deadline=0.2)
+    release = threading.Event()
+    outcomes: dict[bool, str] = {}
+
+    def write(reached_commit: bool, tickets: list[CommitTicket]) -> str:
+        if reached_commit:
+            start_commit(tickets)  # the database froze during COMMIT
+            release.wait(10)
+            outcomes[reached_commit] = "stored"
+            return "stored"
+        release.wait(10)  # the database hangs before COMMIT
+        try:
+            start_commit(tickets)
+        except Abandoned:
+            outcomes[reached_commit] = "rolled back"
+            raise
+        outcomes[reached_commit] = "stored"
+        return "stored"
+
+    async def scenario() -> list[str]:
+        details = []
+        for reached_commit in (False, True):
+            with pytest.raises(Problem) as answered:
+                await api.write(write, reached_commit)
+            assert answered.value.status == 503 and answered.value.headers["Retry-After"].isdigit()
+            details.append(answered.value.detail)
+        release.set()
+        await asyncio.sleep(0.5)
+        return details
+
+    nothing, unknown = asyncio.run(scenario())
+    assert "nothing was stored" in nothing
+    assert "unknown" in unknown and "Idempotency-Key" in unknown
+    assert outcomes == {False: "rolled back", True: "stored"}  # the first client was told the truth

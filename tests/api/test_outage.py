@@ -6,87 +6,28 @@ The server runs over a throwaway embedded PostgreSQL of its own, whose postmaste
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from healthdash.db.database import create_database, load_sample_data
-from healthdash.db.embedded import EmbeddedPostgres
-from healthdash.db.watchdog import process_start_time
 from tests.api.client import Reply, call, get, post_event, problem
-from tests.api.roster import Roster, at_noon, seed
+from tests.api.roster import at_noon
 from tests.conftest import TEST_TOKEN
+from tests.outage import Database, throwaway_database
 from tests.servers import RunningServer, start_server
 
 pytestmark = [pytest.mark.faults]
 FAST = 3.0  # seconds within which a request must be answered while the database is away
 
 
-@dataclass
-class Database:
-    postgres: EmbeddedPostgres
-    url: str
-    roster: Roster
-
-    @property
-    def postmaster_pid(self) -> int | None:
-        try:
-            pid = int((self.postgres.data_dir / "pgdata" / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if process_start_time(pid) is not None else None
-
-    def stop(self) -> None:
-        """Stop the postmaster as an administrator would (fast shutdown), behind the application's back."""
-        pid = self.postmaster_pid
-        assert pid is not None
-        os.kill(pid, signal.SIGINT)
-        deadline = time.monotonic() + 30
-        while process_start_time(pid) is not None:
-            assert time.monotonic() < deadline, "PostgreSQL did not stop"
-            time.sleep(0.05)
-
-    def processes(self) -> list[int]:
-        """Return the postmaster and its children (the backends and helpers)."""
-        pid = self.postmaster_pid
-        assert pid is not None
-        children = []
-        for entry in Path("/proc").iterdir():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) if entry.name.isdigit() else 0
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == pid:
-                children.append(int(entry.name))
-        return [pid, *children]
-
-    def start(self) -> None:
-        """Start it again on the same data."""
-        self.postgres.release()  # the server is gone; this only forgets it
-        self.postgres.start()
-
-
 @pytest.fixture(scope="module")
 def database() -> Iterator[Database]:
-    folder = Path(tempfile.mkdtemp(prefix="hd-outage-", dir="/tmp"))
-    folder.chmod(0o755)  # the server account must reach the data dir below it
-    postgres = EmbeddedPostgres(folder / "data", durable=False)
-    postgres.start()
-    try:
-        create_database(postgres.url("postgres"), "healthdash")
-        url = postgres.url("healthdash")
-        load_sample_data(url)
-        yield Database(postgres, url, seed(url))
-    finally:
-        postgres.release()
-        shutil.rmtree(folder, ignore_errors=True)
+    with throwaway_database("hd-outage-") as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +91,7 @@ def test_the_health_check_answers_503_quickly_when_the_database_hangs(
     outage_server: RunningServer, database: Database
 ) -> None:
     assert get(outage_server, "/api/healthz") == {"status": "ok"}  # a pooled connection is now open
-    frozen = database.processes()
-    for pid in frozen:  # the server hangs rather than refuses, as behind a broken network
-        os.kill(pid, signal.SIGSTOP)
+    frozen = database.freeze()
     try:
         reply, seconds = timed(outage_server, "GET", "/api/healthz")
         assert seconds < FAST, f"the health check took {seconds:.2f} s"
@@ -173,9 +112,7 @@ def test_a_frozen_database_is_answered_503_within_the_deadline_and_cached_routes
     customer = database.roster["ember"]
     for path in ("/api/dashboard", "/api/customers", f"/api/customers/{customer}/health"):
         get(outage_server, path)  # warm: the current table in memory, pooled connections open
-    frozen = database.processes()
-    for pid in frozen:
-        os.kill(pid, signal.SIGSTOP)
+    frozen = database.freeze()
     try:
         past = at_noon(90).date().isoformat()  # an answer for now may be kept in memory; one for a past day is not
         reads = [f"/api/customers/{customer}/health?as_of={past}", f"/api/customers?as_of={past}"] * 8
@@ -195,3 +132,58 @@ def test_a_frozen_database_is_answered_503_within_the_deadline_and_cached_routes
     while call(outage_server, "GET", f"/api/customers/{customer}/health").status != 200:
         assert time.monotonic() < deadline, "the server did not recover once the database answered again"
         time.sleep(0.2)
+
+
+def test_writes_to_a_frozen_database_are_answered_503_quickly_and_never_stored_behind_the_clients_back(
+    outage_server: RunningServer, database: Database
+) -> None:
+    customer = database.roster["ember"]
+    marker = uuid.uuid4().hex
+    writes: list[tuple[str, object, dict[str, str]]] = [
+        (f"/api/customers/{customer}/events", {"type": "login", "data": {"user": f"{marker}-login"}}, {}),
+        (
+            f"/api/customers/{customer}/events",
+            {"type": "ticket_opened", "data": {"priority": "low", "subject": f"{marker}-ticket"}},
+            {},
+        ),
+        (
+            "/api/events/batch",
+            {
+                "events": [
+                    {"customer_id": customer, "type": "login", "data": {"user": f"{marker}-batch-{i}"}}
+                    for i in range(3)
+                ]
+            },
+            {"Idempotency-Key": marker},
+        ),
+    ]
+    assert post_event(outage_server, customer, {"type": "login"}).status == 201  # pooled connections are open
+    frozen = database.freeze()
+    try:
+        with ThreadPoolExecutor(len(writes) * 2) as clients:  # each write twice: one meets a thread already stuck
+            answers = list(
+                clients.map(
+                    lambda w: timed(outage_server, "POST", w[0], json_body=w[1], token=TEST_TOKEN, headers=w[2]),
+                    writes * 2,
+                )
+            )
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    for reply, seconds in answers:
+        assert seconds < FAST, f"a write took {seconds:.2f} s with the database frozen"
+        detail = problem(reply, 503)["detail"]
+        assert "nothing was stored" in detail, detail  # frozen before they were sent: none reached COMMIT
+        assert reply.headers["Retry-After"].isdigit()
+
+    deadline = time.monotonic() + 30
+    while call(outage_server, "GET", "/api/healthz").status != 200:
+        assert time.monotonic() < deadline, "the server did not recover once the database answered again"
+        time.sleep(0.1)
+    database.settled()  # the writes held up by the freeze have run on: they must have rolled back
+    assert database.stored_with(marker) == 0
+
+    for path, body, headers in writes:  # sent again, they are stored once each
+        reply = call(outage_server, "POST", path, json_body=body, token=TEST_TOKEN, headers=headers)
+        assert reply.status == 201, reply.body[:500]
+    assert database.stored_with(marker) == 5
