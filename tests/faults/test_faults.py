@@ -4,11 +4,13 @@ ask for more kernels than they may have. Run alone with `pytest -m faults`."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import signal
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,39 @@ def test_idle_abusive_connections_are_dropped(server: RunningServer) -> None:
     with connect(server) as sock:
         sock.sendall(b"GET /api/dashboard HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         assert closed_within(sock, 60) is not None
+
+
+def kernels_of(pid: int) -> list[int]:
+    """Return the process ids of the server's kernels (its child processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def test_many_anonymous_page_loads_start_no_more_kernels_than_the_cap_and_memory_stays_bounded(
+    module_db_url: str, tmp_path: Path
+) -> None:
+    caps = {"HEALTHDASH_MAX_PAGE_KERNELS": "3", "HEALTHDASH_MAX_KERNELS_PER_CLIENT": "2"}
+    with start_server(module_db_url, tmp_path, TEST_TOKEN, caps) as server:
+        baseline = rss_mb(server.process.pid)
+        port = server.port
+
+        def load(n: int) -> int:  # twelve visitors from six addresses, two each, all at once
+            connection = http.client.HTTPConnection(
+                "127.0.0.1", port, timeout=120, source_address=(f"127.0.0.{2 + n // 2}", 0)
+            )
+            try:
+                connection.request("GET", "/voila/render/dashboard.ipynb")
+                answer = connection.getresponse()
+                answer.read()
+                assert answer.status == 200 or answer.getheader("Retry-After", "").isdigit()
+                return answer.status
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(12) as visitors:
+            statuses = list(visitors.map(load, range(12)))
+        kernels = kernels_of(server.process.pid)
+        assert statuses.count(200) <= 3 and statuses.count(503) >= 9, statuses
+        assert len(kernels) <= 3
+        total = rss_mb(server.process.pid) - baseline + sum(rss_mb(pid) for pid in kernels)
+        assert total < 3 * 200, f"the server and its kernels grew by {total:.0f} MB"
