@@ -278,8 +278,11 @@ class Client:
         self.auth = (("Authorization", f"Bearer {token}"), ("Content-Type", "application/json"))
 
     async def __aenter__(self) -> Client:
-        self.reader, self.writer = await asyncio.open_connection(load.LOOPBACK, self.port)
+        await self._connect()
         return self
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(load.LOOPBACK, self.port)
 
     async def __aexit__(self, *exc: object) -> None:
         self.writer.close()
@@ -297,8 +300,18 @@ class Client:
         return body
 
     async def send(self, request: load.Request) -> tuple[int, Any]:
-        self.writer.write(request.encode())
-        status, _, raw = await load.read_full_response(self.reader)
+        try:
+            self.writer.write(request.encode())
+            status, _, raw = await load.read_full_response(self.reader)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                raise
+            # the server closes a connection left idle between phases (HEALTHDASH_IDLE_TIMEOUT) before reading
+            # anything more from it: the request was never seen, so it is sent again on a new connection
+            self.writer.close()
+            await self._connect()
+            self.writer.write(request.encode())
+            status, _, raw = await load.read_full_response(self.reader)
         return status, json.loads(raw) if raw else None
 
 
