@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from traitlets import Instance
-
 from healthdash.api.models.responses import Dashboard
+from healthdash.widgets.dashboard_view import LinkedDashboardView
 from healthdash.widgets.fragments import factor_label, score_html, text, tier_badge
-from healthdash.widgets.links import PageLinks
-from healthdash.widgets.model_view import ModelView
 
 
-class AtRiskTable(ModelView[Dashboard]):
+class AtRiskTable(LinkedDashboardView):
     """The five lowest scores with their tier and the factor that cost them the most points."""
-
-    model_trait = "dashboard"
-    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
-
-    def __init__(self, links: PageLinks | None = None, **kwargs: Any) -> None:
-        self.links = links or PageLinks.from_environment()
-        super().__init__(**kwargs)
 
     def html(self, summary: Dashboard) -> str:
         rows = []

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import Instance
-
 from healthdash.api.models.responses import Dashboard
 from healthdash.scoring import ScoringConfig, tier_for_score
 from healthdash.widgets.charts import Column, column_chart, share_bar
+from healthdash.widgets.dashboard_view import DashboardView
 from healthdash.widgets.fragments import TIER_LABELS
-from healthdash.widgets.model_view import ModelView
 
 
-class DashboardCharts(ModelView[Dashboard]):
+class DashboardCharts(DashboardView):
     """Two cards side by side: the score distribution (columns in their tier's colour) and the tier split."""
-
-    model_trait = "dashboard"
-    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
 
     def __init__(self, config: ScoringConfig | None = None, **kwargs: Any) -> None:
         self.config = config or ScoringConfig()

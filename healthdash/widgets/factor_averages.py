@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from traitlets import Instance
-
 from healthdash.api.models.responses import Dashboard
 from healthdash.widgets.charts import BarRow, Segment, bar_rows
+from healthdash.widgets.dashboard_view import DashboardView
 from healthdash.widgets.fragments import factor_label, score_number
-from healthdash.widgets.model_view import ModelView
 
 
-class FactorAverages(ModelView[Dashboard]):
+class FactorAverages(DashboardView):
     """One bar per factor from 0 to 100."""
-
-    model_trait = "dashboard"
-    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
 
     def html(self, summary: Dashboard) -> str:
         rows = [

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from traitlets import Instance
-
 from healthdash.api.models.responses import Dashboard
 from healthdash.scoring import TIERS
 from healthdash.widgets.charts import stacked_columns_svg
+from healthdash.widgets.dashboard_view import DashboardView, LinkedDashboardView
 from healthdash.widgets.fragments import factor_label, score_html, text, tier_badge, tier_label
-from healthdash.widgets.links import PageLinks
-from healthdash.widgets.model_view import ModelView
 from healthdash.widgets.styles import TIER_COLOURS
 
 STACK = ("critical", "at_risk", "healthy", "insufficient_data")  # bottom first
 
 
-class TierHistoryChart(ModelView[Dashboard]):
+class TierHistoryChart(DashboardView):
     """Stacked columns: each closed day's customers per tier."""
-
-    model_trait = "dashboard"
-    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
 
     def html(self, summary: Dashboard) -> str:
         days = summary.tier_history or []
@@ -48,15 +40,8 @@ class TierHistoryChart(ModelView[Dashboard]):
         )
 
 
-class BiggestDrops(ModelView[Dashboard]):
+class BiggestDrops(LinkedDashboardView):
     """The customers whose score fell most over the last 7 days, each linking to its page."""
-
-    model_trait = "dashboard"
-    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
-
-    def __init__(self, links: PageLinks | None = None, **kwargs: Any) -> None:
-        self.links = links or PageLinks.from_environment()
-        super().__init__(**kwargs)
 
     def html(self, summary: Dashboard) -> str:
         falls = summary.movers["7"].falls if summary.movers and "7" in summary.movers else []

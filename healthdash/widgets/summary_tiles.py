@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from traitlets import Instance
-
 from healthdash.api.models.responses import Dashboard
+from healthdash.widgets.dashboard_view import LinkedDashboardView
 from healthdash.widgets.fragments import TIER_LABELS, score_number, text, tier_class
-from healthdash.widgets.links import PageLinks
-from healthdash.widgets.model_view import ModelView
 from healthdash.widgets.styles import TIER_COLOURS
 
 
-class SummaryTiles(ModelView[Dashboard]):
+class SummaryTiles(LinkedDashboardView):
     """One tile per number; a tier's tile opens the customer list filtered to that tier."""
-
-    model_trait = "dashboard"
-    dashboard = Instance(Dashboard, allow_none=True, help="the dashboard summary shown")
-
-    def __init__(self, links: PageLinks | None = None, **kwargs: Any) -> None:
-        self.links = links or PageLinks.from_environment()
-        super().__init__(**kwargs)
 
     def html(self, summary: Dashboard) -> str:
         tiles = [
