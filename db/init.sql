@@ -248,6 +248,10 @@ CREATE TRIGGER events_history_stale AFTER INSERT ON events
 --   support_heavy    fair usage and a run of high/urgent tickets in the last 30 days
 --   onboarding       signed up 5-12 days ago: too young to score
 --   silent           gone quiet more than 30 days ago: no logins and no API traffic since
+--   recovering       steady, but a rough month two to three months ago (few logins, half the features, API traffic
+--                    down, a high ticket), and back to normal since
+--   seasonal         steady logins, but API traffic that rises and falls over a quarter (month-end and quarter-end
+--                    batch jobs): its API factor drops each time traffic ebbs, though nothing is wrong
 -- ---------------------------------------------------------------------------------------------------------------------
 
 -- Day offsets count UTC days, the days customer_daily groups by. The statements below are large but cheap: compiling
@@ -358,13 +362,15 @@ UPDATE sample_customer c
    SET story = s.story
   FROM (VALUES
         ('thriving',        ARRAY[1, 5, 11, 15, 18, 23, 27, 32, 38, 44, 49, 57, 60]),
-        ('steady',          ARRAY[2, 6, 8, 12, 14, 17, 21, 24, 28, 30, 34, 37, 41, 46, 48, 51, 59]),
+        ('steady',          ARRAY[2, 6, 8, 14, 17, 24, 28, 37, 48, 51, 59]),
         ('declining',       ARRAY[3, 13, 20, 26, 31, 35, 42, 47, 53]),
         ('sudden_drop',     ARRAY[7, 25, 39, 50, 58]),
         ('payment_trouble', ARRAY[4, 16, 29, 40, 52]),
         ('support_heavy',   ARRAY[10, 19, 33, 43, 55]),
         ('onboarding',      ARRAY[61, 62, 63, 64]),
-        ('silent',          ARRAY[9, 22, 36, 45, 54, 56])
+        ('silent',          ARRAY[9, 22, 36, 45, 54, 56]),
+        ('recovering',      ARRAY[12, 30, 46]),
+        ('seasonal',        ARRAY[21, 34, 41])
        ) AS s (story, ids)
  WHERE c.id = ANY (s.ids);
 ALTER TABLE sample_customer ALTER COLUMN story SET NOT NULL;
@@ -382,18 +388,23 @@ DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('customers', 'id'), (SELECT ma
 -- progress^curve (curve 2: slow at first, fast lately). login_*: chance of any login on a weekday; features_*: how
 -- many of the customer's favourite features are in use; api_end: API traffic yesterday relative to 150 days ago.
 -- quiet_*: the customer has been quiet for that many days (login chance quiet_login, no API traffic).
+-- rough_*: a rough month (30 days) ended that many days ago: a quarter of the login chance, half the features, 40 %
+-- of the API traffic. season: API traffic swings by +-70 % over a cycle of that many days (0: no cycle).
 CREATE TEMP TABLE sample_story (story, login_start_lo, login_start_hi, login_end_lo, login_end_hi, curve,
                                 features_start_lo, features_start_hi, features_end_lo, features_end_hi,
-                                api_end_lo, api_end_hi, quiet_lo, quiet_hi, quiet_login) AS
+                                api_end_lo, api_end_hi, quiet_lo, quiet_hi, quiet_login, rough_lo, rough_hi,
+                                season) AS
 VALUES
-    ('thriving',        0.82, 0.94, 0.90, 1.00, 1, 7, 9, 8, 10, 1.80, 2.60,  0,  0, 0.00),
-    ('steady',          0.60, 0.76, 0.60, 0.76, 1, 6, 8, 6,  8, 1.15, 1.35,  0,  0, 0.00),
-    ('declining',       0.72, 0.82, 0.08, 0.20, 2, 7, 8, 2,  3, 0.40, 0.58,  0,  0, 0.00),
-    ('sudden_drop',     0.65, 0.85, 0.65, 0.85, 1, 6, 8, 6,  8, 1.10, 1.20,  8, 15, 0.04),
-    ('payment_trouble', 0.34, 0.52, 0.34, 0.52, 1, 4, 6, 4,  6, 1.10, 1.30,  0,  0, 0.00),
-    ('support_heavy',   0.38, 0.52, 0.38, 0.52, 1, 5, 6, 5,  6, 0.90, 1.05,  0,  0, 0.00),
-    ('onboarding',      0.55, 0.75, 0.55, 0.75, 1, 2, 4, 2,  4, 1.00, 1.00,  0,  0, 0.00),
-    ('silent',          0.55, 0.65, 0.15, 0.25, 1, 5, 5, 3,  3, 0.50, 0.60, 31, 50, 0.00);
+    ('thriving',        0.82, 0.94, 0.90, 1.00, 1, 7, 9, 8, 10, 1.80, 2.60,  0,  0, 0.00,  0,  0,  0),
+    ('steady',          0.60, 0.76, 0.60, 0.76, 1, 6, 8, 6,  8, 1.15, 1.35,  0,  0, 0.00,  0,  0,  0),
+    ('declining',       0.72, 0.82, 0.08, 0.20, 2, 7, 8, 2,  3, 0.40, 0.58,  0,  0, 0.00,  0,  0,  0),
+    ('sudden_drop',     0.65, 0.85, 0.65, 0.85, 1, 6, 8, 6,  8, 1.10, 1.20,  8, 15, 0.04,  0,  0,  0),
+    ('payment_trouble', 0.34, 0.52, 0.34, 0.52, 1, 4, 6, 4,  6, 1.10, 1.30,  0,  0, 0.00,  0,  0,  0),
+    ('support_heavy',   0.38, 0.52, 0.38, 0.52, 1, 5, 6, 5,  6, 0.90, 1.05,  0,  0, 0.00,  0,  0,  0),
+    ('onboarding',      0.55, 0.75, 0.55, 0.75, 1, 2, 4, 2,  4, 1.00, 1.00,  0,  0, 0.00,  0,  0,  0),
+    ('silent',          0.55, 0.65, 0.15, 0.25, 1, 5, 5, 3,  3, 0.50, 0.60, 31, 50, 0.00,  0,  0,  0),
+    ('recovering',      0.66, 0.80, 0.66, 0.80, 1, 6, 8, 6,  8, 1.10, 1.30,  0,  0, 0.00, 55, 65,  0),
+    ('seasonal',        0.60, 0.76, 0.60, 0.76, 1, 6, 8, 6,  8, 1.00, 1.10,  0,  0, 0.00,  0,  0, 91);
 
 -- One row per customer: its story's ranges resolved with the customer's own draws.
 CREATE TEMP TABLE sample_profile AS
@@ -416,7 +427,11 @@ SELECT c.id AS customer_id,
             ELSE round(40 * sqrt(c.seats) * (0.5 + n.volume)) END AS api_per_day,
        s.api_end_lo + (s.api_end_hi - s.api_end_lo) * n.volume AS api_end,
        floor(s.quiet_lo + (s.quiet_hi - s.quiet_lo + 1) * n.timing)::integer AS quiet_days,
-       s.quiet_login
+       s.quiet_login,
+       CASE WHEN s.rough_hi > 0 THEN floor(s.rough_lo + (s.rough_hi - s.rough_lo + 1) * n.timing)::integer
+            ELSE 0 END AS rough_end,
+       s.season,
+       n.timing * s.season AS season_phase
   FROM sample_customer c
   JOIN sample_story s USING (story)
  CROSS JOIN LATERAL (SELECT sample_noise('intensity:' || c.id) AS intensity,
@@ -446,18 +461,24 @@ SELECT p.customer_id,
        sample_noise('login:' || p.customer_id || ':' || d.k)
            < CASE WHEN d.k <= p.quiet_days THEN p.quiet_login
                   ELSE p.login_start + (p.login_end - p.login_start) * t.progress END
-             * CASE WHEN t.weekend THEN 0.3 ELSE 1 END AS active,
-       round(p.features_start + (p.features_end - p.features_start) * t.progress) AS features_in_use,
+             * CASE WHEN t.weekend THEN 0.3 ELSE 1 END
+             * CASE WHEN t.rough THEN 0.25 ELSE 1 END AS active,
+       round((p.features_start + (p.features_end - p.features_start) * t.progress)
+             * CASE WHEN t.rough THEN 0.5 ELSE 1 END) AS features_in_use,
        -- The API is connected a few days after sign-up, and goes silent when the customer does.
        CASE WHEN d.k <= p.quiet_days OR d.k > p.age_days - 3 THEN 0
             ELSE round(p.api_per_day * (1 + (p.api_end - 1) * t.progress)
                        * CASE WHEN t.weekend THEN 0.35 ELSE 1 END
+                       * CASE WHEN t.rough THEN 0.4 ELSE 1 END
+                       * CASE WHEN p.season > 0 THEN 1 + 0.7 * sin(2 * pi() * (d.k + p.season_phase) / p.season)
+                              ELSE 1 END
                        * (0.8 + 0.4 * sample_noise('api:' || p.customer_id || ':' || d.k)))
        END::integer AS api_calls
   FROM sample_profile p
  CROSS JOIN generate_series(1, 150) AS d(k)
  CROSS JOIN LATERAL (SELECT ((150 - d.k) / 149.0) ^ p.curve AS progress,
-                            extract(isodow FROM current_date - d.k) >= 6 AS weekend) t
+                            extract(isodow FROM current_date - d.k) >= 6 AS weekend,
+                            d.k > p.rough_end AND d.k <= p.rough_end + 30 AND p.rough_end > 0 AS rough) t
  WHERE d.k < p.age_days;
 
 -- Tickets: a background rate per story (every 10 days, a chance of one ticket, none in the last calm_days days), plus
@@ -472,7 +493,9 @@ VALUES
     ('payment_trouble', 0.08,  0, 0.60, 1.00, 1.00),
     ('support_heavy',   0.30, 29, 0.20, 0.60, 0.90),
     ('onboarding',      0.00,  0, 1.00, 1.00, 1.00),
-    ('silent',          0.08,  0, 0.60, 1.00, 1.00);
+    ('silent',          0.08,  0, 0.60, 1.00, 1.00),
+    ('recovering',      0.13,  0, 0.60, 1.00, 1.00),
+    ('seasonal',        0.13,  0, 0.60, 1.00, 1.00);
 
 -- k: the day offset on which the ticket is opened; seed: the ticket's own salt for the draws below.
 CREATE TEMP TABLE sample_ticket AS
@@ -516,6 +539,15 @@ SELECT p.customer_id, p.quiet_days - 1 - floor(3 * sample_noise('aftermath-day:'
        'incident', 'high', 'aftermath:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'sudden_drop' AND sample_noise('aftermath:' || p.customer_id) < 0.7
+UNION ALL
+-- recovering: a high ticket as the rough month begins, a medium one in its middle.
+SELECT p.customer_id, p.rough_end + 27, 'general', 'high', 'rough-start:' || p.customer_id
+  FROM sample_profile p
+ WHERE p.story = 'recovering'
+UNION ALL
+SELECT p.customer_id, p.rough_end + 12, 'general', 'medium', 'rough-middle:' || p.customer_id
+  FROM sample_profile p
+ WHERE p.story = 'recovering'
 UNION ALL
 -- payment_trouble: billing questions, one of them recent.
 SELECT p.customer_id, 3 + floor(22 * sample_noise('billing-day:' || p.customer_id))::integer, 'billing', 'medium',

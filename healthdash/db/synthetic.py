@@ -1,6 +1,6 @@
 """Synthetic customers and their history, with the stories of the sample data, at any size (no I/O here).
 
-The numbers follow db/init.sql: the same eight stories with the same ranges, the same working hours, ticket mix,
+The numbers follow db/init.sql: the same ten stories with the same ranges, the same working hours, ticket mix,
 billing terms and payment habits. Variation comes from a seeded random generator instead of hashes, so a plan is
 deterministic for (customers, days, seed, today). Every date lies before `today`: day offsets k count back from
 yesterday (k = 1) to `days` days ago, and a customer has activity only on days after signing up.
@@ -22,25 +22,34 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 TextArray = npt.NDArray[np.object_]
 
-STORIES = ("thriving", "steady", "declining", "sudden_drop", "payment_trouble", "support_heavy", "onboarding", "silent")
-STORY_SHARE = np.array([13, 17, 9, 5, 5, 5, 4, 6]) / 64  # as among the 64 sample customers
-THRIVING, STEADY, DECLINING, SUDDEN_DROP, PAYMENT_TROUBLE, SUPPORT_HEAVY, ONBOARDING, SILENT = range(8)
+STORIES = (
+    "thriving", "steady", "declining", "sudden_drop", "payment_trouble", "support_heavy", "onboarding", "silent",
+    "recovering", "seasonal",
+)  # fmt: skip
+STORY_SHARE = np.array([13, 11, 9, 5, 5, 5, 4, 6, 3, 3]) / 64  # as among the 64 sample customers
+THRIVING, STEADY, DECLINING, SUDDEN_DROP, PAYMENT_TROUBLE, SUPPORT_HEAVY, ONBOARDING, SILENT, RECOVERING, SEASONAL = (
+    range(10)
+)
 
 # Per story (rows in STORIES order): login chance 150 days ago (lo, hi) and yesterday (lo, hi), curve, favourite
 # features in use then (lo, hi) and now (lo, hi), API traffic now relative to then (lo, hi), quiet days (lo, hi) and
-# the login chance while quiet. The same table as sample_story in db/init.sql.
+# the login chance while quiet, the days since a rough month ended (lo, hi) and the API's cycle in days. The same table
+# as sample_story in db/init.sql.
 _STORY = np.array(
     [
-        [0.82, 0.94, 0.90, 1.00, 1, 7, 9, 8, 10, 1.80, 2.60, 0, 0, 0.00],
-        [0.60, 0.76, 0.60, 0.76, 1, 6, 8, 6, 8, 1.15, 1.35, 0, 0, 0.00],
-        [0.72, 0.82, 0.08, 0.20, 2, 7, 8, 2, 3, 0.40, 0.58, 0, 0, 0.00],
-        [0.65, 0.85, 0.65, 0.85, 1, 6, 8, 6, 8, 1.10, 1.20, 8, 15, 0.04],
-        [0.34, 0.52, 0.34, 0.52, 1, 4, 6, 4, 6, 1.10, 1.30, 0, 0, 0.00],
-        [0.38, 0.52, 0.38, 0.52, 1, 5, 6, 5, 6, 0.90, 1.05, 0, 0, 0.00],
-        [0.55, 0.75, 0.55, 0.75, 1, 2, 4, 2, 4, 1.00, 1.00, 0, 0, 0.00],
-        [0.55, 0.65, 0.15, 0.25, 1, 5, 5, 3, 3, 0.50, 0.60, 31, 50, 0.00],
+        [0.82, 0.94, 0.90, 1.00, 1, 7, 9, 8, 10, 1.80, 2.60, 0, 0, 0.00, 0, 0, 0],
+        [0.60, 0.76, 0.60, 0.76, 1, 6, 8, 6, 8, 1.15, 1.35, 0, 0, 0.00, 0, 0, 0],
+        [0.72, 0.82, 0.08, 0.20, 2, 7, 8, 2, 3, 0.40, 0.58, 0, 0, 0.00, 0, 0, 0],
+        [0.65, 0.85, 0.65, 0.85, 1, 6, 8, 6, 8, 1.10, 1.20, 8, 15, 0.04, 0, 0, 0],
+        [0.34, 0.52, 0.34, 0.52, 1, 4, 6, 4, 6, 1.10, 1.30, 0, 0, 0.00, 0, 0, 0],
+        [0.38, 0.52, 0.38, 0.52, 1, 5, 6, 5, 6, 0.90, 1.05, 0, 0, 0.00, 0, 0, 0],
+        [0.55, 0.75, 0.55, 0.75, 1, 2, 4, 2, 4, 1.00, 1.00, 0, 0, 0.00, 0, 0, 0],
+        [0.55, 0.65, 0.15, 0.25, 1, 5, 5, 3, 3, 0.50, 0.60, 31, 50, 0.00, 0, 0, 0],
+        [0.66, 0.80, 0.66, 0.80, 1, 6, 8, 6, 8, 1.10, 1.30, 0, 0, 0.00, 55, 65, 0],
+        [0.60, 0.76, 0.60, 0.76, 1, 6, 8, 6, 8, 1.00, 1.10, 0, 0, 0.00, 0, 0, 91],
     ]
 )
+ROUGH_DAYS = 30  # how long a recovering customer's rough month lasts
 # Background tickets per story: chance per 10 days, calm days at the end, cumulative share of low, medium, high.
 _TICKET_MIX = np.array(
     [
@@ -52,6 +61,8 @@ _TICKET_MIX = np.array(
         [0.30, 29, 0.20, 0.60, 0.90],
         [0.00, 0, 1.00, 1.00, 1.00],
         [0.08, 0, 0.60, 1.00, 1.00],
+        [0.13, 0, 0.60, 1.00, 1.00],
+        [0.13, 0, 0.60, 1.00, 1.00],
     ]
 )
 
@@ -272,6 +283,9 @@ class Plan:
             "api_end": s[:, 9] + (s[:, 10] - s[:, 9]) * volume,
             "quiet_days": np.floor(s[:, 11] + (s[:, 12] - s[:, 11] + 1) * timing),
             "quiet_login": s[:, 13],
+            "rough_end": np.where(s[:, 15] > 0, np.floor(s[:, 14] + (s[:, 15] - s[:, 14] + 1) * timing), 0),
+            "season": s[:, 16],
+            "season_phase": timing * s[:, 16],
         }
 
     @cached_property
@@ -304,6 +318,10 @@ class Plan:
         parts.append(_pick(drop, quiet + 1, 4, 3))
         aftermath = drop & (rng.random(self.size) < 0.7)
         parts.append(_pick(aftermath, quiet - 1 - rng.integers(0, 3, size=self.size), 4, 2))
+        recovering = c.story == RECOVERING
+        rough = p["rough_end"].astype(np.int64)
+        parts.append(_pick(recovering, rough + 27, 0, 2))
+        parts.append(_pick(recovering, rough + 12, 0, 1))
         trouble = c.story == PAYMENT_TROUBLE
         parts.append(_pick(trouble, 3 + rng.integers(0, 22, size=self.size), 1, 1))
         parts.append(_pick(trouble, 40 + rng.integers(0, 40, size=self.size), 1, 0))
@@ -401,10 +419,16 @@ class Plan:
         progress = ((self.days - k) / max(self.days - 1, 1)) ** p["curve"]
         alive = k < c.age_days
         quiet = k <= p["quiet_days"]
+        rough = (p["rough_end"] > 0) & (k > p["rough_end"]) & (k <= p["rough_end"] + ROUGH_DAYS)
         chance = np.where(quiet, p["quiet_login"], p["login_start"] + (p["login_end"] - p["login_start"]) * progress)
-        active = alive & (rng.random(n) < chance * (0.3 if weekend else 1.0))
-        in_use = np.round(p["features_start"] + (p["features_end"] - p["features_start"]) * progress)
+        active = alive & (rng.random(n) < chance * (0.3 if weekend else 1.0) * np.where(rough, 0.25, 1.0))
+        in_use = np.round(
+            (p["features_start"] + (p["features_end"] - p["features_start"]) * progress) * np.where(rough, 0.5, 1.0)
+        )
         traffic = p["api_per_day"] * (1 + (p["api_end"] - 1) * progress) * (0.35 if weekend else 1.0)
+        traffic *= np.where(rough, 0.4, 1.0)
+        cycle = np.maximum(p["season"], 1)
+        traffic *= np.where(p["season"] > 0, 1 + 0.7 * np.sin(2 * np.pi * (k + p["season_phase"]) / cycle), 1.0)
         calls = np.round(traffic * (0.8 + 0.4 * rng.random(n))).astype(np.int64)
         calls[quiet | (k > c.age_days - 3) | ~alive] = 0
 

@@ -126,3 +126,32 @@ def test_a_past_as_of_is_reproducible_and_differs(sample_db_url: str) -> None:
     first, second = service.score_frame(past), service.score_frame(past)
     pd.testing.assert_frame_equal(first, second)
     assert not first["score"].equals(service.score_frame(utc_now())["score"])
+
+
+def scores_over(url: str, customer_ids: list[int], days_ago: range) -> pd.DataFrame:
+    """Each customer's score (rows) on each of the days (columns, in days before today)."""
+    service = service_for(url)
+    now = utc_now()
+    frames = {k: service.score_frame(now - dt.timedelta(days=k), customer_ids) for k in days_ago}
+    return pd.DataFrame({k: frame["score"] for k, frame in frames.items()})
+
+
+def test_recovering_customers_dip_and_come_back(sample_db_url: str) -> None:
+    recovering = [12, 30, 46]
+    history = scores_over(sample_db_url, recovering, range(0, 100, 3))
+    for customer_id, row in history.iterrows():
+        low, now = row.min(), row[0]
+        assert now - low >= 15, f"customer {customer_id} had a rough month and recovered: {row.tolist()}"
+        assert row.idxmin() >= 35, f"customer {customer_id}'s low lies months back, not now: {row.tolist()}"
+        assert now >= 70, f"customer {customer_id} is healthy again: {row.tolist()}"
+
+
+def test_seasonal_customers_api_factor_ebbs_and_flows(sample_db_url: str) -> None:
+    service = service_for(sample_db_url)
+    seasonal = [21, 34, 41]
+    now = utc_now()
+    api = pd.DataFrame(
+        {k: service.score_frame(now - dt.timedelta(days=k), seasonal)["api_usage"] for k in range(0, 91, 5)}
+    )
+    for customer_id, row in api.iterrows():
+        assert row.max() == 100 and row.min() <= 40, f"customer {customer_id}'s API traffic cycles: {row.tolist()}"
