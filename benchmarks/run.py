@@ -40,7 +40,7 @@ from benchmarks.report import (
 from healthdash.analysis import Session
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
-from healthdash.history.backfill import backfill
+from healthdash.score_history.backfill import backfill
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from healthdash.settings import load_settings

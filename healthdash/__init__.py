@@ -6,10 +6,12 @@ from typing import Any
 
 __all__ = [
     "activity",
+    "changes",
     "connect",
     "customer_breakdown",
     "customers",
     "events",
+    "history",
     "invoices",
     "scores",
     "tickets",

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 from healthdash.clock import UTC, resolve_as_of, utc_now
 from healthdash.db import frames
 from healthdash.db.engine import make_engine
+from healthdash.score_history.reports import HistoryReports
 from healthdash.scoring import FACTOR_KEYS, PRIORITIES, TIERS, ConfigError, ScoringConfig
 from healthdash.service import HealthService
 from healthdash.vocabulary import EVENT_TYPES, INVOICE_STATUSES, MAX_ID, PLANS, REGIONS, SEGMENTS, TICKET_STATUSES
@@ -30,14 +31,17 @@ Moment = str | dt.date | dt.datetime
 CustomerIds = int | Iterable[int] | None
 API_URL_VARIABLE = "HEALTHDASH_API_URL"  # where `make lab` tells the kernels of a server (healthdash.client)
 DEFAULT_DAYS = 90  # events() and activity() without a start: the 90 days up to `end`, as on the customer page
+CHANGES_DAYS = 30  # changes() without a start: from 30 days before `end`, as on the customer page
 
 __all__ = [
     "Session",
     "activity",
+    "changes",
     "connect",
     "customer_breakdown",
     "customers",
     "events",
+    "history",
     "invoices",
     "scores",
     "session",
@@ -55,7 +59,13 @@ _CATEGORIES: dict[str, pd.CategoricalDtype] = {
 }
 _TICKET_STATUS = {"status": pd.CategoricalDtype(TICKET_STATUSES)}
 _INVOICE_STATUS = {"status": pd.CategoricalDtype(INVOICE_STATUSES)}
+_LINE_KINDS = {"kind": pd.CategoricalDtype(("factor", "configuration", "coverage"))}
+_SCORES = ("score", "coverage", *FACTOR_KEYS)
 _PROFILE = ("name", "segment", "plan", "seats", "industry", "region", "owner")
+CHANGE_COLUMNS = (
+    "customer_id", "score_then", "score_now", "movement", "tier_then", "tier_now", "kind", "factor", "label",
+    "points", "factor_then", "factor_now", "sentence", "signals_then", "signals_now",
+)  # fmt: skip
 
 
 class Session:
@@ -164,6 +174,70 @@ class Session:
         frame["amount"] = frame["amount"].astype("Float64")
         return frame.set_index("id")
 
+    def history(
+        self, customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None
+    ) -> pd.DataFrame:
+        """Return each customer's score history: per closed UTC day from `start` to `end` (default: the 90 days up
+        to yesterday) its score, tier, coverage, each factor's score and the configuration the day was scored under,
+        by customer and day. Days the server has not written yet are absent."""
+        ids = _customer_ids(customer_ids)
+        first, last = _days_between(start, end, utc_now().date() - dt.timedelta(days=1), DEFAULT_DAYS - 1)
+        with self._connect() as conn:
+            self._check_known(conn, ids)
+            raw = frames.history(conn, ids, first, last)
+        frame = raw.astype({"customer_id": "Int64", "config_id": "Int64"})
+        frame["day"] = pd.to_datetime(frame["day"]).dt.tz_localize(UTC).dt.as_unit("us")
+        frame["tier"] = frame["tier"].astype(_CATEGORIES["tier"])
+        for name in _SCORES:
+            frame[name] = frame[name].astype("Float64")  # a factor that did not apply that day: <NA>
+        return frame
+
+    def changes(
+        self, customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None
+    ) -> pd.DataFrame:
+        """Return what moved each customer's score from the end of `start` to the end of `end` (default: 30 days
+        before today to today), each day under its own configuration: one row per reason (a factor, a change of
+        configuration or of coverage), largest first, whose points add up to the customer's movement."""
+        ids = _customer_ids(customer_ids)
+        first, last = _days_between(start, end, utc_now().date(), CHANGES_DAYS)
+        if ids:
+            with self._connect() as conn:
+                self._check_known(conn, ids)
+        found = HistoryReports(self.engine, self.config).changes_of(ids, first, last)
+        rows = [
+            {
+                "customer_id": customer_id,
+                "score_then": change.score_then,
+                "score_now": change.score_now,
+                "movement": change.movement,
+                "tier_then": change.tier_then,
+                "tier_now": change.tier_now,
+                "kind": line.kind,
+                "factor": line.key if line.kind == "factor" else None,
+                "label": line.label,
+                "points": line.points,
+                "factor_then": line.score_then,
+                "factor_now": line.score_now,
+                "sentence": line.sentence,
+                "signals_then": line.raw_then,
+                "signals_now": line.raw_now,
+            }
+            for customer_id, change in found.items()
+            for line in change.lines
+        ]
+        frame = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+        frame["customer_id"] = frame["customer_id"].astype("Int64")
+        for name in ("score_then", "score_now", "movement", "points", "factor_then", "factor_now"):
+            frame[name] = pd.array(frame[name].tolist(), dtype="Float64")
+        for name in ("tier_then", "tier_now"):
+            frame[name] = frame[name].astype(_CATEGORIES["tier"])
+        frame["kind"] = frame["kind"].astype(_LINE_KINDS["kind"])
+        frame["factor"] = frame["factor"].astype(_CATEGORIES["main_reason"])
+        for name in ("label", "sentence"):
+            frame[name] = frame[name].astype("string")
+        frame.attrs.update(start=first.isoformat(), end=last.isoformat())
+        return frame
+
     def _connect(self) -> Connection:
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
@@ -244,6 +318,16 @@ def activity(customer_ids: CustomerIds = None, start: Moment | None = None, end:
     return session().activity(customer_ids, start, end)
 
 
+def history(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
+    """Return the score history per customer and closed day (see `Session.history`)."""
+    return session().history(customer_ids, start, end)
+
+
+def changes(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
+    """Return what moved each customer's score between two days, reason by reason (see `Session.changes`)."""
+    return session().changes(customer_ids, start, end)
+
+
 def tickets(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
     """Return support tickets (see `Session.tickets`)."""
     return session().tickets(customer_ids, start, end)
@@ -297,6 +381,19 @@ def _moments(
     if low is not None and low > high:
         raise ValueError(f"start ({low:%Y-%m-%d %H:%M}) is after end ({high:%Y-%m-%d %H:%M}); swap them")
     return low, high
+
+
+def _days_between(
+    start: Moment | None, end: Moment | None, default_end: dt.date, default_days: int
+) -> tuple[dt.date, dt.date]:
+    """Return the UTC days from `start` to `end`; without `end` default_end, without `start` default_days earlier."""
+    high = _moment("end", end, end_of_day=True)
+    last = high.astimezone(UTC).date() if high else default_end
+    low = _moment("start", start, end_of_day=False)
+    first = low.astimezone(UTC).date() if low else last - dt.timedelta(days=default_days)
+    if first > last:
+        raise ValueError(f"start ({first}) is after end ({last}); swap them")
+    return first, last
 
 
 def _day(moment: dt.datetime | None) -> dt.date | None:

@@ -30,7 +30,7 @@ from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
 from healthdash.gate import GateLimits, RequestGate
-from healthdash.history import HistoryKeeper, HistoryRecorder
+from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.hosts import allowed_hosts
 from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas

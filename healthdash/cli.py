@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 def _backfill(args: argparse.Namespace) -> int:
     from healthdash.db.database import resolve_database_url
     from healthdash.db.engine import make_engine
-    from healthdash.history.backfill import backfill
+    from healthdash.score_history.backfill import backfill
     from healthdash.settings import get_settings
 
     settings = get_settings()

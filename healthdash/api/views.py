@@ -11,7 +11,7 @@ from healthdash.api.models.query import CustomerListQuery
 from healthdash.api.models.responses import SCORES_CSV_COLUMNS
 from healthdash.board import Snapshot
 from healthdash.customer_list import HistoryColumns, ListQuery, page_records, select_rows
-from healthdash.history.digest import MOVER_SPANS, HistoryDigest
+from healthdash.score_history.digest import MOVER_SPANS, HistoryDigest
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig
 from healthdash.summary import dashboard_summary

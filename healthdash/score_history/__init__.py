@@ -1,6 +1,6 @@
 """The score history: every customer's score as of the end of each closed day, kept true to the events."""
 
-from healthdash.history.keeper import HistoryKeeper
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.keeper import HistoryKeeper
+from healthdash.score_history.recorder import HistoryRecorder
 
 __all__ = ["HistoryKeeper", "HistoryRecorder"]

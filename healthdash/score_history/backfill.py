@@ -10,8 +10,8 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from healthdash.db.generator import progress_bar
-from healthdash.history.keeper import closed_until
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.keeper import closed_until
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.scoring import ScoringConfig
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import sqlalchemy.exc
 
 from healthdash.clock import as_of_day, utc_now
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.recorder import HistoryRecorder
 
 CLOSE_DELAY = dt.timedelta(minutes=1)  # a day is closed this long after midnight UTC: its last writes committed
 INTERVAL = 1.0  # seconds between looks at the clock and at the customers to restate

@@ -4,9 +4,9 @@ between two days (each factor's part of the movement)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, Engine
 
 from healthdash.db import history as db
@@ -14,7 +14,7 @@ from healthdash.db.signals import window_signals
 from healthdash.db.writes import customer_exists
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.scoring.config import differences
-from healthdash.scoring.movement import score_change
+from healthdash.scoring.movement import ScoreChange, score_change
 
 WINDOWS = ("window_days", "invoice_window_days", "invoice_grace_days")  # the settings the signal query reads
 
@@ -62,15 +62,7 @@ class HistoryReports:
         with self._reading() as conn:
             if not customer_exists(conn, customer_id):
                 return None
-            written = db.written_days(conn, first, last)
-            configs = self._load(conn, set(written.values()))
-            config_then = configs.get(written.get(first, -1), self.config)
-            config_now = configs.get(written.get(last, -1), self.config)
-            then = _signals(conn, first, config_then, customer_id)
-            now = _signals(conn, last, config_now, customer_id)
-            same_windows = all(getattr(config_then, w) == getattr(config_now, w) for w in WINDOWS)
-            rescored = then if same_windows else _signals(conn, first, config_now, customer_id)
-        change = score_change(then, now, config_then, config_now, then_rescored=rescored)
+            change = self._changes(conn, [customer_id], first, last)[customer_id]
         return {
             "customer_id": customer_id,
             "from": first,
@@ -81,6 +73,35 @@ class HistoryReports:
             "tier_now": change.tier_now,
             "movement": change.movement,
             "lines": [vars(line) for line in change.lines],
+        }
+
+    def changes_of(self, customer_ids: Sequence[int] | None, first: dt.date, last: dt.date) -> dict[int, ScoreChange]:
+        """Return what changed between the ends of `first` and `last` for each of the customers (None: every one that
+        existed at the end of `last`), with two signal queries for all of them."""
+        with self._reading() as conn:
+            return self._changes(conn, customer_ids, first, last)
+
+    def _changes(
+        self, conn: Connection, customer_ids: Sequence[int] | None, first: dt.date, last: dt.date
+    ) -> dict[int, ScoreChange]:
+        written = db.written_days(conn, first, last)
+        configs = self._load(conn, set(written.values()))
+        config_then = configs.get(written.get(first, -1), self.config)
+        config_now = configs.get(written.get(last, -1), self.config)
+        then = _signals(conn, first, config_then, customer_ids)
+        now = _signals(conn, last, config_now, customer_ids)
+        same_windows = all(getattr(config_then, w) == getattr(config_now, w) for w in WINDOWS)
+        rescored = then if same_windows else _signals(conn, first, config_now, customer_ids)
+        ids = sorted(now) if customer_ids is None else sorted(set(customer_ids))
+        return {
+            customer_id: score_change(
+                then.get(customer_id),
+                now.get(customer_id),
+                config_then,
+                config_now,
+                then_rescored=rescored.get(customer_id),
+            )
+            for customer_id in ids
         }
 
     def _reading(self) -> Connection:
@@ -94,16 +115,17 @@ class HistoryReports:
         return {i: self._configs[i] for i in config_ids}
 
 
-def _signals(conn: Connection, day: dt.date, config: ScoringConfig, customer_id: int) -> dict[str, Any] | None:
-    """Return one customer's signals as of the end of a day (None: it did not exist yet)."""
-    signals = window_signals(conn, day, config, [customer_id])
-    if not len(signals.ids):
-        return None
-    return {name: _plain(values[0]) for name, values in signals.current.items()}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+def _signals(
+    conn: Connection, day: dt.date, config: ScoringConfig, customer_ids: Sequence[int] | None
+) -> dict[int, dict[str, Any]]:
+    """Return the customers' signals as of the end of a day, by id (absent: it did not exist yet)."""
+    signals = window_signals(conn, day, config, customer_ids)
+    names = list(signals.current)
+    columns = [signals.current[name].tolist() for name in names]
+    return {
+        int(customer_id): dict(zip(names, values, strict=True))
+        for customer_id, *values in zip(signals.ids.tolist(), *columns, strict=True)
+    }
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from healthdash.history.keeper import closed_until
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.keeper import closed_until
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.scoring import ScoringConfig
 from tests.api.client import all_customers, call, get, problem
 from tests.conftest import TEST_TOKEN

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from healthdash.history.keeper import closed_until
+from healthdash.score_history.keeper import closed_until
 from tests.conftest import TEST_TOKEN
 from tests.servers import start_server
 

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from healthdash.clock import resolve_as_of
-from healthdash.history.keeper import closed_until
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.keeper import closed_until
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.service import HealthService
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from tests.history.conftest import customers_on
+from tests.score_history.conftest import customers_on
 from tests.servers import ROOT
 
 BACKFILL = (sys.executable, "-m", "healthdash", "history", "backfill")

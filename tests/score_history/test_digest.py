@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
-from healthdash.history.digest import read_digest
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.digest import read_digest
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 

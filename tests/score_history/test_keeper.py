@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from healthdash.history.keeper import HistoryKeeper
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.keeper import HistoryKeeper
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.scoring import ScoringConfig
 
 

@@ -7,9 +7,9 @@ import random
 
 from sqlalchemy import Engine, text
 
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.scoring import ScoringConfig
-from tests.history.conftest import DAYS, customers_on, history_rows, mismatches
+from tests.score_history.conftest import DAYS, customers_on, history_rows, mismatches
 
 
 def days_written(engine: Engine) -> dict[dt.date, int]:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from healthdash.history.recorder import HistoryRecorder
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.recording import Answer, NewEvent
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
-from tests.history.conftest import history_rows, mismatches
+from tests.score_history.conftest import history_rows, mismatches
 
 CUSTOMERS = range(1, 61)  # the sample customers old enough to have a full history
 FEATURES = ("dashboards", "reports", "alerts", "sso", "audit_log")
