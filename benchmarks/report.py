@@ -33,6 +33,7 @@ class ScaleResult:
     batch_events_per_second: float = math.nan
     rescore: dict[str, float] = field(default_factory=dict)  # label -> seconds
     analysis: dict[str, float] = field(default_factory=dict)  # ANALYSIS_* label -> seconds (median)
+    history: dict[str, float] = field(default_factory=dict)  # HISTORY_* label -> seconds
     freshness: dict[str, float] = field(default_factory=dict)  # label -> seconds
     rss_mb: float = math.nan
     peak_rss_mb: float = math.nan
@@ -70,6 +71,12 @@ AGAIN = "health, customers read again (2 connections)"
 LONG = "health, events_limit=500, not read before (1 connection)"
 POSTS = "single events (2 connections)"
 POSTS_BUSY = "single events (16 connections)"
+HISTORY_READ = "GET /api/customers/{id}/history (180 days, each customer new; 1 connection)"
+CHANGES_READ = "GET /api/customers/{id}/changes (30 days, each customer new; 1 connection)"
+HISTORY_DAY = "score history: writing one closed day"
+HISTORY_BACKFILL = "score history: backfill of 180 days"
+HISTORY_BACKFILL_ESTIMATED = "score history: backfill of 180 days (estimated: one day's write x 180)"
+HISTORY_RESTATED = "score history: a back-dated event restated in the history"
 
 
 @dataclass
@@ -104,7 +111,7 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
     if dashboard:
         out.append(
             _check(
-                "dashboard p50 <= 2 ms, >= 3,000 requests/s",
+                "dashboard (with movers and tier history) p50 <= 2 ms, >= 3,000 requests/s",
                 f"p50 {dashboard.p50:.2f} ms, {dashboard.throughput:,.0f}/s",
                 dashboard.p50 <= 2 and dashboard.throughput >= 3000,
                 _busy(dashboard),
@@ -173,6 +180,7 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 "reading and typing the rows in the analyst's process (one connection, one query per call)",
             )
         )
+    out += _history(result)
     if not math.isnan(result.rss_mb):
         out.append(
             _check(
@@ -190,6 +198,44 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 "naive dashboard >= 50x slower",
                 f"{ratio:,.0f}x ({result.naive_seconds:.1f} s{' extrapolated' if result.naive_extrapolated else ''})",
                 ratio >= 50,
+            )
+        )
+    return out
+
+
+def _history(result: ScaleResult) -> list[Verdict]:
+    """Hold the score history's reads and writes against their targets."""
+    out = []
+    history, changes = result.endpoint(HISTORY_READ), result.endpoint(CHANGES_READ)
+    if history and changes:
+        out.append(
+            _check(
+                "score history: 180 days p50 <= 10 ms; changes p50 <= 15 ms",
+                f"history p50 {history.p50:.2f} ms, changes p50 {changes.p50:.2f} ms",
+                history.p50 <= 10 and changes.p50 <= 15,
+                _busy(history if history.p50 > 10 else changes),
+            )
+        )
+    day = result.history.get(HISTORY_DAY)
+    backfill = result.history.get(HISTORY_BACKFILL, result.history.get(HISTORY_BACKFILL_ESTIMATED))
+    if day is not None and backfill is not None:
+        how = "" if HISTORY_BACKFILL in result.history else " (estimated)"
+        out.append(
+            _check(
+                "score history: writing a closed day <= 5 s; backfill of 180 days <= 15 min",
+                f"a day {day:.2f} s, backfill {backfill / 60:.1f} min{how}",
+                day <= 5 and backfill <= 900,
+                "one signal query over every customer's rollup rows per day, then scoring and one COPY of the rows",
+            )
+        )
+    restated = result.history.get(HISTORY_RESTATED)
+    if restated is not None:
+        out.append(
+            _check(
+                "score history: a back-dated event restated <= 5 s",
+                f"{restated:.2f} s",
+                restated <= 5,
+                "the history writer scores every written day from the event's day on for that customer",
             )
         )
     return out
@@ -285,6 +331,8 @@ def markdown(
             lines.append(f"- {label}: {seconds * 1000:,.0f} ms (median)")
         for label, seconds in r.freshness.items():
             lines.append(f"- freshness, {label}: {seconds * 1000:,.0f} ms")
+        for label, seconds in r.history.items():
+            lines.append(f"- {label}: {seconds:,.2f} s")
         lines.append(f"- server memory: RSS {r.rss_mb:.0f} MB at the end, peak {r.peak_rss_mb:.0f} MB")
         if not math.isnan(r.commit_ms[0]):
             lines.append(

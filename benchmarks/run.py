@@ -27,11 +27,17 @@ from benchmarks.report import (
     ANALYSIS_EVENTS_ONE,
     ANALYSIS_SCORES,
     BATCH,
+    CHANGES_READ,
     CUSTOMERS,
     CUSTOMERS_MIXED,
     DASHBOARD,
     HEALTH,
     HEALTH_BUSY,
+    HISTORY_BACKFILL,
+    HISTORY_BACKFILL_ESTIMATED,
+    HISTORY_DAY,
+    HISTORY_READ,
+    HISTORY_RESTATED,
     POST,
     POST_BUSY,
     Endpoint,
@@ -40,6 +46,7 @@ from benchmarks.report import (
 from healthdash.analysis import Session
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
+from healthdash.score_history import HistoryRecorder
 from healthdash.score_history.backfill import backfill
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
@@ -374,6 +381,7 @@ async def measure_server(
         say(f"  {BATCH}: {result.batch_events_per_second:,.0f} events/s")
 
         await measure_freshness(client, server, customers, meter, result, say, seconds)
+        await measure_history(client, customers, meter, result, say, seconds)
 
 
 async def measure_freshness(
@@ -423,6 +431,52 @@ async def measure_freshness(
     rate = sent[0] / (time.monotonic() - started)
     result.notes.append(f"background writes during the freshness probes: {rate:,.0f} events/s in batches of 50")
     say(f"  freshness: {', '.join(f'{k} {v * 1000:.0f} ms' for k, v in result.freshness.items())}")
+
+
+async def measure_history(
+    client: Client,
+    customers: int,
+    meter: Callable[[], Meter],
+    result: ScaleResult,
+    say: Say,
+    seconds: float = PHASE_SECONDS,
+) -> None:
+    """Time a customer's 180 days of history and its changes (each customer new), and how soon a back-dated event
+    shows in the history."""
+    rng = random.Random(13)
+    yesterday = utc_now().date() - dt.timedelta(days=1)
+    since = (yesterday - dt.timedelta(days=179)).isoformat()
+    for label, path in (
+        (HISTORY_READ, f"/history?from={since}&to={yesterday.isoformat()}"),
+        (CHANGES_READ, "/changes"),
+    ):
+        count = int(20 * seconds)
+        requests = [
+            load.Request("GET", f"/api/customers/{c}{path}")
+            for c in rng.sample(range(1, customers + 1), min(count, customers))
+        ]
+        with meter() as m:
+            run = await load.run_async(client.port, requests.__getitem__, 1, 120, len(requests))
+        result.endpoints.append(m.endpoint(label, run))
+        say(f"  {label}: p50 {run.p(50):.2f} ms")
+    probes = await _probes(client)
+    if not probes:
+        result.notes.append("score history: no customer found to restate (none at risk with a day without logins)")
+        return
+    customer, _, day = probes[0]
+    path = f"/api/customers/{customer}/history?from={day.isoformat()}&to={day.isoformat()}"
+
+    def score(answer: Any) -> Any:
+        return answer["days"][0]["score"] if answer["days"] else None
+
+    before = score(await client.get(path))
+    event = {"type": "login", "occurred_at": f"{day.isoformat()}T12:00:00Z", "data": {"user": "history-probe"}}
+    await client.post(f"/api/customers/{customer}/events", event)
+    acknowledged = time.perf_counter()
+    while time.perf_counter() - acknowledged < 60 and score(await client.get(path)) == before:
+        await asyncio.sleep(0.05)
+    result.history[HISTORY_RESTATED] = time.perf_counter() - acknowledged
+    say(f"  {HISTORY_RESTATED}: {result.history[HISTORY_RESTATED]:.2f} s")
 
 
 async def _probes(client: Client) -> list[tuple[int, str, dt.date]]:
@@ -508,15 +562,35 @@ def bench_scale(
 
 def fill_history(engine: Engine, result: ScaleResult, say: Say) -> None:
     """Write the score history the server would write on its first start, before it starts: timed, and never
-    competing with the measurements (the days already written from an earlier run are skipped)."""
+    competing with the measurements (the days already written from an earlier run are skipped). Then time one closed
+    day written again on its own, and measure the table."""
     days = load_settings({}).history_days
     started = time.monotonic()
     written = backfill(engine, ScoringConfig(), days, progress=io.StringIO())
     elapsed = time.monotonic() - started
-    per_day = f", {elapsed / written:.2f} s a day" if written else ""
+    if written == days:
+        result.history[HISTORY_BACKFILL] = elapsed
     note = f"score history: {written} of {days} closed days written before the server started, in {elapsed:.1f} s"
-    result.notes.append(note + per_day)
-    say(f"  {note}{per_day}")
+    result.notes.append(note)
+    say(f"  {note}")
+    oldest = utc_now().date() - dt.timedelta(days=days)
+    with engine.begin() as conn:  # the oldest kept day, written again exactly as the keeper writes a day that ended
+        conn.execute(text("DELETE FROM score_history WHERE day = :day"), {"day": oldest})
+        conn.execute(text("DELETE FROM score_history_days WHERE day = :day"), {"day": oldest})
+    recorder = HistoryRecorder(engine, ScoringConfig(), days)
+    started = time.monotonic()
+    recorder.write_day(oldest, wait=True)
+    result.history[HISTORY_DAY] = time.monotonic() - started
+    if written < days:
+        result.history[HISTORY_BACKFILL_ESTIMATED] = result.history[HISTORY_DAY] * days
+    say(f"  {HISTORY_DAY}: {result.history[HISTORY_DAY]:.2f} s")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM score_history")).scalar_one()
+        size = conn.execute(text("SELECT pg_total_relation_size('score_history')")).scalar_one()
+    result.notes.append(
+        f"score history table: {rows:,} rows, {size / 2**20:,.0f} MiB with its indexes, "
+        f"{size / max(rows, 1):.0f} bytes per customer-day"
+    )
 
 
 def commit_latency(engine: Engine, count: int = 50) -> float:

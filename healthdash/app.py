@@ -30,12 +30,12 @@ from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
 from healthdash.gate import GateLimits, RequestGate
-from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.hosts import allowed_hosts
 from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
 from healthdash.page_routes import page_routes, served
+from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.security_headers import cookie_options
 from healthdash.service import HealthService

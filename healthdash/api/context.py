@@ -22,9 +22,9 @@ from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_group import CommitGroup
 from healthdash.commit_ticket import Abandoned, CommitTicket, Stage
 from healthdash.health import Recorded
+from healthdash.recording import Activity
 from healthdash.score_history.digest import HistoryDigest, read_digest
 from healthdash.score_history.reports import HistoryReports
-from healthdash.recording import Activity
 from healthdash.service import HealthService
 
 T = TypeVar("T")

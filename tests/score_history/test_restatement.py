@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.recording import Answer, NewEvent
+from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from tests.score_history.conftest import history_rows, mismatches
