@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import sqlalchemy.exc
@@ -38,6 +39,7 @@ class HistoryKeeper:
         self.interval = interval
         self.today = today
         self._complete_until: dt.date | None = None
+        self._filling = Filling()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="healthdash-history", daemon=True)
 
@@ -60,10 +62,12 @@ class HistoryKeeper:
         today = self.today()
         written = False
         if self._complete_until != today:
-            progress = self.recorder.write_missing(today, told=_told, limit=1)
+            progress = self.recorder.write_missing(today, told=self._filling.wrote, limit=1)
             written = progress.written > 0
+            self._filling.said(progress.missing)
             if progress.complete:
                 self._complete_until = today
+                self._filling.finish()
         self.recorder.restate(today)
         return written
 
@@ -88,5 +92,37 @@ class HistoryKeeper:
                 self._stop.wait(pause)
 
 
-def _told(day: dt.date, customers: int) -> None:
-    print(f"score history: wrote {day.isoformat()} ({customers} customers)", flush=True)  # the server's log
+class Filling:
+    """What the server's log says of the days this instance writes: a line when a run of missing days begins, one
+    when it ends (how many, which, how long), rather than a line per day."""
+
+    def __init__(self) -> None:
+        self.days: list[dt.date] = []
+        self.customers = 0
+        self.began = 0.0
+        self.announced = False
+
+    def wrote(self, day: dt.date, customers: int) -> None:
+        if not self.days:
+            self.began = time.monotonic()
+        self.days.append(day)
+        self.customers = max(self.customers, customers)
+
+    def said(self, missing: int) -> None:
+        """Announce a run of more than a few days once, while it is under way."""
+        if missing > 2 and not self.announced:
+            self.announced = True
+            print(
+                f"score history: writing {missing + len(self.days)} closed days in the background "
+                "(pages and the API answer meanwhile)",
+                flush=True,
+            )
+
+    def finish(self) -> None:
+        if self.days:
+            first, last = min(self.days), max(self.days)
+            span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+            count = f"{len(self.days)} closed day{'s' if len(self.days) > 1 else ''}"
+            took = time.monotonic() - self.began
+            print(f"score history: wrote {count} ({span}, {self.customers} customers) in {took:.1f} s", flush=True)
+        self.days, self.customers, self.announced = [], 0, False

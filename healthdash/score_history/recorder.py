@@ -16,6 +16,7 @@ from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.service import scores_from
 
 DayWritten = Callable[[dt.date, int], None]  # told of each day written, with how many customers it holds
+WRITTEN_ELSEWHERE = -1  # what write_day answers for a day another instance wrote meanwhile
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Progress:
 
     written: int  # days written by this call
     complete: bool  # every day of the period is written (False: days left, or another instance is writing them)
+    missing: int = 0  # days of the period still missing after this call
 
 
 class HistoryRecorder:
@@ -64,24 +66,27 @@ class HistoryRecorder:
         Without `wait`, stop at the first day for which another instance holds the writer's lock.
         """
         missing = self.missing_days(today, days)
-        written = 0
+        done = written = 0
         for day in missing[:limit]:
             customers = self.write_day(day, wait)
             if customers is None:
-                return Progress(written, complete=False)
-            written += 1
-            if told is not None:
-                told(day, customers)
-        return Progress(written, complete=written == len(missing))
+                return Progress(written, complete=False, missing=len(missing) - done)
+            done += 1
+            if customers != WRITTEN_ELSEWHERE:
+                written += 1
+                if told is not None:
+                    told(day, customers)
+        return Progress(written, complete=done == len(missing), missing=len(missing) - done)
 
     def write_day(self, day: dt.date, wait: bool = False) -> int | None:
-        """Write one closed day for every customer that existed on it; return how many (None: another is writing)."""
+        """Write one closed day for every customer that existed on it; return how many (None: another is writing;
+        WRITTEN_ELSEWHERE: another wrote it meanwhile)."""
         config_id = self.config_id if self.config_id is not None else self.record_config()
         with self.engine.connect() as conn, conn.begin():
             if not db.claim_writer(conn, wait):
                 return None
             if db.written_days(conn, day, day):
-                return 0  # written by another instance meanwhile
+                return WRITTEN_ELSEWHERE
             rows = self._score(conn, day, self.config, config_id)
             db.write_rows(conn, [rows])
             db.mark_written(conn, day, config_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 
 import pytest
@@ -31,6 +32,27 @@ def test_the_day_that_rolls_over_is_written_next(engine: Engine, today: dt.date)
     clock[0] = today
     assert keeper.tick()
     assert today - dt.timedelta(days=1) in written(engine)
+
+
+def test_the_log_says_a_run_of_days_in_two_lines_and_a_rollover_in_one(
+    engine: Engine, today: dt.date, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = [today - dt.timedelta(days=1)]
+    keeper = HistoryKeeper(HistoryRecorder(engine, ScoringConfig(), 6), today=lambda: clock[0])
+    while keeper.tick():
+        pass
+    keeper.tick()
+    first, last = today - dt.timedelta(days=7), today - dt.timedelta(days=2)
+    announced, done = capsys.readouterr().out.splitlines()
+    assert announced == "score history: writing 6 closed days in the background (pages and the API answer meanwhile)"
+    assert re.fullmatch(rf"score history: wrote 6 closed days \({first} to {last}, 64 customers\) in \d+\.\d s", done)
+
+    clock[0] = today
+    while keeper.tick():
+        pass
+    keeper.tick()
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"score history: wrote 1 closed day ({today - dt.timedelta(days=1)}, 64 customers) in ")
 
 
 def test_the_thread_backfills_and_stops(engine: Engine, today: dt.date) -> None:

@@ -65,7 +65,7 @@ def test_a_day_another_writer_holds_is_left_to_it(engine: Engine, recorder: Hist
     with engine.connect() as other, other.begin():
         other.execute(text("SELECT pg_advisory_xact_lock(72640332)"))
         progress = recorder.write_missing(today)
-        assert progress == type(progress)(written=0, complete=False)
+        assert (progress.written, progress.complete, progress.missing) == (0, False, DAYS)
         assert recorder.write_day(today - dt.timedelta(days=1)) is None
     assert recorder.write_missing(today).complete
 
