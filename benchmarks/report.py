@@ -34,6 +34,7 @@ class ScaleResult:
     rescore: dict[str, float] = field(default_factory=dict)  # label -> seconds
     analysis: dict[str, float] = field(default_factory=dict)  # ANALYSIS_* label -> seconds (median)
     history: dict[str, float] = field(default_factory=dict)  # HISTORY_* label -> seconds
+    p99: dict[str, float] = field(default_factory=dict)  # READS_* label -> p99 in milliseconds
     freshness: dict[str, float] = field(default_factory=dict)  # label -> seconds
     rss_mb: float = math.nan
     peak_rss_mb: float = math.nan
@@ -77,6 +78,8 @@ HISTORY_DAY = "score history: writing one closed day"
 HISTORY_BACKFILL = "score history: backfill of 180 days"
 HISTORY_BACKFILL_ESTIMATED = "score history: backfill of 180 days (estimated: one day's write x 180)"
 HISTORY_RESTATED = "score history: a back-dated event restated in the history"
+READS_QUIET = "dashboard and health, mixed (2 connections), just before a closed day is written"
+READS_WRITING = "dashboard and health, mixed (2 connections), while the server writes a closed day"
 
 
 @dataclass
@@ -228,6 +231,16 @@ def _history(result: ScaleResult) -> list[Verdict]:
                 "one signal query over every customer's rollup rows per day, then scoring and one COPY of the rows",
             )
         )
+    quiet, writing = result.p99.get(READS_QUIET), result.p99.get(READS_WRITING)
+    if quiet is not None and writing is not None:
+        out.append(
+            _check(
+                "score history: writing a closed day does not double the dashboard's and health's p99",
+                f"p99 {quiet:.2f} ms before, {writing:.2f} ms while a day is written",
+                writing <= 2 * quiet,
+                "the day's signal query and scoring share the two cores with the server's answers",
+            )
+        )
     restated = result.history.get(HISTORY_RESTATED)
     if restated is not None:
         out.append(
@@ -333,6 +346,8 @@ def markdown(
             lines.append(f"- freshness, {label}: {seconds * 1000:,.0f} ms")
         for label, seconds in r.history.items():
             lines.append(f"- {label}: {seconds:,.2f} s")
+        for label, p99 in r.p99.items():
+            lines.append(f"- {label}: p99 {p99:.2f} ms")
         lines.append(f"- server memory: RSS {r.rss_mb:.0f} MB at the end, peak {r.peak_rss_mb:.0f} MB")
         if not math.isnan(r.commit_ms[0]):
             lines.append(

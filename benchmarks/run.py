@@ -40,6 +40,8 @@ from benchmarks.report import (
     HISTORY_RESTATED,
     POST,
     POST_BUSY,
+    READS_QUIET,
+    READS_WRITING,
     Endpoint,
     ScaleResult,
 )
@@ -323,7 +325,12 @@ class Client:
 
 
 async def measure_server(
-    server: RunningServer, meter: Callable[[], Meter], result: ScaleResult, say: Say, seconds: float = PHASE_SECONDS
+    server: RunningServer,
+    engine: Engine,
+    meter: Callable[[], Meter],
+    result: ScaleResult,
+    say: Say,
+    seconds: float = PHASE_SECONDS,
 ) -> None:
     """Measure every endpoint, the ingestion and the freshness against a running server."""
     customers = result.sizes["customers"]
@@ -382,6 +389,7 @@ async def measure_server(
 
         await measure_freshness(client, server, customers, meter, result, say, seconds)
         await measure_history(client, customers, meter, result, say, seconds)
+        await measure_reads_while_writing_a_day(client, engine, result, say, seconds)
 
 
 async def measure_freshness(
@@ -479,6 +487,38 @@ async def measure_history(
     say(f"  {HISTORY_RESTATED}: {result.history[HISTORY_RESTATED]:.2f} s")
 
 
+async def measure_reads_while_writing_a_day(
+    client: Client, engine: Engine, result: ScaleResult, say: Say, seconds: float
+) -> None:
+    """Compare the p99 of dashboard and health reads just before and while the server's keeper writes a closed day
+    (the oldest kept day, taken away so that the keeper writes it again within a second, as after a rollover)."""
+    customers = result.sizes["customers"]
+    rng = random.Random(17)
+    reads = [load.Request("GET", "/api/dashboard")]
+    reads += [load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health") for _ in range(500)]
+
+    async def mixed(span: float) -> load.LoadResult:
+        return await load.run_async(client.port, lambda n: reads[n % len(reads)], 2, span)
+
+    quiet = await mixed(seconds)
+    oldest = utc_now().date() - dt.timedelta(days=load_settings({}).history_days)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM score_history WHERE day = :day"), {"day": oldest})
+        conn.execute(text("DELETE FROM score_history_days WHERE day = :day"), {"day": oldest})
+    span = max(seconds, 2 * result.history.get(HISTORY_DAY, 1.0) + 2)  # the keeper's next tick and the whole write
+    writing = await mixed(span)
+    with engine.connect() as conn:
+        rewritten = conn.execute(
+            text("SELECT written_at FROM score_history_days WHERE day = :day"), {"day": oldest}
+        ).scalar()
+    if rewritten is None:
+        result.notes.append(f"score history: the keeper had not written {oldest} again within {span:.0f} s")
+        return
+    result.p99[READS_QUIET], result.p99[READS_WRITING] = quiet.p(99), writing.p(99)
+    say(f"  reads p99: {quiet.p(99):.2f} ms before, {writing.p(99):.2f} ms while a day is written")
+    result.notes.append(f"score history: the server's keeper wrote {oldest} again during the {span:.0f} s of reads")
+
+
 async def _probes(client: Client) -> list[tuple[int, str, dt.date]]:
     """Pick at-risk customers with a day without logins in the window: one more login there changes the score."""
     found = []
@@ -546,7 +586,7 @@ def bench_scale(
             def meter() -> Meter:
                 return Meter(server.process.pid, engine)
 
-            asyncio.run(measure_server(server, meter, result, say, seconds))
+            asyncio.run(measure_server(server, engine, meter, result, say, seconds))
             result.rss_mb, result.peak_rss_mb = machine.memory_mb(server.process.pid)
             kernels = [machine.memory_mb(pid)[0] for pid in machine.children(server.process.pid)]
             result.notes.append(

@@ -38,7 +38,6 @@ class HistoryKeeper:
         self.recorder = recorder
         self.interval = interval
         self.today = today
-        self._complete_until: dt.date | None = None
         self._filling = Filling()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="healthdash-history", daemon=True)
@@ -54,22 +53,20 @@ class HistoryKeeper:
             self._thread.join(timeout=30)
 
     def tick(self) -> bool:
-        """Write a missing closed day (unless known complete), then restate what events changed.
+        """Write a missing closed day, then restate what events changed.
 
         Return whether a day was written: then more may be missing. One day per tick keeps restatements within
         seconds while a long backfill runs.
         """
         today = self.today()
-        written = False
-        if self._complete_until != today:
-            progress = self.recorder.write_missing(today, told=self._filling.wrote, limit=1)
-            written = progress.written > 0
-            self._filling.said(progress.missing)
-            if progress.complete:
-                self._complete_until = today
-                self._filling.finish()
+        # Looked for every tick (one indexed read of at most HISTORY_DAYS rows): a day that is missing for any reason
+        # (the rollover, a failed write, rows taken away) is written within a second.
+        progress = self.recorder.write_missing(today, told=self._filling.wrote, limit=1)
+        self._filling.said(progress.missing)
+        if progress.complete:
+            self._filling.finish()
         self.recorder.restate(today)
-        return written
+        return progress.written > 0
 
     def _run(self) -> None:
         failing: str | None = None  # what the last failure said, while the database keeps failing

@@ -34,6 +34,18 @@ def test_the_day_that_rolls_over_is_written_next(engine: Engine, today: dt.date)
     assert today - dt.timedelta(days=1) in written(engine)
 
 
+def test_a_day_that_goes_missing_is_written_again_at_the_next_tick(engine: Engine, today: dt.date) -> None:
+    keeper = HistoryKeeper(HistoryRecorder(engine, ScoringConfig(), 3), today=lambda: today)
+    while keeper.tick():
+        pass
+    lost = today - dt.timedelta(days=2)
+    with engine.begin() as conn:  # e.g. a write that failed, or rows taken away by hand
+        conn.execute(text("DELETE FROM score_history WHERE day = :d"), {"d": lost})
+        conn.execute(text("DELETE FROM score_history_days WHERE day = :d"), {"d": lost})
+    assert keeper.tick()
+    assert lost in written(engine)
+
+
 def test_the_log_says_a_run_of_days_in_two_lines_and_a_rollover_in_one(
     engine: Engine, today: dt.date, capsys: pytest.CaptureFixture[str]
 ) -> None:
