@@ -235,6 +235,13 @@ CREATE TRIGGER events_history_stale AFTER INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION score_history_mark_stale();
 
 -- ---------------------------------------------------------------------------------------------------------------------
+-- The schema upgrades (db/upgrades/) this file already holds: a database loaded from it has none to apply.
+CREATE TABLE schema_upgrades (
+    name       text        PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO schema_upgrades (name) VALUES ('0001_score_history');
+
 -- Sample data: 64 invented customers with 150 days of history that ends yesterday.
 --
 -- Every date is an offset in days from the day of loading, and every varying choice is a hash of a fixed seed

@@ -1,4 +1,5 @@
-"""Which database healthdash uses: DATABASE_URL, or the embedded server with the sample data loaded once."""
+"""Which database healthdash uses: DATABASE_URL, or the embedded server with the sample data loaded once; and the
+schema brought up to date (db/upgrades/) when it was loaded by an older db/init.sql."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.pool import NullPool
 from healthdash.db.embedded import EmbeddedPostgres
 
 INIT_SQL = Path(__file__).resolve().parents[2] / "db" / "init.sql"
+UPGRADES = INIT_SQL.parent / "upgrades"  # NNNN_name.sql, applied in order; db/init.sql lists those it holds
 EMBEDDED_DATABASE = "healthdash"
 _LOAD_LOCK = 72_640_331  # advisory lock key held while the sample data loads
 
@@ -22,12 +24,14 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
     """Return the URL of the database to use: `database_url` when given, else the embedded server on `data_dir`,
     started and loaded with the sample data if needed."""
     if database_url:
+        upgrade_schema(database_url)
         return database_url
     server = EmbeddedPostgres(data_dir)
     server.start()
     create_database(server.url("postgres"), EMBEDDED_DATABASE)
     url = server.url(EMBEDDED_DATABASE)
-    load_sample_data(url)
+    if not load_sample_data(url):
+        upgrade_schema(url)
     return url
 
 
@@ -72,6 +76,50 @@ def _load_once(engine: Engine, init_sql: Path) -> bool:
             return True
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOAD_LOCK})
+
+
+def upgrade_schema(url: str, folder: Path = UPGRADES) -> list[str]:
+    """Apply the upgrades of db/upgrades/ that a database loaded by an older db/init.sql lacks, each in a
+    transaction of its own, in order; return their names. A database without healthdash's tables is left alone."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    applied: list[str] = []
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOAD_LOCK})  # one instance upgrades, others wait
+            try:
+                if conn.execute(text("SELECT to_regclass('public.customers')")).scalar() is None:
+                    return applied
+                conn.execute(
+                    text(
+                        "CREATE TABLE IF NOT EXISTS schema_upgrades "
+                        "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                    )
+                )
+                done = set(conn.execute(text("SELECT name FROM schema_upgrades")).scalars())
+                for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+                    if path.stem in done:
+                        continue
+                    script = path.read_text(encoding="utf-8")
+                    with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+                        cursor.execute("BEGIN")  # the script and its record in one transaction: all or nothing
+                        try:
+                            cursor.execute(script)  # no parameters: the script is sent as it is
+                            cursor.execute("INSERT INTO schema_upgrades (name) VALUES (%s)", (path.stem,))
+                        except Exception as exc:
+                            cursor.execute("ROLLBACK")
+                            said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                            raise DatabaseSetupError(
+                                f"cannot upgrade the database's schema with db/upgrades/{path.name}: {said} "
+                                "(nothing of it was applied)"
+                            ) from exc
+                        cursor.execute("COMMIT")
+                    applied.append(path.stem)
+                    print(f"database: schema upgraded with db/upgrades/{path.name}", flush=True)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOAD_LOCK})
+    finally:
+        engine.dispose()
+    return applied
 
 
 def describe_url(url: str) -> str:
