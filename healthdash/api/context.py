@@ -69,20 +69,29 @@ class ApiContext:
         self.activity = CommitGroup(self._record_activities)
         self.history = HistoryReports(self.service.engine, self.service.config)
 
-    async def digest(self) -> HistoryDigest | None:
-        """Return the recent history: read on first use and on a new day, and again in the background once older
-        than DIGEST_SECONDS (readers keep the previous one meanwhile); None while the database cannot give it."""
+    def prepare_digest(self) -> None:
+        """Start reading the recent history unless it is fresh or being read, without waiting for it."""
         today = as_of_day(utc_now())
         current = self._digest
-        usable = current is not None and current.today == today
-        if usable and current is not None and time.monotonic() - current.built < DIGEST_SECONDS:
-            return current
-        if self._reading_digest is None:
+        fresh = current is not None and current.today == today and time.monotonic() - current.built < DIGEST_SECONDS
+        if not fresh and self._reading_digest is None:
             self._reading_digest = asyncio.ensure_future(self._read_digest(today))
-        if usable:
+
+    async def digest(self, wait: float | None = None) -> HistoryDigest | None:
+        """Return the recent history: read on first use and on a new day, and again in the background once older
+        than DIGEST_SECONDS (readers keep the previous one meanwhile). While none of today is there, wait for it at
+        most `wait` seconds (default: the database deadline), then answer None: a large history (100,000 customers'
+        90 days take seconds to read) or a database that hangs leaves the answer without the history, not late."""
+        self.prepare_digest()
+        current = self._digest
+        if current is not None and current.today == as_of_day(utc_now()):
             return current
-        try:  # a database that hangs leaves the dashboard and list without the history, not without an answer
-            return await asyncio.wait_for(asyncio.shield(self._reading_digest), self.deadline)
+        reading = self._reading_digest
+        limit = self.deadline if wait is None else min(wait, self.deadline or wait)
+        if reading is None:
+            return self._digest
+        try:
+            return await asyncio.wait_for(asyncio.shield(reading), limit)
         except TimeoutError:
             return None
 

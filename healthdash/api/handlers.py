@@ -28,6 +28,7 @@ from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 M = TypeVar("M", bound=BaseModel)
 HEALTHZ_SECONDS = 2.5
 ERRORS_LISTED = 100  # a 422 lists at most this many fields at fault (and says how many more there were)
+DASHBOARD_DIGEST_WAIT = 1.0  # seconds the dashboard waits for a first read of the history before answering without
 log = logging.getLogger("healthdash.api")
 
 
@@ -139,9 +140,11 @@ class DashboardHandler(ApiHandler):
     async def get(self) -> None:
         """Get the dashboard summary."""
         as_of = self.query(AsOfQuery).as_of
-        snapshot = await self.api.snapshot(as_of)
         live = as_of is None or as_of_day(as_of) == as_of_day(utc_now())  # the movers are those of today
-        digest = await self.api.digest() if live else None
+        if live:
+            self.api.prepare_digest()  # read beside the scores' first build, not after it
+        snapshot = await self.api.snapshot(as_of)
+        digest = await self.api.digest(wait=DASHBOARD_DIGEST_WAIT) if live else None
         config = self.api.service.config
         key = ("dashboard", as_of, digest.built if digest else None)
         self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config)))

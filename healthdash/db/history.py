@@ -145,15 +145,29 @@ def customer_days(conn: Connection, customer_id: int, first: dt.date, last: dt.d
     return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
 
-def recent_tiers(conn: Connection, first: dt.date, last: dt.date) -> pd.DataFrame:
-    """Return every customer's tier (its position in TIERS) for each written day from `first` to `last`.
-
-    Columns `customer_id`, `offset` (days after `first`) and `tier`; read with one COPY, small integers only.
-    """
-    codes = " ".join(f"WHEN '{tier}' THEN {code}" for code, tier in enumerate(TIERS))
+def tier_counts(conn: Connection, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Return how many customers were in each tier on each written day from `first` to `last`: columns `day` (ISO
+    text), `tier` and `customers`, aggregated by PostgreSQL (a few hundred rows for any number of customers)."""
     query = (
-        f"SELECT customer_id, day - DATE '{first.isoformat()}' AS offset, CASE tier {codes} END AS tier "  # noqa: S608
-        f"FROM score_history WHERE day BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'"
+        "SELECT day, tier, count(*) AS customers FROM score_history "  # noqa: S608
+        f"WHERE day BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}' GROUP BY day, tier"
+    )
+    return _copy_frame(conn, query, {"day": object, "tier": object})
+
+
+def last_days_at_best(conn: Connection, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Return, for each customer with history from `first` to `last`, the last day (in days after `first`, empty when
+    never) it was in each real tier or a better one: columns `customer_id`, then one per tier but the last of TIERS
+    (too little data ranks with no tier)."""
+    ranked = TIERS[:-1]
+    columns = ", ".join(
+        f"max(day - DATE '{first.isoformat()}') FILTER (WHERE tier IN ({', '.join(repr(t) for t in ranked[: i + 1])}))"
+        f" AS {tier}"
+        for i, tier in enumerate(ranked)
+    )
+    query = (
+        f"SELECT customer_id, {columns} FROM score_history "  # noqa: S608
+        f"WHERE day BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}' GROUP BY customer_id"
     )
     return _copy_frame(conn, query, {})
 

@@ -1,6 +1,8 @@
-"""What the dashboard and the customer list know of the history, kept in memory: every customer's tier on each of
-the last TIER_DAYS closed days, and its row of the days a week and a month back. Movers, tier counts over time,
-the 7-day change and "tier fell within N days" are computed from it and the live scores, without a query.
+"""What the dashboard and the customer list know of the history, kept in memory: the tier counts of each of the
+last TIER_DAYS closed days, for every customer the last of those days it was in each tier or a better one, and its
+row of the days a week and a month back. Movers, tier counts over time, the 7-day change and "tier fell within N
+days" are computed from it and the live scores, without a query. PostgreSQL aggregates the 90 days (9 million rows
+at 100,000 customers) into a few hundred counts and one row per customer.
 """
 
 from __future__ import annotations
@@ -30,21 +32,14 @@ class HistoryDigest:
 
     today: dt.date
     built: float  # time.monotonic() when it was read
-    days: list[dt.date]  # the TIER_DAYS closed days up to yesterday, oldest first
-    ids: np.ndarray
-    tiers: np.ndarray  # customers x days: the tier's position in TIERS, -1 where no row was written
+    counts: list[dict[str, Any]]  # per written day, oldest first: the day and the customers in each tier
+    ids: np.ndarray  # customers with history in the TIER_DAYS days, ascending
+    last_at: np.ndarray  # customers x real tiers: the last day (0 .. TIER_DAYS - 1) in that tier or better; -1: never
     then: dict[int, pd.DataFrame]  # days back (MOVER_SPANS) -> that day's rows, indexed by customer id
 
     def tier_history(self) -> list[dict[str, Any]]:
         """Return the count of customers in each tier for each written day, oldest first."""
-        result = []
-        for column, day in enumerate(self.days):
-            codes = self.tiers[:, column]
-            codes = codes[codes >= 0]
-            if len(codes):
-                counts = np.bincount(codes, minlength=len(TIERS))
-                result.append({"day": day, **{tier: int(counts[i]) for i, tier in enumerate(TIERS)}})
-        return result
+        return self.counts
 
     def change(self, scores: ScoreTable, back: int) -> np.ndarray:
         """Return each customer's score now minus its score `back` days ago (NaN when either is unknown)."""
@@ -84,11 +79,13 @@ class HistoryDigest:
     def tier_fell(self, scores: ScoreTable, within: int) -> np.ndarray:
         """Tell which customers are in a lower tier now than on some closed day of the last `within` days."""
         found = _positions(self.ids, scores.ids)
-        recent = self.tiers[:, -within:].astype(np.int64)
-        recent = np.where((recent >= 0) & (recent != INSUFFICIENT), recent, 99)
-        best = np.full(len(scores), 99)
         rows = found >= 0
-        best[rows] = recent[found[rows]].min(axis=1, initial=99)
+        since = TIER_DAYS - within  # the first day of the last `within`, in days after the first kept day
+        best = np.full(len(scores), 99)
+        for code in range(self.last_at.shape[1] - 1, -1, -1):  # the best tier reached within the days wins
+            reached = np.zeros(len(scores), dtype=bool)
+            reached[rows] = self.last_at[found[rows], code] >= since
+            best = np.where(reached, code, best)
         now = scores.tier_codes()
         fell: np.ndarray = (now != INSUFFICIENT) & (now >= 0) & (now > best)
         return fell
@@ -99,23 +96,28 @@ class HistoryDigest:
 
 
 def read_digest(engine: Engine, today: dt.date) -> HistoryDigest:
-    """Read the recent history from the database: the tiers of TIER_DAYS days and the rows of the movers' days."""
+    """Read the recent history from the database: the tier counts and each customer's last days at each tier over
+    TIER_DAYS days, and the rows of the movers' days."""
     last = today - dt.timedelta(days=1)
     first = last - dt.timedelta(days=TIER_DAYS - 1)
     back_days = {back: today - dt.timedelta(days=back) for back in MOVER_SPANS}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        tiers = db.recent_tiers(conn, first, last)
+        counted = db.tier_counts(conn, first, last)
+        reached = db.last_days_at_best(conn, first, last)
         rows = db.rows_of_days(conn, list(back_days.values()))
-    ids = np.unique(tiers["customer_id"].to_numpy(dtype=np.int64))
-    matrix = np.full((len(ids), TIER_DAYS), -1, dtype=np.int8)
-    rows_at = np.searchsorted(ids, tiers["customer_id"].to_numpy(dtype=np.int64))
-    matrix[rows_at, tiers["offset"].to_numpy(dtype=np.int64)] = tiers["tier"].to_numpy(dtype=np.int8)
+    counts = []
+    for day, group in counted.groupby("day", sort=True):
+        found = dict(zip(group["tier"], group["customers"].astype(int), strict=True))
+        counts.append({"day": dt.date.fromisoformat(str(day)), **{tier: int(found.get(tier, 0)) for tier in TIERS}})
+    reached = reached.sort_values("customer_id")
+    last_at = reached[list(TIERS[:INSUFFICIENT])].fillna(-1).to_numpy(dtype=np.int16)
     then = {
         back: rows[rows["day"] == day.isoformat()].set_index("customer_id").drop(columns="day")
         for back, day in back_days.items()
     }
-    days = [first + dt.timedelta(days=n) for n in range(TIER_DAYS)]
-    return HistoryDigest(today, time.monotonic(), days, ids, matrix, then)
+    return HistoryDigest(
+        today, time.monotonic(), counts, reached["customer_id"].to_numpy(dtype=np.int64), last_at, then
+    )
 
 
 def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
