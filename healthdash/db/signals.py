@@ -41,7 +41,7 @@ usage AS (
                AS api_calls_1,
            coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - 2 * p.w), 0)::bigint AS api_calls_2
       FROM params p
-      JOIN customer_daily u ON u.day > p.d - 3 * p.w AND u.day <= p.d {usage_filter}
+      JOIN customer_daily u ON u.day > p.d - {blocks} * p.w AND u.day <= p.d {usage_filter}
      GROUP BY u.customer_id
 ),"""
 _REST = """
@@ -49,7 +49,7 @@ ticket AS (
     SELECT t.customer_id,
            {ticket_counts}
       FROM params p
-      JOIN tickets t ON t.opened_at >= ((p.d - 2 * p.w + 1)::timestamp AT TIME ZONE 'UTC')
+      JOIN tickets t ON t.opened_at >= ((p.d - {ticket_blocks} * p.w + 1)::timestamp AT TIME ZONE 'UTC')
                     AND t.opened_at < ((p.d + 1)::timestamp AT TIME ZONE 'UTC') {ticket_filter}
      GROUP BY t.customer_id
 ),
@@ -57,7 +57,7 @@ invoice AS (
     SELECT i.customer_id,
            {invoice_counts}
       FROM params p
-      JOIN invoices i ON i.due_at > p.d - p.w - p.iw AND i.due_at <= p.d {invoice_filter}
+      JOIN invoices i ON i.due_at > {invoice_start} AND i.due_at <= p.d {invoice_filter}
      GROUP BY i.customer_id
 )
 SELECT c.id, c.name, c.segment, c.plan, c.seats, (p.d - (c.created_at AT TIME ZONE 'UTC')::date) AS age_days,
@@ -107,7 +107,7 @@ def _invoice_counts() -> str:
     return ",\n           ".join(parts)
 
 
-def _sql(filtered: bool) -> str:
+def _sql(filtered: bool, trend: bool = True) -> str:
     def only(column: str) -> str:
         return f"AND {column} = ANY(CAST(%(ids)s AS bigint[]))" if filtered else ""
 
@@ -123,11 +123,16 @@ def _sql(filtered: bool) -> str:
         customer_filter=only("c.id"),
         ticket_filter=only("t.customer_id"),
         invoice_filter=only("i.customer_id"),
+        ticket_blocks=2 if trend else 1,
+        invoice_start="p.d - p.w - p.iw" if trend else "p.d - p.iw",
     )
-    return "WITH" + _PARAMS + "," + _USAGE.format(usage_filter=only("u.customer_id")) + body
+    usage = _USAGE.format(usage_filter=only("u.customer_id"), blocks=3 if trend else 2)
+    return "WITH" + _PARAMS + "," + usage + body
 
 
-_QUERIES = {filtered: _sql(filtered) for filtered in (False, True)}
+# Without the trend, the signals a window earlier are not needed: the scans stop a window sooner (a third less of the
+# rollup), and the earlier window's columns come out incomplete.
+_QUERIES = {(filtered, trend): _sql(filtered, trend) for filtered in (False, True) for trend in (False, True)}
 
 
 @dataclass(frozen=True)
@@ -146,9 +151,14 @@ class WindowSignals:
 
 
 def window_signals(
-    conn: Connection, day: dt.date, config: ScoringConfig, customer_ids: Sequence[int] | None = None
+    conn: Connection,
+    day: dt.date,
+    config: ScoringConfig,
+    customer_ids: Sequence[int] | None = None,
+    trend: bool = True,
 ) -> WindowSignals:
-    """Return the signals of all customers (or the given ones) as of `day` and a window earlier, in one query."""
+    """Return the signals of all customers (or the given ones) as of `day` and a window earlier, in one query;
+    without `trend`, only as of `day` (the earlier window's signals are left incomplete: no score of it may be used)."""
     params: dict[str, Any] = {
         "day": day,
         "window": config.window_days,
@@ -157,7 +167,7 @@ def window_signals(
     }
     if customer_ids is not None:
         params["ids"] = sorted({int(i) for i in customer_ids})
-    return split_windows(day, _fetch_columns(conn, customer_ids is not None, params), config.window_days)
+    return split_windows(day, _fetch_columns(conn, customer_ids is not None, params, trend), config.window_days)
 
 
 def split_windows(day: dt.date, raw: dict[str, np.ndarray], window: int) -> WindowSignals:
@@ -191,13 +201,14 @@ def features_used(masks: np.ndarray) -> np.ndarray:
     return np.bitwise_count(np.asarray(masks, dtype=np.int64).view(np.uint64)).astype(np.int64)
 
 
-def _fetch_columns(conn: Connection, filtered: bool, params: dict[str, Any]) -> dict[str, np.ndarray]:
+def _fetch_columns(conn: Connection, filtered: bool, params: dict[str, Any], trend: bool) -> dict[str, np.ndarray]:
     """Run the query; return its result as columns.
 
     All customers' signals travel as CSV through COPY, parsed in C. Those of a few customers come from a statement
     prepared once per connection: they are asked for with every recorded event and every health page.
     """
-    sql = _QUERIES[filtered]
+    sql = _QUERIES[filtered, trend]
+    prepared = "hd_window_signals" if trend else "hd_window_signals_now"
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if not filtered:
@@ -207,10 +218,10 @@ def _fetch_columns(conn: Connection, filtered: bool, params: dict[str, Any]) -> 
             buffer.seek(0)
             frame = pd.read_csv(buffer, keep_default_na=False, na_values=[], dtype={c: str for c in PROFILE_COLUMNS})
             return {str(name): frame[name].to_numpy() for name in frame.columns}
-        if "hd_window_signals" not in conn.connection.info:
-            cursor.execute(f"PREPARE hd_window_signals ({', '.join(_TYPES.values())}) AS {_positional(sql)}")
-            conn.connection.info["hd_window_signals"] = True
-        cursor.execute(f"EXECUTE hd_window_signals ({', '.join(f'%({p})s' for p in _TYPES)})", params)
+        if prepared not in conn.connection.info:
+            cursor.execute(f"PREPARE {prepared} ({', '.join(_TYPES.values())}) AS {_positional(sql)}")
+            conn.connection.info[prepared] = True
+        cursor.execute(f"EXECUTE {prepared} ({', '.join(f'%({p})s' for p in _TYPES)})", params)
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     finally:

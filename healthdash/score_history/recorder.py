@@ -128,7 +128,7 @@ class HistoryRecorder:
         customer_ids: Sequence[int] | None = None,
     ) -> HistoryRows:
         """Score all customers (or the given ones) as of the end of `day` with one signal query."""
-        table = scores_from(window_signals(conn, day, config, customer_ids), config)
+        table = scores_from(window_signals(conn, day, config, customer_ids, trend=False), config)  # no trend kept
         columns = table.columns
         return HistoryRows(
             day=day,
