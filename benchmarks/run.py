@@ -297,7 +297,7 @@ class Client:
         self.writer.close()
 
     async def get(self, path: str) -> Any:
-        status, body = await self.send(load.Request("GET", path))
+        status, body = await self.send(load.Request("GET", path, headers=self.auth[:1]))
         if status != 200:
             raise RuntimeError(f"GET {path} answered {status}: {body!r:.300}")
         return body
@@ -346,20 +346,28 @@ async def measure_server(
         names = [c["name"] for c in page["customers"]]
 
         with meter() as m:
-            run = await load.run_requests(server.port, [load.Request("GET", "/api/dashboard")], seconds, 4)
+            dashboard = load.Request("GET", "/api/dashboard", headers=load.bearer(server.token))
+            run = await load.run_requests(server.port, [dashboard], seconds, 4)
         result.endpoints.append(m.endpoint(DASHBOARD, run))
         say(f"  {DASHBOARD}: p50 {run.p(50):.2f} ms, {run.throughput:,.0f}/s")
 
         paths = list_queries(names, int(30 * seconds))
+        auth = load.bearer(server.token)
         with meter() as m:
-            fresh = await load.run_async(server.port, lambda n: load.Request("GET", paths[n]), 1, 120, len(paths))
+            fresh = await load.run_async(server.port, lambda n: load.Request("GET", paths[n], headers=auth), 1, 120,
+                                         len(paths))  # fmt: skip
         result.endpoints.append(m.endpoint(CUSTOMERS, fresh))
         say(f"  {CUSTOMERS}: p50 {fresh.p(50):.2f} ms")
         with meter() as m:
-            run = await load.run_requests(server.port, [load.Request("GET", p) for p in paths], seconds, 2)
+            run = await load.run_requests(
+                server.port, [load.Request("GET", p, headers=auth) for p in paths], seconds, 2
+            )
         result.endpoints.append(m.endpoint(CUSTOMERS_MIXED, run))
 
-        health = [load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health") for _ in range(3000)]
+        health = [
+            load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health", headers=auth)
+            for _ in range(3000)
+        ]
         for connections, label in ((2, HEALTH), (8, HEALTH_BUSY)):
             with meter() as m:
                 run = await load.run_requests(server.port, health, seconds, connections)

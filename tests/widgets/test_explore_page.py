@@ -21,7 +21,7 @@ LINKS = PageLinks("/voila/render/")
 @pytest.fixture(scope="module")
 def reader(widgets_server: RunningServer) -> ApiClient:
     """A client that keeps what it read for the whole module: its scores are `table`."""
-    return ApiClient(widgets_server.url)
+    return ApiClient(widgets_server.url, widgets_server.token)
 
 
 @pytest.fixture(scope="module")

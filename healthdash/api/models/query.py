@@ -82,6 +82,18 @@ class CustomerListQuery(Strict):
         return self
 
 
+class AuditQuery(Strict):
+    """A page of the audit log, newest first: one actor's (any case) and a time range, `since` included."""
+
+    user: Annotated[
+        str | None, Field(min_length=1, max_length=254, description="an actor: a person's email or a token's name")
+    ] = None
+    since: AsOf = None
+    until: AsOf = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE), Count] = 100
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), Count] = 0
+
+
 class HealthQuery(Strict):
     as_of: AsOf = None
     events_limit: Annotated[int, Field(ge=1, le=MAX_PAGE, description="events per page"), Count] = 20
