@@ -100,20 +100,25 @@ class ApiClient:
         return found.strip() or None
 
     @property
+    def role(self) -> str | None:
+        """The role the page is shown for (None outside the pages, or before the page's request has arrived)."""
+        role = (self._environ or {}).get(ROLE_VARIABLE, "").strip()
+        return role if role in ROLES else None
+
+    @property
     def may_record(self) -> bool:
         """Whether the page's visitor may record events (a viewer may not; outside the pages: with a token)."""
-        role = (self._environ or {}).get(ROLE_VARIABLE, "").strip()
-        if role in ROLES:
-            return role != "viewer"
+        if self.role is not None:
+            return self.role != "viewer"
         return self.token is not None
 
     def invalidate(self) -> None:
         """Forget every cached answer: the next reads go to the server."""
         self._cache.clear()
 
-    def dashboard(self) -> Dashboard:
-        """Get the dashboard summary."""
-        return parse_model(Dashboard, self._get("/api/dashboard"))
+    def dashboard(self, scope: str = "everyone") -> Dashboard:
+        """Get the dashboard summary, of everyone's customers or (`mine`) the caller's own."""
+        return parse_model(Dashboard, self._get("/api/dashboard", {"scope": scope} if scope != "everyone" else None))
 
     def customers(self, query: CustomerListQuery) -> CustomerList:
         """Get one page of the customer list for a filter, sort and page."""

@@ -29,11 +29,13 @@ def people_of(database_url: str) -> Iterator[People]:
         engine.dispose()
 
 
-def ensure_person(database_url: str, role: str, email: str | None = None, password: str = PASSWORD) -> str:
+def ensure_person(
+    database_url: str, role: str, email: str | None = None, password: str = PASSWORD, name: str | None = None
+) -> str:
     """Add an account of this role (once); return its email."""
     email = email or email_of(role)
     with people_of(database_url) as people, contextlib.suppress(PeopleError):
-        people.add_user(email, role.title() + " Tester", role, password, "tests")
+        people.add_user(email, name or role.title() + " Tester", role, password, "tests")
     return email
 
 

@@ -261,6 +261,13 @@ class People:
             for token_id in token_ids:
                 sql.revoke_token(conn, token_id, "page")
 
+    def owned_customers(self, principal: Principal) -> list[int]:
+        """Return the ids of the customers a person owns (their `owner` is the person's email or name)."""
+        if principal.user_id is None and principal.email is None:
+            return []
+        with self.engine.connect() as conn:
+            return sql.owned_customers(conn, principal.email, principal.name)
+
     # audit
 
     def audit(self, actor: str, action: str, target: str | None, detail: dict[str, Any], address: str | None) -> None:

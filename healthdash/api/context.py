@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy.exc
 
-from healthdash.access import Authenticator, People
+from healthdash.access import Authenticator, People, Principal
 from healthdash.api import jsonio
 from healthdash.api.problem import Problem
 from healthdash.board import ScoreBoard, Snapshot
@@ -30,6 +30,7 @@ from healthdash.service import HealthService
 
 T = TypeVar("T")
 OUTAGES = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
+OWNED_SECONDS = 5.0  # how long who owns which customers is kept, per person
 DIGEST_SECONDS = 300.0  # age at which the recent history (movers, tier counts) is read again, in the background
 log = logging.getLogger("healthdash.api")
 
@@ -66,6 +67,7 @@ class ApiContext:
     activity: CommitGroup[tuple[Activity, Author | None, CommitTicket], Recorded | None] = field(init=False)
     history: HistoryReports = field(init=False)
     _digest: HistoryDigest | None = field(init=False, default=None)
+    _owned: dict[str, tuple[float, tuple[int, ...]]] = field(init=False, default_factory=dict)
     _reading_digest: asyncio.Future[HistoryDigest | None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -98,6 +100,18 @@ class ApiContext:
         finally:
             self._reading_digest = None
         return self._digest
+
+    async def owned(self, principal: Principal) -> tuple[int, ...]:
+        """Return the ids of the customers a person owns, looked up at most every OWNED_SECONDS per person."""
+        now = time.monotonic()
+        kept = self._owned.get(principal.actor)
+        if kept is not None and now - kept[0] < OWNED_SECONDS:
+            return kept[1]
+        ids = () if self.people is None else tuple(await self.read(self.people.owned_customers, principal))
+        if len(self._owned) > 10_000:
+            self._owned.clear()
+        self._owned[principal.actor] = (now, ids)
+        return ids
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking (database) work in the thread pool, off the event loop."""

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import numpy as np
 import sqlalchemy.exc
 from pydantic import BaseModel, ValidationError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
@@ -22,6 +23,7 @@ from healthdash.api.models.query import (
     AuditQuery,
     ChangesQuery,
     CustomerListQuery,
+    DashboardQuery,
     HealthQuery,
     HistoryQuery,
 )
@@ -72,6 +74,11 @@ class ApiHandler(RequestHandler):
     def refusal_by_headers(self) -> Problem | None:
         """Return why the request is refused on its headers alone, before any of its body is read (None: it is not)."""
         return None
+
+    async def owned(self) -> tuple[int, ...]:
+        """Return the ids of the customers the caller owns (none for a service's token)."""
+        assert self.principal is not None
+        return await self.api.owned(self.principal)
 
     @property
     def author(self) -> Author:
@@ -188,13 +195,16 @@ class ApiHandler(RequestHandler):
 class DashboardHandler(ApiHandler):
     async def get(self) -> None:
         """Get the dashboard summary."""
-        as_of = self.query(AsOfQuery).as_of
+        params = self.query(DashboardQuery)
+        as_of = params.as_of
         snapshot = await self.api.snapshot(as_of)
         live = as_of is None or as_of_day(as_of) == as_of_day(utc_now())  # the movers are those of today
         digest = await self.api.digest() if live else None
         config = self.api.service.config
-        key = ("dashboard", as_of, digest.built if digest else None)
-        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config)))
+        owned = await self.owned() if params.scope == "mine" else None
+        key = ("dashboard", as_of, digest.built if digest else None, owned)
+        within = None if owned is None else np.isin(snapshot.scores.ids, owned)
+        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config, within)))
 
 
 class CustomerListHandler(ApiHandler):
@@ -205,8 +215,10 @@ class CustomerListHandler(ApiHandler):
         snapshot = await self.api.snapshot(as_of)
         wanted = params.sort == "change_7" or params.tier_fell_within is not None
         digest = await self.api.digest() if wanted else None
-        key = ("list", *params.model_dump().values(), digest.built if digest else None)
-        self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of, digest)))
+        owned = await self.owned() if params.owner == "me" else None
+        key = ("list", *params.model_dump().values(), digest.built if digest else None, owned)
+        within = None if owned is None else np.isin(snapshot.scores.ids, owned)
+        self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of, digest, within)))
 
 
 class ScoresHandler(ApiHandler):

@@ -172,7 +172,7 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
             "get": {
                 "summary": "Dashboard summary: tier counts, averages, the most at-risk customers, distribution",
                 "operationId": "getDashboard",
-                "parameters": _parameters(query.AsOfQuery),
+                "parameters": _parameters(query.DashboardQuery),
                 "responses": {"200": _response("the summary", "Dashboard"), **_errors(405, 422, 503)},
             }
         },

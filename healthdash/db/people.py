@@ -59,6 +59,18 @@ def update_user(conn: Connection, email: str, changes: Mapping[str, Any]) -> boo
     return conn.execute(statement, {**changes, "email": email}).first() is not None
 
 
+def owned_customers(conn: Connection, email: str | None, name: str) -> list[int]:
+    """The customers whose owner names this person: by email or by name, whatever the case and spacing."""
+    rows = conn.execute(
+        text(
+            "SELECT id FROM customers WHERE lower(btrim(owner)) IN (lower(btrim(:email)), lower(btrim(:name))) "
+            "ORDER BY id"
+        ),
+        {"email": email or "", "name": name},
+    )
+    return [int(row[0]) for row in rows]
+
+
 def add_session(conn: Connection, secret_hash: str, user_id: int, expires_at: dt.datetime, address: str | None) -> int:
     row = conn.execute(
         text(
