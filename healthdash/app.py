@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from jupyter_server.utils import url_path_join
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop, PeriodicCallback
@@ -120,6 +121,19 @@ def authenticator(settings: Settings, people: People, context: ApiContext, token
         default_role=settings.default_role,
         proxy_header=settings.proxy_user_header,
     )
+
+
+def first_start(people: People, settings: Settings) -> str | None:
+    """With built-in accounts and none yet, create the first admin; return its one-time sign-in link (else None)."""
+    if settings.auth != "builtin":
+        return None
+    try:
+        return people.first_start(api_url(settings))
+    except sqlalchemy.exc.ProgrammingError as exc:  # a database loaded before the people tables existed
+        raise RuntimeError(
+            "the database has no table of people (users, sessions, api_tokens, audit_log): load those statements of "
+            f"db/init.sql and add events.recorded_by once, see docs/users-and-access.md ({exc.orig})"
+        ) from None
 
 
 def api_url(settings: Settings) -> str:
@@ -257,7 +271,7 @@ def serve(settings: Settings | None = None) -> None:
     sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
     os.environ.pop("HEALTHDASH_API_TOKEN", None)  # a kernel calls the API as its page's visitor, with no other token
-    first_link = people.first_start(api_url(settings)) if settings.auth == "builtin" else None
+    first_link = first_start(people, settings)
     page_tokens = PageTokens(lambda ids: context.run(people.revoke_page_tokens, ids))
     app = HealthdashServer(config=voila_config(settings))
     app.api_context = context

@@ -134,3 +134,15 @@ def test_a_sign_in_link_works_once(server: RunningServer, database_url: str) -> 
     again = call(server, "GET", path, token=None)
     assert again.status == 401 and "used or expired" in again.body.decode()
     assert call(server, "GET", "/", token=None).headers["Location"] == "/voila/render/dashboard.ipynb"
+
+
+def test_the_first_start_prints_a_one_time_link_that_signs_in_the_first_admin(server: RunningServer) -> None:
+    printed = re.search(
+        r"sign in as the first admin \(this link works once, within an hour\): (\S+)", server.log.read_text()
+    )
+    assert printed and printed[1].startswith(f"{server.url}/?token=hdl_")
+    used = call(server, "GET", printed[1][len(server.url) :], token=None)
+    assert used.status == 302
+    secret = cookies_of(used)[SESSION_COOKIE].value
+    me = call(server, "GET", "/api/me", headers={"Cookie": f"{SESSION_COOKIE}={secret}"}, token=None).json()
+    assert (me["email"], me["role"]) == ("admin@localhost", "admin")
