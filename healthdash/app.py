@@ -34,7 +34,7 @@ from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
 from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
-from healthdash.identity import HealthdashIdentity
+from healthdash.identity import HealthdashIdentity, KernelOwners
 from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
@@ -193,6 +193,7 @@ def voila_config(settings: Settings) -> Config:
     config.IdentityProvider.cookie_options = cookie_options(https)
     # who a request is from: sessions, tokens or the trusted proxy (healthdash.access), for pages and websockets too
     config.Voila.identity_provider_class = HealthdashIdentity
+    config.Voila.authorizer_class = KernelOwners  # a page's kernel is its visitor's
     # what Voila copies from a page's request into its kernel's environment: the visitor's page token and role
     config.VoilaConfiguration.http_header_envs = [HEADER, ROLE_HEADER]
     config.VoilaConfiguration.show_tracebacks = False

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.web import HTTPError, RequestHandler
 
@@ -53,6 +54,21 @@ class HealthdashIdentity(IdentityProvider):
     @property
     def login_available(self) -> bool:
         return True
+
+
+class KernelOwners(Authorizer):
+    """A page's kernel (its websocket, its REST resource, its shutdown) is its visitor's, or an admin's."""
+
+    def is_authorized(self, handler: RequestHandler, user: Any, action: str, resource: str) -> bool:
+        principal = principal_of(user)
+        if principal is None:
+            return False
+        if resource != "kernels" or principal.role == "admin":
+            return True
+        tokens = handler.settings.get("healthdash_page_tokens")
+        kernel_id = getattr(handler, "kernel_id", None) or handler.path_kwargs.get("kernel_id")
+        owner = tokens.owner(str(kernel_id)) if tokens is not None and kernel_id else None
+        return owner is None or owner == principal.actor
 
 
 def principal_of(user: Any) -> Principal | None:

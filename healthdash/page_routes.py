@@ -101,6 +101,9 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
 
     def _kernel_named(self, kernel_id: str) -> None:
         self.kernel_id = kernel_id
+        principal = principal_of(self.current_user)
+        if principal is not None and self.page_tokens is not None:
+            self.page_tokens.owned(kernel_id, principal.actor)
         if self.page_token is not None and self.page_tokens is not None:
             self.page_tokens.held(kernel_id, self.page_token)
         if self.caps is not None and self.reservation is not None:

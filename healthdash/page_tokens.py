@@ -1,5 +1,6 @@
 """The tokens that pages' kernels call the API with, each bound to its visitor (and their session): handed to the
-kernel with the page's request, revoked once the kernel is gone (or the session ends, or they expire).
+kernel with the page's request, revoked once the kernel is gone (or the session ends, or they expire). And whose
+each page's kernel is: only its visitor (or an admin) may reach it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ class PageTokens:
         self._revoke = revoke
         self._by_kernel: dict[str, int] = {}
         self._orphans: list[int] = []
+        self._owners: dict[str, str] = {}
+
+    def owned(self, kernel_id: str, actor: str) -> None:
+        """Note whose page a kernel serves."""
+        self._owners[kernel_id] = actor
+
+    def owner(self, kernel_id: str) -> str | None:
+        """Return whose page a kernel serves (None: a kernel not handed to anyone yet)."""
+        return self._owners.get(kernel_id)
 
     def held(self, kernel_id: str, token_id: int) -> None:
         self._by_kernel[kernel_id] = token_id
@@ -35,6 +45,8 @@ class PageTokens:
     async def sweep(self, running: Iterable[str]) -> int:
         """Revoke the tokens of kernels no longer running (and the unused ones); return how many."""
         alive = set(running)
+        for kernel in [k for k in self._owners if k not in alive]:
+            del self._owners[kernel]
         gone = [kernel for kernel in self._by_kernel if kernel not in alive]
         orphans = list(self._orphans)
         tokens = [self._by_kernel[k] for k in gone] + orphans

@@ -3,6 +3,7 @@ session; writes attributed and audited; tokens kept only as hashes; the proxy's 
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -183,7 +184,12 @@ def test_a_page_needs_a_signed_in_visitor(server: RunningServer, database_url: s
     cookie = {"Cookie": f"{SESSION_COOKIE}={session_secret(database_url, 'viewer')}"}
     shown = call(server, "GET", page, headers=cookie, token=None)
     assert shown.status == 200
-    assert b"kernelId" in shown.body
+    kernel = re.search(rb'"kernelId": ?"([0-9a-f-]{36})"', shown.body)
+    assert kernel, "the page names its kernel"
+    # the page's kernel is its visitor's (and an admin's): nobody else reaches it
+    assert call(server, "GET", f"/api/kernels/{kernel[1].decode()}", token=tokens["viewer"]).status == 200
+    assert call(server, "GET", f"/api/kernels/{kernel[1].decode()}", token=tokens["csm"]).status == 403
+    assert call(server, "GET", f"/api/kernels/{kernel[1].decode()}", token=tokens["admin"]).status == 200
 
 
 def test_a_kernel_websocket_is_refused_without_a_session(server: RunningServer) -> None:
