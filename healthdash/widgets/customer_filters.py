@@ -47,7 +47,7 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
         ):
             control.description_allow_html = False
             control.tooltip = label
-        controls = [self.owner, self.search, self.tier, self.segment, self.plan, self.sort]
+        controls = [self.search, self.tier, self.segment, self.plan, self.sort, self.owner]
         super().__init__(controls, **{"query": CustomerListQuery(), **kwargs})
         self.add_class("hd-toolbar")
         self.add_class("hd-filters")

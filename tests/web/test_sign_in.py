@@ -23,7 +23,8 @@ def rows(database_url: str, sql: str, **params: Any) -> list[Any]:
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         with engine.begin() as conn:
-            return list(conn.execute(text(sql), params))
+            result = conn.execute(text(sql), params)
+            return list(result) if result.returns_rows else []
     finally:
         engine.dispose()
 
