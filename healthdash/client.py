@@ -84,7 +84,7 @@ class ApiClient:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ApiClient:
-        """Build the client a page's kernel uses: the server's address and write token from its environment.
+        """Build the client a page's kernel uses: the server's address and its token from its environment.
 
         Without HEALTHDASH_API_URL every request fails with an ApiError that says so. The token is read from the
         environment at each request: a preheated kernel learns it only once its page is requested.
