@@ -139,6 +139,7 @@ def test_the_page_reads_the_scores_and_the_weights_from_the_api(
     client: ApiClient, widgets_server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HEALTHDASH_API_URL", widgets_server.url)
+    monkeypatch.setenv("HEALTHDASH_API_TOKEN", widgets_server.token)
     monkeypatch.setenv("HEALTHDASH_WEIGHT_API_USAGE", "40")  # the kernel's own environment does not count
     page = ExplorePage(links=LINKS)
     page.load()
