@@ -12,6 +12,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.web import HTTPError, RequestHandler
 
 from healthdash.access import SESSION_COOKIE, Authenticator, Principal, ProxyRefused
+from healthdash.api.problem import Problem
 
 
 @dataclass
@@ -39,6 +40,8 @@ class HealthdashIdentity(IdentityProvider):
             principal = await access.identify(credentials)
         except ProxyRefused:
             raise HTTPError(403, "the user header is accepted only from the trusted proxies") from None
+        except Problem as exc:  # the database did not answer within the deadline
+            raise HTTPError(exc.status, exc.detail) from None
         if principal is None:
             return None
         return PersonUser(username=principal.actor, name=principal.name, principal=principal)
