@@ -31,6 +31,7 @@ from benchmarks.report import (
     CUSTOMERS,
     CUSTOMERS_MIXED,
     DASHBOARD,
+    DASHBOARD_PERSON,
     HEALTH,
     HEALTH_BUSY,
     HISTORY_BACKFILL,
@@ -53,6 +54,7 @@ from healthdash.score_history.backfill import backfill
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from healthdash.settings import load_settings
+from tests.people import person_token
 from tests.servers import PREHEATED, RunningServer, start_server
 
 PHASE_SECONDS = 10.0
@@ -350,6 +352,14 @@ async def measure_server(
             run = await load.run_requests(server.port, [dashboard], seconds, 4)
         result.endpoints.append(m.endpoint(DASHBOARD, run))
         say(f"  {DASHBOARD}: p50 {run.p(50):.2f} ms, {run.throughput:,.0f}/s")
+        # a person's token is looked up in the database once, then kept a few seconds: what does that cost?
+        as_person = load.Request(
+            "GET", "/api/dashboard", headers=load.bearer(person_token(server.database_url, "viewer"))
+        )
+        with meter() as m:
+            run = await load.run_requests(server.port, [as_person], seconds, 4)
+        result.endpoints.append(m.endpoint(DASHBOARD_PERSON, run))
+        say(f"  {DASHBOARD_PERSON}: p50 {run.p(50):.2f} ms")
 
         paths = list_queries(names, int(30 * seconds))
         auth = load.bearer(server.token)
