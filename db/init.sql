@@ -300,7 +300,7 @@ CREATE TABLE schema_upgrades (
     name       text        PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO schema_upgrades (name) VALUES ('0001_score_history');
+INSERT INTO schema_upgrades (name) VALUES ('0001_score_history'), ('0002_people');
 
 -- Sample data: 64 invented customers with 150 days of history that ends yesterday.
 --

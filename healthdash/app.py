@@ -129,10 +129,10 @@ def first_start(people: People, settings: Settings) -> str | None:
         return None
     try:
         return people.first_start(api_url(settings))
-    except sqlalchemy.exc.ProgrammingError as exc:  # a database loaded before the people tables existed
+    except sqlalchemy.exc.ProgrammingError as exc:  # the people tables taken away from an upgraded database
         raise RuntimeError(
-            "the database has no table of people (users, sessions, api_tokens, audit_log): load those statements of "
-            f"db/init.sql and add events.recorded_by once, see docs/users-and-access.md ({exc.orig})"
+            "the database has no table of people (users, sessions, api_tokens, audit_log): load "
+            f"db/upgrades/0002_people.sql into it, see docs/users-and-access.md ({exc.orig})"
         ) from None
 
 

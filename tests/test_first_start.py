@@ -1,4 +1,4 @@
-"""A server over a database loaded before the people tables existed says what to do, instead of a traceback."""
+"""A server over a database whose people tables were taken away says what to do, instead of a traceback."""
 
 from __future__ import annotations
 
