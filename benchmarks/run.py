@@ -478,7 +478,7 @@ async def measure_history(
     ):
         count = int(20 * seconds)
         requests = [
-            load.Request("GET", f"/api/customers/{c}{path}")
+            load.Request("GET", f"/api/customers/{c}{path}", headers=client.auth[:1])
             for c in rng.sample(range(1, customers + 1), min(count, customers))
         ]
         with meter() as m:
@@ -512,8 +512,12 @@ async def measure_reads_while_writing_a_day(
     (the oldest kept day, taken away so that the keeper writes it again within a second, as after a rollover)."""
     customers = result.sizes["customers"]
     rng = random.Random(17)
-    reads = [load.Request("GET", "/api/dashboard")]
-    reads += [load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health") for _ in range(500)]
+    auth = client.auth[:1]
+    reads = [load.Request("GET", "/api/dashboard", headers=auth)]
+    reads += [
+        load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health", headers=auth)
+        for _ in range(500)
+    ]
 
     async def mixed(span: float) -> load.LoadResult:
         return await load.run_async(client.port, lambda n: reads[n % len(reads)], 2, span)
