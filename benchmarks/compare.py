@@ -29,7 +29,7 @@ PROFILE_ENTRIES = 15
 ENTRY_POINTS = ("__main__.py", "cli.py", "app.py")  # every sample of the event loop passes through these
 
 
-async def measure_health(port: int, customers: int, seconds: float, seed: int = 11) -> Side:
+async def measure_health(port: int, customers: int, seconds: float, seed: int = 11, token: str = "") -> Side:
     """Run the health phases against a server on a port."""
     order = list(range(1, customers + 1))
     random.Random(seed).shuffle(order)
@@ -37,9 +37,9 @@ async def measure_health(port: int, customers: int, seconds: float, seed: int = 
     first, long = order[:half], order[half:]
 
     def health(ids: Sequence[int], query: str = "") -> Callable[[int], load.Request]:
-        return lambda n: load.Request("GET", f"/api/customers/{ids[n]}/health{query}")
+        return lambda n: load.Request("GET", f"/api/customers/{ids[n]}/health{query}", headers=load.bearer(token))
 
-    again = [load.Request("GET", f"/api/customers/{i}/health") for i in first[:200]]
+    again = [load.Request("GET", f"/api/customers/{i}/health", headers=load.bearer(token)) for i in first[:200]]
     return _side(
         [
             (FIRST, await load.run_async(port, health(first), 1, seconds, len(first))),
@@ -129,9 +129,9 @@ def top_entries(lines: Sequence[str], count: int = PROFILE_ENTRIES) -> list[str]
 def compare(url: str, folder: Path, customers: int, seconds: float, say: Callable[[str], None]) -> Comparison:
     """Measure healthdash on a fresh server, then the reference, on the same database."""
     with running_server(url, folder / "server-compare") as server:
-        asyncio.run(_warm(server.port))
+        asyncio.run(_warm(server.port, server.token))
         with profiled(server.process.pid) as profile:  # health only: sampling takes a share of the cores
-            ours = asyncio.run(measure_health(server.port, customers, seconds))
+            ours = asyncio.run(measure_health(server.port, customers, seconds, token=server.token))
         ours.phases.update(asyncio.run(measure_events(server.port, server.token, customers, seconds)).phases)
     with reference_server(url) as port:
         reference = asyncio.run(measure_health(port, customers, seconds))
@@ -143,6 +143,6 @@ def compare(url: str, folder: Path, customers: int, seconds: float, say: Callabl
     return result
 
 
-async def _warm(port: int) -> None:
+async def _warm(port: int, token: str) -> None:
     """Read the dashboard once: the score board is built, as on any server that has been up for a while."""
-    await load.run_async(port, lambda n: load.Request("GET", "/api/dashboard"), 1, 60, 1)
+    await load.run_async(port, lambda n: load.Request("GET", "/api/dashboard", headers=load.bearer(token)), 1, 60, 1)

@@ -59,6 +59,11 @@ class Request:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
 
 
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """Return the header that authorises a request with this token (none for an empty token)."""
+    return (("Authorization", f"Bearer {token}"),) if token else ()
+
+
 def have_wrk() -> bool:
     """Tell whether wrk is installed."""
     return shutil.which("wrk") is not None

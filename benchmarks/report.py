@@ -60,6 +60,7 @@ class Verdict:
 
 
 DASHBOARD = "GET /api/dashboard (4 connections)"
+DASHBOARD_PERSON = "GET /api/dashboard with a person's API token (4 connections)"
 CUSTOMERS = "GET /api/customers (page of 50, any sort or filter, each query new; 1 connection)"
 CUSTOMERS_MIXED = "GET /api/customers (page of 50, mixed queries, repeated; 2 connections)"
 HEALTH = "GET /api/customers/{id}/health (2 connections)"
@@ -118,6 +119,16 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 f"p50 {dashboard.p50:.2f} ms, {dashboard.throughput:,.0f}/s",
                 dashboard.p50 <= 2 and dashboard.throughput >= 3000,
                 _busy(dashboard),
+            )
+        )
+    person = result.endpoint(DASHBOARD_PERSON)
+    if dashboard and person:
+        cost = person.p50 - dashboard.p50
+        out.append(
+            _check(
+                "authentication costs the dashboard <= 0.2 ms at p50 (a person's token against the bootstrap token)",
+                f"{cost:+.2f} ms (p50 {person.p50:.2f} ms)",
+                cost <= 0.2,
             )
         )
     customers = result.endpoint(CUSTOMERS)

@@ -31,6 +31,7 @@ from benchmarks.report import (
     CUSTOMERS,
     CUSTOMERS_MIXED,
     DASHBOARD,
+    DASHBOARD_PERSON,
     HEALTH,
     HEALTH_BUSY,
     HISTORY_BACKFILL,
@@ -53,6 +54,7 @@ from healthdash.score_history.backfill import backfill
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from healthdash.settings import load_settings
+from tests.people import person_token
 from tests.servers import PREHEATED, RunningServer, start_server
 
 PHASE_SECONDS = 10.0
@@ -297,7 +299,7 @@ class Client:
         self.writer.close()
 
     async def get(self, path: str) -> Any:
-        status, body = await self.send(load.Request("GET", path))
+        status, body = await self.send(load.Request("GET", path, headers=self.auth[:1]))
         if status != 200:
             raise RuntimeError(f"GET {path} answered {status}: {body!r:.300}")
         return body
@@ -346,20 +348,36 @@ async def measure_server(
         names = [c["name"] for c in page["customers"]]
 
         with meter() as m:
-            run = await load.run_requests(server.port, [load.Request("GET", "/api/dashboard")], seconds, 4)
+            dashboard = load.Request("GET", "/api/dashboard", headers=load.bearer(server.token))
+            run = await load.run_requests(server.port, [dashboard], seconds, 4)
         result.endpoints.append(m.endpoint(DASHBOARD, run))
         say(f"  {DASHBOARD}: p50 {run.p(50):.2f} ms, {run.throughput:,.0f}/s")
+        # a person's token is looked up in the database once, then kept a few seconds: what does that cost?
+        as_person = load.Request(
+            "GET", "/api/dashboard", headers=load.bearer(person_token(server.database_url, "viewer"))
+        )
+        with meter() as m:
+            run = await load.run_requests(server.port, [as_person], seconds, 4)
+        result.endpoints.append(m.endpoint(DASHBOARD_PERSON, run))
+        say(f"  {DASHBOARD_PERSON}: p50 {run.p(50):.2f} ms")
 
         paths = list_queries(names, int(30 * seconds))
+        auth = load.bearer(server.token)
         with meter() as m:
-            fresh = await load.run_async(server.port, lambda n: load.Request("GET", paths[n]), 1, 120, len(paths))
+            fresh = await load.run_async(server.port, lambda n: load.Request("GET", paths[n], headers=auth), 1, 120,
+                                         len(paths))  # fmt: skip
         result.endpoints.append(m.endpoint(CUSTOMERS, fresh))
         say(f"  {CUSTOMERS}: p50 {fresh.p(50):.2f} ms")
         with meter() as m:
-            run = await load.run_requests(server.port, [load.Request("GET", p) for p in paths], seconds, 2)
+            run = await load.run_requests(
+                server.port, [load.Request("GET", p, headers=auth) for p in paths], seconds, 2
+            )
         result.endpoints.append(m.endpoint(CUSTOMERS_MIXED, run))
 
-        health = [load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health") for _ in range(3000)]
+        health = [
+            load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health", headers=auth)
+            for _ in range(3000)
+        ]
         for connections, label in ((2, HEALTH), (8, HEALTH_BUSY)):
             with meter() as m:
                 run = await load.run_requests(server.port, health, seconds, connections)
@@ -460,7 +478,7 @@ async def measure_history(
     ):
         count = int(20 * seconds)
         requests = [
-            load.Request("GET", f"/api/customers/{c}{path}")
+            load.Request("GET", f"/api/customers/{c}{path}", headers=client.auth[:1])
             for c in rng.sample(range(1, customers + 1), min(count, customers))
         ]
         with meter() as m:
@@ -494,8 +512,12 @@ async def measure_reads_while_writing_a_day(
     (the oldest kept day, taken away so that the keeper writes it again within a second, as after a rollover)."""
     customers = result.sizes["customers"]
     rng = random.Random(17)
-    reads = [load.Request("GET", "/api/dashboard")]
-    reads += [load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health") for _ in range(500)]
+    auth = client.auth[:1]
+    reads = [load.Request("GET", "/api/dashboard", headers=auth)]
+    reads += [
+        load.Request("GET", f"/api/customers/{rng.randrange(1, customers + 1)}/health", headers=auth)
+        for _ in range(500)
+    ]
 
     async def mixed(span: float) -> load.LoadResult:
         return await load.run_async(client.port, lambda n: reads[n % len(reads)], 2, span)

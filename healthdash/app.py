@@ -12,16 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from jupyter_server.utils import url_path_join
 from tornado.httpserver import HTTPServer
-from tornado.ioloop import IOLoop
+from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.netutil import bind_sockets
-from tornado.web import RedirectHandler
 from traitlets import Any as AnyTrait
 from traitlets import Dict, Instance, List
 from traitlets.config import Config
 from voila.app import Voila
 
+from healthdash.access import Authenticator, Lifetimes, People
+from healthdash.access.authenticator import parse_networks
+from healthdash.access.throttle import SignInThrottle
 from healthdash.api.context import ApiContext, BodyLimits
 from healthdash.api.routes import api_handlers
 from healthdash.board import ScoreBoard
@@ -31,20 +34,22 @@ from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
 from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
+from healthdash.identity import HealthdashIdentity, KernelOwners
 from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
-from healthdash.page_routes import page_routes, served
+from healthdash.page_routes import page_routes
+from healthdash.page_tokens import HEADER, ROLE_HEADER, SWEEP_SECONDS, PageTokens
 from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.security_headers import cookie_options
 from healthdash.service import HealthService
 from healthdash.settings import Settings, get_settings
+from healthdash.sign_in import SessionCookie, sign_in_routes
 from healthdash.tokens import write_tokens
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-HOME_PAGE = "voila/render/dashboard.ipynb"
 SWITCH_INTERVAL = 0.001  # seconds
 POOL_FILL_SECONDS = 120.0  # the longest the server waits for its preheated kernels before it says it is serving
 log = logging.getLogger("healthdash")
@@ -67,19 +72,23 @@ class HealthdashServer(Voila):  # type: ignore[misc]
     http_options = Dict(
         help="Keyword arguments of Tornado's HTTPServer: the body, buffer and header limits and the timeouts."
     )
+    session_cookie = Instance(SessionCookie, args=(), help="How the session cookie is set (Secure behind https).")
+    page_tokens = AnyTrait(None, help="The PageTokens of the pages' kernels (set before start).")
 
     def init_handlers(self) -> list[Any]:
         ours: list[Any] = api_handlers(self.server_url, self.api_context)
-        home = url_path_join(self.server_url, HOME_PAGE)
-        ours.append((self.server_url.rstrip("/") + "/?", served(RedirectHandler), {"url": home, "permanent": False}))
-        # no login or logout (the app has no accounts) and no notebook tree (the app links its pages itself)
-        unused = {handler for _, handler, *_ in self.identity_provider.get_handlers()}
-        return ours + page_routes(super().init_handlers(), unused)
+        # the sign-in pages and the root (a one-time sign-in link, else the dashboard); no notebook tree
+        signing = sign_in_routes(self.api_context, SignInThrottle(), self.session_cookie)
+        ours += [(url_path_join(self.server_url, pattern), *rest) for pattern, *rest in signing]
+        return ours + page_routes(super().init_handlers(), set())
 
     def init_settings(self) -> dict[str, Any]:
-        """Voila's settings, with the page notebooks trusted as the app's own code (see healthdash.notary)."""
+        """Voila's settings, with the page notebooks trusted as the app's own code (see healthdash.notary), and what
+        the page handler needs to give each kernel its visitor's token."""
         settings: dict[str, Any] = super().init_settings()
         self.contents_manager.notary = PagesNotary(parent=self.contents_manager)  # type: ignore[no-untyped-call]
+        settings["healthdash_api"] = self.api_context
+        settings["healthdash_page_tokens"] = self.page_tokens
         return settings
 
     def setup_template_dirs(self) -> None:
@@ -98,6 +107,33 @@ class HealthdashServer(Voila):  # type: ignore[misc]
             self.log.info("Interrupted")
         finally:
             self.stop()
+
+
+def authenticator(settings: Settings, people: People, context: ApiContext, tokens: tuple[str, ...]) -> Authenticator:
+    """Return the authenticator of the configured mode (HEALTHDASH_AUTH), shared by the pages and the API."""
+    mode: Any = settings.auth
+    return Authenticator(
+        people,
+        context.read,  # a database that hangs answers 503 within the deadline, not a hanging sign-in
+        mode=mode,
+        bootstrap_tokens=tokens,
+        trusted_proxies=parse_networks(",".join(settings.trusted_proxies)),
+        default_role=settings.default_role,
+        proxy_header=settings.proxy_user_header,
+    )
+
+
+def first_start(people: People, settings: Settings) -> str | None:
+    """With built-in accounts and none yet, create the first admin; return its one-time sign-in link (else None)."""
+    if settings.auth != "builtin":
+        return None
+    try:
+        return people.first_start(api_url(settings))
+    except sqlalchemy.exc.ProgrammingError as exc:  # the people tables taken away from an upgraded database
+        raise RuntimeError(
+            "the database has no table of people (users, sessions, api_tokens, audit_log): load "
+            f"db/upgrades/0002_people.sql into it, see docs/users-and-access.md ({exc.orig})"
+        ) from None
 
 
 def api_url(settings: Settings) -> str:
@@ -155,6 +191,11 @@ def voila_config(settings: Settings) -> Config:
         "healthdash_kernel_caps": KernelCaps(settings.max_page_kernels, settings.max_kernels_per_client),
     }
     config.IdentityProvider.cookie_options = cookie_options(https)
+    # who a request is from: sessions, tokens or the trusted proxy (healthdash.access), for pages and websockets too
+    config.Voila.identity_provider_class = HealthdashIdentity
+    config.Voila.authorizer_class = KernelOwners  # a page's kernel is its visitor's
+    # what Voila copies from a page's request into its kernel's environment: the visitor's page token and role
+    config.VoilaConfiguration.http_header_envs = [HEADER, ROLE_HEADER]
     config.VoilaConfiguration.show_tracebacks = False
     config.VoilaConfiguration.template = "lab"  # extended by healthdash/templates/index.html.j2
     config.VoilaConfiguration.allow_template_override = "NO"
@@ -223,14 +264,21 @@ def serve(settings: Settings | None = None) -> None:
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
     limits = BodyLimits(settings.max_body_size, max(settings.max_batch_body_size, settings.max_body_size))
     board = ScoreBoard(service, executor, settings.cache_seconds)
-    context = ApiContext(service, board, executor, tokens, limits, settings.db_deadline, builder)
+    people = People(engine, Lifetimes(settings.session_hours * 3600, settings.session_idle_minutes * 60))
+    context = ApiContext(service, board, executor, tokens, limits, settings.db_deadline, builder, people)
+    context.access = authenticator(settings, people, context, tokens)
     listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
     history = HistoryKeeper(HistoryRecorder(engine, settings.scoring, settings.history_days))
     sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
-    os.environ["HEALTHDASH_API_TOKEN"] = tokens[0]
+    os.environ.pop("HEALTHDASH_API_TOKEN", None)  # a kernel calls the API as its page's visitor, with no other token
+    first_link = first_start(people, settings)
+    page_tokens = PageTokens(lambda ids: context.run(people.revoke_page_tokens, ids))
     app = HealthdashServer(config=voila_config(settings))
     app.api_context = context
+    app.page_tokens = page_tokens
+    https = (settings.public_url or "").startswith("https://")
+    app.session_cookie = SessionCookie(https, settings.session_hours * 3600)
     app.sockets = sockets
     app.http_options = http_options(settings)
     app.allowed_hosts = allowed_hosts(settings.public_url, settings.host, settings.allowed_hosts)
@@ -242,10 +290,16 @@ def serve(settings: Settings | None = None) -> None:
         await pools_filled(app)  # the first visitor finds a kernel that has run its page up to the request
         print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)
         if generated:
-            print(f"write token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)
+            print(f"bootstrap token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)
         else:
-            print("write tokens: from HEALTHDASH_API_TOKENS", flush=True)
+            print("bootstrap tokens: from HEALTHDASH_API_TOKENS", flush=True)
+        if first_link:
+            print(f"sign in as the first admin (this link works once, within an hour): {first_link}", flush=True)
 
+    async def sweep() -> None:
+        await page_tokens.sweep(app.kernel_manager.list_kernel_ids())
+
+    PeriodicCallback(sweep, SWEEP_SECONDS * 1000).start()  # the tokens of pages whose kernel has gone are revoked
     IOLoop.current().add_callback(listener.start)  # runs once the server's event loop does
     IOLoop.current().add_callback(announce)
     history.start()  # its own thread: records the configuration, then writes and restates closed days

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import getpass
 import io
 import json
 import sys
@@ -33,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except sqlalchemy.exc.OperationalError as exc:
         print(f"healthdash: cannot reach the database: {str(exc.orig).strip()}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a refused change to people or tokens (unknown email, bad role or password)
+        print(f"healthdash: {exc}", file=sys.stderr)
         return 1
 
 
@@ -72,7 +76,145 @@ def _parser() -> argparse.ArgumentParser:
     backfill = history_commands.add_parser("backfill", help="write the missing closed days of the score history")
     backfill.add_argument("--days", type=_positive, help="days back from yesterday (default: HEALTHDASH_HISTORY_DAYS)")
     backfill.set_defaults(run=_backfill)
+    _people_commands(commands)
     return parser
+
+
+def _people_commands(commands: Any) -> None:
+    roles = ("viewer", "csm", "admin")
+    users = commands.add_parser("users", help="the people who may sign in")
+    user_commands = users.add_subparsers(required=True, metavar="action")
+    add = user_commands.add_parser("add", help="add an account (the password is asked for, or read from stdin)")
+    add.add_argument("email")
+    add.add_argument("--name", required=True, help="the name shown in the app")
+    add.add_argument("--role", choices=roles, default="viewer", help="viewer (default), csm or admin")
+    add.add_argument("--no-password", action="store_true", help="no password: signs in by link or proxy only")
+    add.set_defaults(run=_users_add)
+    user_commands.add_parser("list", help="list the accounts").set_defaults(run=_users_list)
+    disable = user_commands.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("email")
+    disable.set_defaults(run=_users_disable)
+    set_role = user_commands.add_parser("set-role", help="change an account's role")
+    set_role.add_argument("email")
+    set_role.add_argument("role", choices=roles)
+    set_role.set_defaults(run=_users_set_role)
+    reset = user_commands.add_parser("reset-password", help="set a new password and end the account's sessions")
+    reset.add_argument("email")
+    reset.set_defaults(run=_users_reset_password)
+    link = user_commands.add_parser("link", help="print a one-time sign-in link for an account")
+    link.add_argument("email")
+    link.set_defaults(run=_users_link)
+
+    tokens = commands.add_parser("tokens", help="API tokens of people and services")
+    token_commands = tokens.add_subparsers(required=True, metavar="action")
+    create = token_commands.add_parser("create", help="create a token and print it (once: it is not kept)")
+    create.add_argument("--name", required=True, help="what the token is for, e.g. 'CRM sync'")
+    create.add_argument("--role", choices=roles, default="viewer", help="a service token's role (default viewer)")
+    create.add_argument("--user", help="a person's email: the token acts as them, with their role")
+    create.set_defaults(run=_tokens_create)
+    token_commands.add_parser("list", help="list the tokens (never their secrets)").set_defaults(run=_tokens_list)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id", type=_positive)
+    revoke.set_defaults(run=_tokens_revoke)
+
+
+def _people() -> Any:
+    from healthdash.access import Lifetimes, People
+    from healthdash.db.database import resolve_database_url
+    from healthdash.db.engine import make_engine
+    from healthdash.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(resolve_database_url(settings.database_url, settings.data_dir), pool_size=1)
+    return People(engine, Lifetimes(settings.session_hours * 3600, settings.session_idle_minutes * 60))
+
+
+def _operator() -> str:
+    """How the audit log names whoever runs a command: the command line and the system account."""
+    return f"command line ({getpass.getuser()})"
+
+
+def _new_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise RuntimeError("the two passwords differ")
+    return first
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    password = None if args.no_password else _new_password()
+    _people().add_user(args.email, args.name, args.role, password, _operator())
+    print(f"added {args.email} ({args.role})")
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    rows = [
+        [u["email"], u["name"], u["role"], "disabled" if u["disabled"] else "active", f"{u['created_at']:%Y-%m-%d}"]
+        for u in _people().users()
+    ]
+    print(_columns(["email", "name", "role", "status", "created"], rows), end="")
+    return 0
+
+
+def _users_disable(args: argparse.Namespace) -> int:
+    _people().disable(args.email, _operator())
+    print(f"disabled {args.email}; its sessions are ended")
+    return 0
+
+
+def _users_set_role(args: argparse.Namespace) -> int:
+    _people().set_role(args.email, args.role, _operator())
+    print(f"{args.email} is now {args.role}")
+    return 0
+
+
+def _users_reset_password(args: argparse.Namespace) -> int:
+    _people().reset_password(args.email, _new_password(), _operator())
+    print(f"new password set for {args.email}; its sessions are ended")
+    return 0
+
+
+def _users_link(args: argparse.Namespace) -> int:
+    from healthdash.app import api_url
+    from healthdash.settings import get_settings
+
+    print(_people().sign_in_link(args.email, api_url(get_settings()), _operator()))
+    return 0
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    token_id, secret = _people().create_token(args.name, args.role, args.user, _operator())
+    print(f"token {token_id} ({args.name}); shown this once, keep it now:", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    def when(moment: Any) -> str:
+        return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+    rows = [
+        [str(t["id"]), t["name"], t["role"], t["user_email"] or "(service)", when(t["created_at"]),
+         when(t["last_used_at"]), "revoked" if t["revoked_at"] else "live"]
+        for t in _people().tokens()
+    ]  # fmt: skip
+    print(_columns(["id", "name", "role", "user", "created", "last used", "status"], rows), end="")
+    return 0
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    _people().revoke_token(args.id, _operator())
+    print(f"token {args.id} revoked")
+    return 0
+
+
+def _columns(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [header, *rows]]
+    return "\n".join(lines) + "\n"
 
 
 def _backfill(args: argparse.Namespace) -> int:

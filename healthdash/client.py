@@ -1,8 +1,9 @@
 """The pages' client of the healthdash REST API, with a kernel-side cache like a front-end store.
 
 A page's kernel never opens a database pool of its own: it asks the server that started it, at the address the
-server put in HEALTHDASH_API_URL (never derived from a request's Host header), and writes with the token in
-HEALTHDASH_API_TOKEN. Every answer is kept until `invalidate()`: switching tabs, filters or pages already seen costs
+server put in HEALTHDASH_API_URL (never derived from a request's Host header), as the page's visitor: with the page
+token the server handed over with the request (or the token in HEALTHDASH_API_TOKEN, outside the app's pages).
+Every answer is kept until `invalidate()`: switching tabs, filters or pages already seen costs
 no request; Refresh and every write invalidate. The scoring configuration, fixed while the server runs, is asked for
 once.
 """
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=BaseModel)
 URL_VARIABLE = "HEALTHDASH_API_URL"
 TOKEN_VARIABLE = "HEALTHDASH_API_TOKEN"
+PAGE_TOKEN_VARIABLE = "HTTP_X_HEALTHDASH_PAGE_TOKEN"  # Voila copies the page request's header into the kernel's
+ROLE_VARIABLE = "HTTP_X_HEALTHDASH_ROLE"  # environment, once the request has arrived (a preheated kernel waits for it)
+ROLES = ("viewer", "csm", "admin")
 EXPORT_PAGE_SIZE = MAX_PAGE
 CSV = "text/csv"
 
@@ -65,9 +69,12 @@ class ApiError(Exception):
 class ApiClient:
     """Read and write through the REST API; cache what was read until invalidated."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 15.0) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, timeout: float = 15.0, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        self._token = token
+        self._environ = environ
         self.timeout = timeout
         self.requests_sent = 0
         self._cache: dict[str, Any] = {}
@@ -77,19 +84,41 @@ class ApiClient:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ApiClient:
-        """Build the client a page's kernel uses: the server's address and write token from its environment.
+        """Build the client a page's kernel uses: the server's address and its token from its environment.
 
-        Without HEALTHDASH_API_URL every request fails with an ApiError that says so.
+        Without HEALTHDASH_API_URL every request fails with an ApiError that says so. The token is read from the
+        environment at each request: a preheated kernel learns it only once its page is requested.
         """
-        return cls(environ.get(URL_VARIABLE, "").strip(), environ.get(TOKEN_VARIABLE, "").strip() or None)
+        return cls(environ.get(URL_VARIABLE, "").strip(), environ=environ)
+
+    @property
+    def token(self) -> str | None:
+        """The token sent with every request: the one given, else the page's (or HEALTHDASH_API_TOKEN)."""
+        if self._token is not None or self._environ is None:
+            return self._token
+        found = self._environ.get(PAGE_TOKEN_VARIABLE, "") or self._environ.get(TOKEN_VARIABLE, "")
+        return found.strip() or None
+
+    @property
+    def role(self) -> str | None:
+        """The role the page is shown for (None outside the pages, or before the page's request has arrived)."""
+        role = (self._environ or {}).get(ROLE_VARIABLE, "").strip()
+        return role if role in ROLES else None
+
+    @property
+    def may_record(self) -> bool:
+        """Whether the page's visitor may record events (a viewer may not; outside the pages: with a token)."""
+        if self.role is not None:
+            return self.role != "viewer"
+        return self.token is not None
 
     def invalidate(self) -> None:
         """Forget every cached answer: the next reads go to the server."""
         self._cache.clear()
 
-    def dashboard(self) -> Dashboard:
-        """Get the dashboard summary."""
-        return parse_model(Dashboard, self._get("/api/dashboard"))
+    def dashboard(self, scope: str = "everyone") -> Dashboard:
+        """Get the dashboard summary, of everyone's customers or (`mine`) the caller's own."""
+        return parse_model(Dashboard, self._get("/api/dashboard", {"scope": scope} if scope != "everyone" else None))
 
     def customers(self, query: CustomerListQuery) -> CustomerList:
         """Get one page of the customer list for a filter, sort and page."""
@@ -157,7 +186,7 @@ class ApiClient:
             raise
 
     def record_event(self, customer_id: int, event_type: str, data: Mapping[str, Any]) -> EventCreated:
-        """Record an event for a customer (now) with the server's write token; invalidate the cache."""
+        """Record an event for a customer (now) as the client's token's holder; invalidate the cache."""
         body = {"type": event_type, "data": dict(data)}
         answer = self._send("POST", f"/api/customers/{int(customer_id)}/events", body)
         self.invalidate()  # the customer's score, the list and the dashboard may all have changed
@@ -190,8 +219,9 @@ class ApiClient:
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-            if self.token:
-                headers["Authorization"] = f"Bearer {self.token}"
+        token = self.token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         self.requests_sent += 1
         try:

@@ -29,6 +29,7 @@ class ListQuery:
     limit: int = 50
     offset: int = 0
     tier_fell_within: int | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,11 @@ def select_customers(table: pd.DataFrame | ScoreTable, query: ListQuery) -> tupl
     return scores.frame().iloc[rows], total
 
 
-def select_rows(scores: ScoreTable, query: ListQuery, history: HistoryColumns | None = None) -> tuple[np.ndarray, int]:
-    """Return the rows (positions in the table) of one page of the list, and how many customers matched in all."""
+def select_rows(
+    scores: ScoreTable, query: ListQuery, history: HistoryColumns | None = None, within: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
+    """Return the rows (positions in the table) of one page of the list, and how many customers matched in all;
+    only rows where `within` holds, when given (one flag per customer: those the caller owns, say)."""
     history = history or HistoryColumns()
     if query.sort == "change_7":
         order = ordered(scores, _given(history.change_7, len(scores)), query.order == "asc")
@@ -61,6 +65,8 @@ def select_rows(scores: ScoreTable, query: ListQuery, history: HistoryColumns | 
     if query.tier_fell_within is not None:
         fell = history.tier_fell if history.tier_fell is not None else np.zeros(len(scores), dtype=bool)
         mask = fell if mask is None else mask & fell
+    if within is not None:
+        mask = within if mask is None else mask & within
     if mask is not None:
         order = order[mask[order]]
     return order[query.offset : query.offset + query.limit], len(order)

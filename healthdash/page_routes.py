@@ -11,8 +11,11 @@ from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from healthdash.api.context import ApiContext
 from healthdash.error_pages import CleanErrors
+from healthdash.identity import principal_of
 from healthdash.kernel_caps import KernelCaps
+from healthdash.page_tokens import HEADER, ROLE_HEADER, PageTokens
 from healthdash.security_headers import SecurityHeaders, new_nonce, page_policy, with_nonce
 
 
@@ -28,9 +31,14 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
     A page's kernel counts against the caps (`KernelCaps`, in the `healthdash_kernel_caps` setting): over them the
     request is answered 503 with Retry-After before any kernel starts; a kernel whose request went away before its
     page was delivered is shut down.
+
+    A page's kernel calls the API as its visitor: with a page token made for them (bound to their session), which
+    reaches the kernel's environment with the request (Voila's `http_header_envs`) and is revoked once the kernel is
+    gone (`PageTokens`).
     """
 
     reservation: int | None = None
+    page_token: int | None = None
     kernel_id: str | None = None
     gone = False
     shutting_down: asyncio.Future[Any] | None = None
@@ -50,13 +58,37 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
         caps = self.settings.get("healthdash_kernel_caps")
         return caps if isinstance(caps, KernelCaps) else None
 
+    @property
+    def page_tokens(self) -> PageTokens | None:
+        tokens = self.settings.get("healthdash_page_tokens")
+        return tokens if isinstance(tokens, PageTokens) else None
+
     async def prepare(self) -> None:
+        for name in (HEADER, ROLE_HEADER):  # only the server says these
+            self.request.headers.pop(name, None)
         await super().prepare()
+        if self._finished:  # sent to the sign-in page
+            return
         self.xsrf_token  # noqa: B018  (reading it sets the cookie)
         if self.caps is not None and self.request.method == "GET":
             self.reservation = self.caps.reserve(self.request.remote_ip or "", self.kernel_manager.list_kernel_ids())
             if self.reservation is None:
                 raise HTTPError(503, "the page kernels are at their cap")
+        await self._hand_over_identity()
+
+    async def _hand_over_identity(self) -> None:
+        """Give the page's kernel a token of its visitor, and the role the page is shown for."""
+        principal = principal_of(self.current_user)
+        api = self.settings.get("healthdash_api")
+        if principal is None:
+            return
+        self.request.headers[ROLE_HEADER] = principal.role
+        if principal.user_id is None or not isinstance(api, ApiContext) or api.people is None:
+            return
+        if self.page_tokens is None:
+            return
+        self.page_token, secret = await api.run(api.people.page_token, principal)
+        self.request.headers[HEADER] = secret
 
     def write(self, chunk: str | bytes | dict[str, Any]) -> None:
         if isinstance(chunk, bytes):
@@ -69,6 +101,11 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
 
     def _kernel_named(self, kernel_id: str) -> None:
         self.kernel_id = kernel_id
+        principal = principal_of(self.current_user)
+        if principal is not None and self.page_tokens is not None:
+            self.page_tokens.owned(kernel_id, principal.actor)
+        if self.page_token is not None and self.page_tokens is not None:
+            self.page_tokens.held(kernel_id, self.page_token)
         if self.caps is not None and self.reservation is not None:
             self.caps.started(self.reservation, kernel_id)
             self.reservation = None
@@ -82,6 +119,8 @@ class PageHandler(TornadoVoilaHandler):  # type: ignore[misc]
             self._shut_down()
 
     def on_finish(self) -> None:
+        if self.page_token is not None and self.kernel_id is None and self.page_tokens is not None:
+            self.page_tokens.unused(self.page_token)
         if self.caps is not None and self.reservation is not None:
             self.caps.release(self.reservation)
             self.reservation = None

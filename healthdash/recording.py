@@ -33,6 +33,14 @@ class KeyReused(ValueError):
 
 
 @dataclass(frozen=True)
+class Author:
+    """Who records events, and from where: kept with each event (`recorded_by`) and in the audit log."""
+
+    actor: str
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class NewEvent:
     """One event of a batch, validated."""
 

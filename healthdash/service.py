@@ -18,7 +18,7 @@ from healthdash.db import batches, reads, writes
 from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
-from healthdash.recording import Activity, Answer, EventRejected, NewEvent
+from healthdash.recording import Activity, Answer, Author, EventRejected, NewEvent
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
 from healthdash.scoring.trend import trend_columns
@@ -68,6 +68,7 @@ class HealthService:
         occurred_at: dt.datetime,
         data: dict[str, Any],
         tickets: Sequence[CommitTicket] = (),
+        author: Author | None = None,
     ) -> Recorded | None:
         """Store an event; return it with the customer's updated score and tier, or None for an unknown customer.
 
@@ -75,7 +76,7 @@ class HealthService:
         rolls back (Abandoned).
         """
         if event_type in ACTIVITY_TYPES:
-            (outcome,) = self.record_activities([(customer_id, event_type, occurred_at, data)], tickets)
+            (outcome,) = self.record_activities([(customer_id, event_type, occurred_at, data)], tickets, [author])
             if isinstance(outcome, BaseException):
                 raise outcome
             return outcome
@@ -83,7 +84,8 @@ class HealthService:
             with conn.begin():
                 if not writes.customer_exists(conn, customer_id):
                     return None
-                event = cast(EventRow, writes.record_event(conn, customer_id, event_type, occurred_at, data))
+                stored = writes.record_event(conn, customer_id, event_type, occurred_at, data, author)
+                event = cast(EventRow, stored)
                 now = utc_now()
                 rows = self._scores_on(conn, now, [customer_id])  # before COMMIT: nothing is left to do after it
                 start_commit(tickets)
@@ -92,7 +94,10 @@ class HealthService:
         return Recorded(event, _health(rows, customer_id))
 
     def record_activities(
-        self, events: Sequence[Activity], tickets: Sequence[CommitTicket] = ()
+        self,
+        events: Sequence[Activity],
+        tickets: Sequence[CommitTicket] = (),
+        authors: Sequence[Author | None] = (),
     ) -> list[Recorded | BaseException | None]:
         """Store the activity of several requests with one statement and one durable commit; rescore them at once.
 
@@ -104,7 +109,7 @@ class HealthService:
 
         def attempt() -> tuple[list[dict[str, Any] | EventRejected | None], ScoreTable | None, dt.datetime]:
             with self.engine.connect() as conn, conn.begin():
-                stored = writes.record_activities(conn, events)
+                stored = writes.record_activities(conn, events, authors)
                 customers = sorted({e[0] for e, s in zip(events, stored, strict=True) if isinstance(s, dict)})
                 now = utc_now()
                 rows = self._scores_on(conn, now, customers) if customers else None
@@ -134,6 +139,7 @@ class HealthService:
         idempotency_key: str | None = None,
         request_hash: str = "",
         tickets: Sequence[CommitTicket] = (),
+        author: Author | None = None,
     ) -> tuple[Answer, list[int]]:
         """Store a batch of events all or nothing; return the answer and the customers concerned.
 
@@ -148,7 +154,7 @@ class HealthService:
                     earlier = batches.claim_key(conn, idempotency_key, request_hash)
                     if earlier is not None:
                         return earlier, []
-                ids = batches.record_batch(conn, events)
+                ids = batches.record_batch(conn, events, author)
                 answer = respond(ids)
                 if idempotency_key is not None:
                     batches.remember_answer(conn, idempotency_key, answer)

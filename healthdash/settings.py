@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -51,6 +52,12 @@ class Settings:
     max_query_parameters: int = 100
     idle_timeout: float = 30.0
     body_timeout: float = 60.0
+    auth: str = "builtin"
+    trusted_proxies: tuple[str, ...] = ()
+    proxy_user_header: str = "X-Forwarded-Email"
+    default_role: str = "viewer"
+    session_hours: float = 12.0
+    session_idle_minutes: float = 60.0
 
 
 def normalise_database_url(url: str) -> str:
@@ -96,7 +103,46 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         max_query_parameters=_int(environ, f"{ENV_PREFIX}MAX_QUERY_PARAMETERS", 100, 10, 10_000),
         idle_timeout=_float(environ, f"{ENV_PREFIX}IDLE_TIMEOUT", 30.0, 1.0, 3600.0),
         body_timeout=_float(environ, f"{ENV_PREFIX}BODY_TIMEOUT", 60.0, 1.0, 3600.0),
+        **_access(environ),
     )
+
+
+AUTH_MODES = ("builtin", "proxy", "none")
+ROLES = ("viewer", "csm", "admin")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def _access(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings of who may sign in and how (see docs/users-and-access.md)."""
+    auth = environ.get(f"{ENV_PREFIX}AUTH", "").strip().lower() or "builtin"
+    if auth not in AUTH_MODES:
+        raise SettingsError(f"{ENV_PREFIX}AUTH must be one of {', '.join(AUTH_MODES)}, got {auth!r}")
+    host = environ.get(f"{ENV_PREFIX}HOST", "127.0.0.1").strip() or "127.0.0.1"
+    if auth == "none" and host not in LOOPBACK_HOSTS:
+        raise SettingsError(
+            f"{ENV_PREFIX}AUTH=none lets anyone who reaches the server in: it serves on a loopback address only "
+            f"(127.0.0.1, ::1), not {ENV_PREFIX}HOST={host}"
+        )
+    proxies = tuple(p.strip() for p in environ.get(f"{ENV_PREFIX}TRUSTED_PROXIES", "").split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}TRUSTED_PROXIES: {proxy!r} is not an address or network") from None
+    if auth == "proxy" and not proxies:
+        raise SettingsError(f"{ENV_PREFIX}AUTH=proxy needs {ENV_PREFIX}TRUSTED_PROXIES: the proxies' addresses")
+    header = environ.get(f"{ENV_PREFIX}PROXY_USER_HEADER", "").strip() or "X-Forwarded-Email"
+    role = environ.get(f"{ENV_PREFIX}DEFAULT_ROLE", "").strip().lower() or "viewer"
+    if role not in ROLES:
+        raise SettingsError(f"{ENV_PREFIX}DEFAULT_ROLE must be one of {', '.join(ROLES)}, got {role!r}")
+    return {
+        "auth": auth,
+        "trusted_proxies": proxies,
+        "proxy_user_header": header,
+        "default_role": role,
+        "session_hours": _float(environ, f"{ENV_PREFIX}SESSION_HOURS", 12.0, 0.1, 24.0 * 90),
+        "session_idle_minutes": _float(environ, f"{ENV_PREFIX}SESSION_IDLE_MINUTES", 60.0, 1.0, 24.0 * 60 * 90),
+    }
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:

@@ -1,4 +1,4 @@
-"""Write tokens: from HEALTHDASH_API_TOKENS, or one generated on first start and kept in the data directory."""
+"""Bootstrap tokens: from HEALTHDASH_API_TOKENS, or one generated on first start and kept in the data directory."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ TOKEN_FILE = "api-token"
 
 
 def write_tokens(configured: tuple[str, ...], data_dir: Path) -> tuple[tuple[str, ...], bool]:
-    """Return the tokens that authorise writes, and whether they were generated (rather than configured)."""
+    """Return the bootstrap tokens (acting as an admin), and whether they were generated (rather than configured)."""
     if configured:
         return configured, False
     path = data_dir / TOKEN_FILE

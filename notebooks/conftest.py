@@ -62,7 +62,8 @@ def _start_server(config: pytest.Config) -> None:
     _resources.callback(shutil.rmtree, folder, ignore_errors=True)
     database_url = _resources.enter_context(standalone_sample_database(folder))
     server = _resources.enter_context(start_server(database_url, folder / "server", TEST_TOKEN))
-    with urllib.request.urlopen(server.url + "/api/dashboard", timeout=30) as answer:
+    request = urllib.request.Request(server.url + "/api/dashboard", headers=server.authorization)
+    with urllib.request.urlopen(request, timeout=30) as answer:
         most_at_risk = json.loads(answer.read())["top_at_risk"][0]["id"]
     _analysis_environment.update(DATABASE_URL=database_url)
     _environment.update(

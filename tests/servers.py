@@ -37,17 +37,27 @@ class RunningServer:
     token: str
     process: subprocess.Popen[bytes]
     log: Path
+    database_url: str = ""
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
     def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        anonymous: bool = False,
     ) -> tuple[int, dict[str, str], Any]:
-        """Send a request; return status, headers and the decoded JSON body (or text)."""
+        """Send a request with the server's token (none when `anonymous`); return status, headers and the decoded
+        JSON body (or text)."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         all_headers = {"Content-Type": "application/json"} if data is not None else {}
+        if not anonymous:
+            all_headers["Authorization"] = f"Bearer {self.token}"
         all_headers.update(headers or {})
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=all_headers)
         try:
@@ -55,6 +65,11 @@ class RunningServer:
                 return resp.status, dict(resp.headers), _decode(resp.read(), resp.headers)
         except urllib.error.HTTPError as err:
             return err.code, dict(err.headers), _decode(err.read(), err.headers)
+
+    @property
+    def authorization(self) -> dict[str, str]:
+        """The header that authorises a request with the server's (bootstrap) token."""
+        return {"Authorization": f"Bearer {self.token}"}
 
     def get(self, path: str) -> tuple[int, dict[str, str], Any]:
         return self.request("GET", path)
@@ -91,7 +106,7 @@ def start_server(
     }
     log = data_dir / "server.log"
     with launch(env, log, timeout=timeout) as (url, process):
-        yield RunningServer(url, token, process, log)
+        yield RunningServer(url, token, process, log, database_url)
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from healthdash.scoring import ScoringConfig
 from healthdash.vocabulary import FACTOR_KEYS, TIERS
 from tests.conftest import TEST_TOKEN
 from tests.databases import sample_data_copy
+from tests.people import person_token
 from tests.servers import RunningServer, start_server
 
 
@@ -208,13 +209,36 @@ def test_a_proxy_in_the_environment_is_not_used(
         monkeypatch.setenv(name, unreachable)
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    assert ApiClient(live.url).dashboard().customer_count > 0
+    assert ApiClient(live.url, live.token).dashboard().customer_count > 0
 
 
 def test_from_environment_reads_the_address_and_token_the_server_gave() -> None:
     client = ApiClient.from_environment({"HEALTHDASH_API_URL": "http://127.0.0.1:8000/", "HEALTHDASH_API_TOKEN": "t"})
     assert (client.base_url, client.token) == ("http://127.0.0.1:8000", "t")
     assert ApiClient.from_environment({"HEALTHDASH_API_URL": "http://h:1"}).token is None
+
+
+def test_a_page_kernel_learns_its_visitor_s_token_and_role_with_the_request() -> None:
+    environ = {"HEALTHDASH_API_URL": "http://h:1"}
+    client = ApiClient.from_environment(environ)  # a preheated kernel builds its page before the request comes
+    assert client.token is None and not client.may_record
+    environ.update({"HTTP_X_HEALTHDASH_PAGE_TOKEN": "hdp_page", "HTTP_X_HEALTHDASH_ROLE": "viewer"})
+    assert client.token == "hdp_page" and not client.may_record
+    environ["HTTP_X_HEALTHDASH_ROLE"] = "csm"
+    assert client.may_record
+    assert ApiClient("http://h:1", "a token").may_record  # outside the pages: whoever holds a token may try
+
+
+def test_reads_and_writes_carry_the_token(live: RunningServer) -> None:
+    with pytest.raises(ApiError) as caught:
+        ApiClient(live.url).dashboard()
+    assert caught.value.status == 401
+    viewer = ApiClient(live.url, person_token(live.database_url, "viewer"))
+    assert viewer.dashboard().customer_count > 0
+    with pytest.raises(ApiError) as refused:
+        viewer.record_event(1, "login", {})
+    assert refused.value.status == 403
+    assert "csm" in refused.value.detail
 
 
 def test_without_an_address_every_request_says_how_to_open_the_pages() -> None:

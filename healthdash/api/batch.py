@@ -36,6 +36,7 @@ class EventBatchHandler(CustomerEventsHandler):
                 key,
                 request_hash,
                 share=1 + len(events) // 1000,  # the deadline once more for every thousand events
+                author=self.author,
             )
         except (EventRejected, KeyReused) as exc:
             raise refused(exc) from None

@@ -1,11 +1,11 @@
-"""What the API handlers share: the service, the score board, the history, the thread pool, the tokens and the
-writers' queue."""
+"""What the API handlers share: the service, the score board, the history, the thread pool, the authenticator and
+the people, and the writers' queue."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hmac
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy.exc
 
+from healthdash.access import Authenticator, People, Principal
 from healthdash.api import jsonio
 from healthdash.api.problem import Problem
 from healthdash.board import ScoreBoard, Snapshot
@@ -22,13 +23,14 @@ from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_group import CommitGroup
 from healthdash.commit_ticket import Abandoned, CommitTicket, Stage
 from healthdash.health import Recorded
-from healthdash.recording import Activity
+from healthdash.recording import Activity, Author
 from healthdash.score_history.digest import HistoryDigest, read_digest
 from healthdash.score_history.reports import HistoryReports
 from healthdash.service import HealthService
 
 T = TypeVar("T")
 OUTAGES = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
+OWNED_SECONDS = 5.0  # how long who owns which customers is kept, per person
 DIGEST_SECONDS = 300.0  # age at which the recent history (movers, tier counts) is read again, in the background
 log = logging.getLogger("healthdash.api")
 
@@ -60,12 +62,16 @@ class ApiContext:
     limits: BodyLimits = field(default_factory=BodyLimits)
     deadline: float | None = None  # seconds a read waits for the database before it is answered 503
     builder: ThreadPoolExecutor | None = None  # builds large bodies, apart from the database's threads
-    activity: CommitGroup[tuple[Activity, CommitTicket], Recorded | None] = field(init=False)
+    people: People | None = None  # accounts, sessions, tokens and the audit log (None: bootstrap tokens only)
+    access: Authenticator = field(init=False)
+    activity: CommitGroup[tuple[Activity, Author | None, CommitTicket], Recorded | None] = field(init=False)
     history: HistoryReports = field(init=False)
     _digest: HistoryDigest | None = field(init=False, default=None)
+    _owned: dict[str, tuple[float, tuple[int, ...]]] = field(init=False, default_factory=dict)
     _reading_digest: asyncio.Future[HistoryDigest | None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.access = Authenticator(self.people, self.run, bootstrap_tokens=self.tokens)
         self.activity = CommitGroup(self._record_activities)
         self.history = HistoryReports(self.service.engine, self.service.config)
 
@@ -103,6 +109,18 @@ class ApiContext:
         finally:
             self._reading_digest = None
         return self._digest
+
+    async def owned(self, principal: Principal) -> tuple[int, ...]:
+        """Return the ids of the customers a person owns, looked up at most every OWNED_SECONDS per person."""
+        now = time.monotonic()
+        kept = self._owned.get(principal.actor)
+        if kept is not None and now - kept[0] < OWNED_SECONDS:
+            return kept[1]
+        ids = () if self.people is None else tuple(await self.read(self.people.owned_customers, principal))
+        if len(self._owned) > 10_000:
+            self._owned.clear()
+        self._owned[principal.actor] = (now, ids)
+        return ids
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking (database) work in the thread pool, off the event loop."""
@@ -183,18 +201,20 @@ class ApiContext:
         executor = self.builder or self.executor
         return await asyncio.get_running_loop().run_in_executor(executor, build, *args)
 
-    async def write(self, fn: Callable[..., T], *args: Any, share: int = 1) -> T:
-        """Run a blocking database write, `fn(*args, tickets)`, in the thread pool, with its client's CommitTicket.
+    async def write(self, fn: Callable[..., T], *args: Any, share: int = 1, author: Author | None = None) -> T:
+        """Run a blocking database write, `fn(*args, tickets)` (and `author=author` if given), in the thread pool, with
+        its client's CommitTicket.
 
         A large write (a batch) is given the deadline `share` times over: one per thousand events, say.
         """
         ticket = CommitTicket()
-        return await self.committed(self.run(fn, *args, [ticket]), ticket, share)
+        work = fn if author is None else functools.partial(fn, author=author)
+        return await self.committed(self.run(work, *args, [ticket]), ticket, share)
 
-    async def record_activity(self, event: Activity) -> Recorded | None:
+    async def record_activity(self, event: Activity, author: Author | None = None) -> Recorded | None:
         """Store one activity event together with those of concurrent requests (see `CommitGroup`)."""
         ticket = CommitTicket()
-        return await self.committed(self.activity.submit((event, ticket)), ticket)
+        return await self.committed(self.activity.submit((event, author, ticket)), ticket)
 
     async def committed(self, work: Awaitable[T], ticket: CommitTicket, share: int = 1) -> T:
         """Await a write for at most the deadline; then answer 503 with Retry-After, saying whether it is stored.
@@ -228,22 +248,18 @@ class ApiContext:
         raise Problem(503, detail, headers={"Retry-After": "5"})
 
     async def _record_activities(
-        self, items: Sequence[tuple[Activity, CommitTicket]]
+        self, items: Sequence[tuple[Activity, Author | None, CommitTicket]]
     ) -> list[Recorded | BaseException | None]:
-        waiting = [i for i, (_, ticket) in enumerate(items) if ticket.stage is Stage.OPEN]  # the others were answered
+        waiting = [i for i, (*_, ticket) in enumerate(items) if ticket.stage is Stage.OPEN]  # the others were answered
         results: list[Recorded | BaseException | None] = [Abandoned() for _ in items]
         if waiting:
             events = [items[i][0] for i in waiting]
-            tickets = [items[i][1] for i in waiting]
-            for i, result in zip(waiting, await self.run(self.service.record_activities, events, tickets), strict=True):
+            authors = [items[i][1] for i in waiting]
+            tickets = [items[i][2] for i in waiting]
+            recorded = await self.run(self.service.record_activities, events, tickets, authors)
+            for i, result in zip(waiting, recorded, strict=True):
                 results[i] = result
         return results
-
-    def token_is_valid(self, presented: str) -> bool:
-        """Compare a presented token with every configured one in constant time."""
-        candidate = presented.encode()
-        matches = [hmac.compare_digest(candidate, token.encode()) for token in self.tokens]
-        return any(matches)
 
 
 def _quietly(task: asyncio.Future[Any]) -> None:

@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import numpy as np
 import sqlalchemy.exc
 from pydantic import BaseModel, ValidationError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
+from healthdash.access import SESSION_COOKIE, Principal, ProxyRefused
 from healthdash.api import jsonio, views
 from healthdash.api.body import RequestBody, declared_length, size_text
 from healthdash.api.context import ApiContext
 from healthdash.api.models.events import EVENT
-from healthdash.api.models.query import AsOfQuery, ChangesQuery, CustomerListQuery, HealthQuery, HistoryQuery
+from healthdash.api.models.query import (
+    AsOfQuery,
+    AuditQuery,
+    ChangesQuery,
+    CustomerListQuery,
+    DashboardQuery,
+    HealthQuery,
+    HistoryQuery,
+)
 from healthdash.api.models.values import TEXT_PATTERN
 from healthdash.api.negotiation import negotiated
 from healthdash.api.openapi import openapi_document
 from healthdash.api.problem import Problem, refused
 from healthdash.clock import as_of_day, utc_now
-from healthdash.recording import EventRejected
+from healthdash.recording import Author, EventRejected
 from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
@@ -40,10 +51,15 @@ class ApiHandler(RequestHandler):
     length), so that no body is read for a request that is refused anyway, and none is held beyond its limit.
     """
 
+    public = False  # answers anyone (else: a signed-in person or a token, with the role `needs` names)
+    needs = {"GET": "viewer", "HEAD": "viewer", "POST": "csm"}
+
     def initialize(self, api: ApiContext) -> None:
         self.api = api
         self.body = RequestBody(self.body_limit())
         self.refusal: Problem | None = None
+        self.principal: Principal | None = None
+        self.identity_refusal: Problem | None = None
 
     def body_limit(self) -> int:
         """Return the largest body this route accepts."""
@@ -60,9 +76,50 @@ class ApiHandler(RequestHandler):
         """Return why the request is refused on its headers alone, before any of its body is read (None: it is not)."""
         return None
 
-    def prepare(self) -> None:
+    async def owned(self) -> tuple[int, ...]:
+        """Return the ids of the customers the caller owns (none for a service's token)."""
+        assert self.principal is not None
+        return await self.api.owned(self.principal)
+
+    @property
+    def author(self) -> Author:
+        """Who makes this request's write, and from where (for `recorded_by` and the audit log)."""
+        actor = self.principal.actor if self.principal is not None else "-"
+        return Author(actor, self.request.remote_ip)
+
+    async def identify(self) -> None:
+        """Find who the request is from: a session cookie or the proxy's header count for reads only (a write needs
+        a bearer token)."""
+        if self.public:
+            return
+        reading = self.request.method in ("GET", "HEAD")
+        session = self.get_cookie(SESSION_COOKIE) if reading else None
+        credentials = self.api.access.credentials(self.request.headers, session, self.request.remote_ip)
+        if not reading:  # a write needs a token: neither a cookie nor the proxy's say-so, both a browser's to forge
+            credentials = dataclasses.replace(credentials, proxy_user=None)
+        try:
+            self.principal = await self.api.access.identify(credentials)
+        except ProxyRefused:
+            self.identity_refusal = Problem(403, "the user header is accepted only from the trusted proxies")
+            return
+        method = self.request.method or "GET"
+        implemented = getattr(type(self), method.lower(), None) is not getattr(RequestHandler, method.lower(), None)
+        needed = self.needs.get(method)
+        if self.principal is None:
+            detail = "sign in, or send 'Authorization: Bearer <token>'"
+            if not reading and (
+                self.get_cookie(SESSION_COOKIE) or self.request.headers.get(self.api.access.proxy_header)
+            ):
+                detail = "a write needs 'Authorization: Bearer <token>': a signed-in browser only reads"
+            self.identity_refusal = Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="healthdash"'})
+        elif implemented and needed is not None and not self.principal.may(needed):
+            detail = f"this needs the {needed} role; {self.principal.actor} has the {self.principal.role} role"
+            self.identity_refusal = Problem(403, detail)
+
+    async def prepare(self) -> None:
+        await self.identify()
         declared = declared_length(self.request.headers.get("Content-Length"))
-        refusal = self.refusal_by_headers()
+        refusal = self.identity_refusal or self.refusal_by_headers()
         if refusal is None and declared is not None and declared > self.body.limit:
             refusal = Problem(413, f"the body is larger than {size_text(self.body.limit)}")
         connection = self.request.connection
@@ -139,15 +196,18 @@ class ApiHandler(RequestHandler):
 class DashboardHandler(ApiHandler):
     async def get(self) -> None:
         """Get the dashboard summary."""
-        as_of = self.query(AsOfQuery).as_of
+        params = self.query(DashboardQuery)
+        as_of = params.as_of
         live = as_of is None or as_of_day(as_of) == as_of_day(utc_now())  # the movers are those of today
         if live:
             self.api.prepare_digest()  # read beside the scores' first build, not after it
         snapshot = await self.api.snapshot(as_of)
         digest = await self.api.digest(wait=DASHBOARD_DIGEST_WAIT) if live else None
         config = self.api.service.config
-        key = ("dashboard", as_of, digest.built if digest else None)
-        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config)))
+        owned = await self.owned() if params.scope == "mine" else None
+        key = ("dashboard", as_of, digest.built if digest else None, owned)
+        within = None if owned is None else np.isin(snapshot.scores.ids, owned)
+        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config, within)))
 
 
 class CustomerListHandler(ApiHandler):
@@ -158,8 +218,10 @@ class CustomerListHandler(ApiHandler):
         snapshot = await self.api.snapshot(as_of)
         wanted = params.sort == "change_7" or params.tier_fell_within is not None
         digest = await self.api.digest() if wanted else None
-        key = ("list", *params.model_dump().values(), digest.built if digest else None)
-        self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of, digest)))
+        owned = await self.owned() if params.owner == "me" else None
+        key = ("list", *params.model_dump().values(), digest.built if digest else None, owned)
+        within = None if owned is None else np.isin(snapshot.scores.ids, owned)
+        self.send(snapshot.view(key, lambda: views.list_body(snapshot, params, as_of, digest, within)))
 
 
 class ScoresHandler(ApiHandler):
@@ -221,7 +283,7 @@ class CustomerEventsHandler(ApiHandler):
     def refusal_by_headers(self) -> Problem | None:
         if self.request.method != "POST":
             return None  # refused as a method not allowed, whatever its headers
-        return self.token_refusal() or self.media_type_refusal()
+        return self.media_type_refusal()
 
     async def post(self, customer_id: str) -> None:
         """Record one event for a customer."""
@@ -232,9 +294,11 @@ class CustomerEventsHandler(ApiHandler):
         occurred_at = event.occurred_at or utc_now()
         try:
             if event.type in ACTIVITY_TYPES:  # stored with one statement and one commit together with concurrent ones
-                outcome = await self.api.record_activity((cid, event.type, occurred_at, data))
+                outcome = await self.api.record_activity((cid, event.type, occurred_at, data), self.author)
             else:
-                outcome = await self.api.write(self.api.service.record_event, cid, event.type, occurred_at, data)
+                outcome = await self.api.write(
+                    self.api.service.record_event, cid, event.type, occurred_at, data, author=self.author
+                )
         except EventRejected as exc:
             raise refused(exc) from None
         if outcome is None:
@@ -243,14 +307,6 @@ class CustomerEventsHandler(ApiHandler):
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)
-
-    def token_refusal(self) -> Problem | None:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or not self.api.token_is_valid(token.strip()):
-            detail = "this write needs a valid token: send 'Authorization: Bearer <token>'"
-            return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="healthdash"'})
-        return None
 
     def media_type_refusal(self) -> Problem | None:
         content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -278,7 +334,33 @@ class CustomerEventHandler(ApiHandler):
         self.send(event)
 
 
+class MeHandler(ApiHandler):
+    async def get(self) -> None:
+        """Get who the request is from, and their role."""
+        self.query(AsOfQuery)
+        assert self.principal is not None
+        p = self.principal
+        self.send({"name": p.name, "email": p.email, "role": p.role, "via": p.via})
+
+
+class AuditHandler(ApiHandler):
+    needs = {"GET": "admin", "HEAD": "admin"}
+
+    async def get(self) -> None:
+        """Get a page of the audit log, newest first, filtered by actor and time."""
+        params = self.query(AuditQuery)
+        if self.api.people is None:
+            raise Problem(404, "this server keeps no audit log")
+        people = self.api.people
+        total, entries = await self.api.read(
+            people.audit_entries, params.user, params.since, params.until, params.limit, params.offset
+        )
+        self.send({"total": total, "limit": params.limit, "offset": params.offset, "entries": entries})
+
+
 class HealthzHandler(ApiHandler):
+    public = True
+
     async def get(self) -> None:
         """Answer 200 when the database answers within HEALTHZ_SECONDS, 503 otherwise."""
         self.query(AsOfQuery)
@@ -302,6 +384,8 @@ class OpenApiHandler(ApiHandler):
 
 
 class NotFoundHandler(ApiHandler):
+    public = True  # says only that there is nothing here
+
     def refusal_by_headers(self) -> Problem | None:
         return Problem(404, f"there is no API endpoint at {self.request.path}")
 

@@ -15,7 +15,8 @@ from healthdash.vocabulary import MAX_BATCH, MAX_ID, MAX_IDEMPOTENCY_KEY_LENGTH
 REF = "#/components/schemas/{model}"
 _ERRORS = {
     400: "malformed JSON",
-    401: "a write without a valid bearer token",
+    401: "no signed-in session (for reads) and no valid bearer token",
+    403: "a role that may not do this (viewers read, csm also record events, admins also read the audit log)",
     404: "unknown customer, a non-integer id, or no such endpoint",
     405: "wrong method",
     406: "an Accept header that asks for none of the media types the endpoint answers in",
@@ -148,6 +149,8 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
         responses.ProblemDetail,
         responses.ScoreHistory,
         responses.ScoreChanges,
+        responses.Me,
+        responses.AuditLog,
     ]
     request_models: list[type[BaseModel]] = [*events.EVENT_MODELS, events.EventBatch]
     _, schemas = models_json_schema(
@@ -169,7 +172,7 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
             "get": {
                 "summary": "Dashboard summary: tier counts, averages, the most at-risk customers, distribution",
                 "operationId": "getDashboard",
-                "parameters": _parameters(query.AsOfQuery),
+                "parameters": _parameters(query.DashboardQuery),
                 "responses": {"200": _response("the summary", "Dashboard"), **_errors(405, 422, 503)},
             }
         },
@@ -311,6 +314,24 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
                 "responses": {"200": {"description": "the OpenAPI document", "content": {"application/json": {}}}},
             }
         },
+        "/api/me": {
+            "get": {
+                "summary": "Who the request is from: name, email and role",
+                "operationId": "getMe",
+                "parameters": _parameters(query.AsOfQuery, as_of=_IGNORED_AS_OF),
+                "responses": {"200": _response("the person or token", "Me"), **_errors(405, 422)},
+            }
+        },
+        "/api/audit": {
+            "get": {
+                "summary": "The audit log, newest first: sign-ins, sign-outs, people and token changes, every write",
+                "description": "For admins. Filter by `user` (an actor, any case) and a time range (`since` "
+                "included, `until` excluded); paged with `limit` and `offset`.",
+                "operationId": "getAudit",
+                "parameters": _parameters(query.AuditQuery),
+                "responses": {"200": _response("a page of the audit log", "AuditLog"), **_errors(405, 422, 503)},
+            }
+        },
         "/api/healthz": {
             "get": {
                 "summary": "200 when the database answers, 503 otherwise",
@@ -320,17 +341,27 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
             }
         },
     }
+    for path, operations in paths.items():
+        if path == "/api/healthz":
+            continue
+        for method, operation in operations.items():
+            operation["security"] = [{"bearer": []}] if method == "post" else [{"bearer": []}, {"session": []}]
+            operation["responses"] = {**operation["responses"], **_errors(401, 403)}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "healthdash",
             "version": "0.1.0",
-            "description": "Customer health scores with their explanation. Reads are open; writes need a bearer "
-            "token. Errors are application/problem+json.",
+            "description": "Customer health scores with their explanation. Every route but /api/healthz needs a "
+            "signed-in session (reads only) or a bearer token; writes need a token of a csm or admin. Errors are "
+            "application/problem+json.",
         },
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "healthdash-session"},
+            },
         },
     }

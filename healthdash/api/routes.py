@@ -9,6 +9,7 @@ from jupyter_server.utils import url_path_join
 from healthdash.api.batch import EventBatchHandler
 from healthdash.api.context import ApiContext
 from healthdash.api.handlers import (
+    AuditHandler,
     CustomerChangesHandler,
     CustomerEventHandler,
     CustomerEventsHandler,
@@ -17,6 +18,7 @@ from healthdash.api.handlers import (
     CustomerListHandler,
     DashboardHandler,
     HealthzHandler,
+    MeHandler,
     NotFoundHandler,
     OpenApiHandler,
     ScoresHandler,
@@ -34,6 +36,8 @@ default_handlers = [
     (r"/api/customers/([^/]+)/events", CustomerEventsHandler),
     (r"/api/customers/([^/]+)/events/([^/]+)", CustomerEventHandler),
     (r"/api/events/batch", EventBatchHandler),
+    (r"/api/me", MeHandler),
+    (r"/api/audit", AuditHandler),
     (r"/api/openapi\.json", OpenApiHandler),
     (r"/api/healthz", HealthzHandler),
     # anything else under /api/ except Voila's own kernel routes

@@ -29,19 +29,26 @@ def dashboard_body(
     as_of: dt.datetime | None,
     digest: HistoryDigest | None = None,
     config: ScoringConfig | None = None,
+    within: np.ndarray | None = None,
 ) -> bytes:
-    """Return the encoded dashboard for a snapshot, with the movers and tier counts of the digest when given."""
-    summary = dashboard_summary(snapshot.scores, as_of or snapshot.as_of)
+    """Return the encoded dashboard for a snapshot, with the movers and tier counts of the digest when given; of the
+    customers where `within` holds, when given (then without the tier counts over time, which are everyone's)."""
+    scores = snapshot.scores if within is None else snapshot.scores.take(np.flatnonzero(within))
+    summary = dashboard_summary(scores, as_of or snapshot.as_of)
     summary["movers"] = summary["tier_history"] = None
     if digest is not None:
         config = config or ScoringConfig()
-        summary["movers"] = {str(back): digest.movers(snapshot.scores, config, back) for back in MOVER_SPANS}
-        summary["tier_history"] = digest.tier_history()
+        summary["movers"] = {str(back): digest.movers(scores, config, back) for back in MOVER_SPANS}
+        summary["tier_history"] = digest.tier_history() if within is None else None
     return jsonio.dumps(summary)
 
 
 def list_body(
-    snapshot: Snapshot, params: CustomerListQuery, as_of: dt.datetime | None, digest: HistoryDigest | None = None
+    snapshot: Snapshot,
+    params: CustomerListQuery,
+    as_of: dt.datetime | None,
+    digest: HistoryDigest | None = None,
+    within: np.ndarray | None = None,
 ) -> bytes:
     """Return the encoded page of the customer list for a snapshot (the history's columns from the digest)."""
     query = ListQuery(**params.model_dump(exclude={"as_of"}))
@@ -51,7 +58,7 @@ def list_body(
             change_7=digest.change(snapshot.scores, 7) if query.sort == "change_7" else None,
             tier_fell=digest.tier_fell(snapshot.scores, query.tier_fell_within) if query.tier_fell_within else None,
         )
-    rows, total = select_rows(snapshot.scores, query, history)
+    rows, total = select_rows(snapshot.scores, query, history, within)
     return jsonio.dumps(
         {
             "customers": page_records(snapshot.scores, rows),

@@ -12,14 +12,15 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
 
+from healthdash.db.people import audit_many
 from healthdash.db.writes import EVENT_ROWS, event_rows, feature_keys, stored_data
-from healthdash.recording import Answer, EventRejected, KeyReused, NewEvent
+from healthdash.recording import Answer, Author, EventRejected, KeyReused, NewEvent
 
 KEY_DAYS = 1  # how long an idempotency key is remembered
 _INSERT = text(
     f"""
-    INSERT INTO events (customer_id, type, occurred_at, data)
-    SELECT e.customer_id, e.type, e.occurred_at, e.data
+    INSERT INTO events (customer_id, type, occurred_at, data, recorded_by)
+    SELECT e.customer_id, e.type, e.occurred_at, e.data, e.recorded_by
       FROM {EVENT_ROWS}
      ORDER BY e.n
     RETURNING id
@@ -57,8 +58,9 @@ def remember_answer(conn: Connection, key: str, answer: Answer) -> None:
     conn.execute(_ANSWER, {"key": key, "status": answer.status, "response": answer.body})
 
 
-def record_batch(conn: Connection, events: Sequence[NewEvent]) -> list[int]:
-    """Store the events (in the caller's transaction) and return their ids in batch order.
+def record_batch(conn: Connection, events: Sequence[NewEvent], author: Author | None = None) -> list[int]:
+    """Store the events (in the caller's transaction), audited as one batch when someone records them; return their
+    ids in batch order.
 
     Raise EventRejected naming the first event at fault as `events[i]....`: an unknown customer or feature, or a
     ticket or invoice event that contradicts the stored data.
@@ -83,5 +85,9 @@ def record_batch(conn: Connection, events: Sequence[NewEvent]) -> list[int]:
             except EventRejected as exc:
                 raise EventRejected(f"events[{i}].{exc.field}", f"events[{i}]: {exc}", exc.kind) from None
         rows.append((event.customer_id, event.type, event.occurred_at, data))
-    ids = [row[0] for row in conn.execute(_INSERT, {"events": event_rows(rows)})]
+    ids = [row[0] for row in conn.execute(_INSERT, {"events": event_rows(rows, [author] * len(rows))})]
+    if author is not None:
+        customers = sorted({e.customer_id for e in events})
+        detail = {"events": len(ids), "customers": customers[:100], "customer_count": len(customers)}
+        audit_many(conn, [("events.batch", None, detail, author)])
     return sorted(ids)  # identities are drawn in insertion order, which is batch order

@@ -30,6 +30,7 @@ class EventRow(TypedDict):
     occurred_at: dt.datetime
     data: dict[str, Any]
     recorded_at: dt.datetime
+    recorded_by: str | None
 
 
 class TicketRow(TypedDict):
@@ -58,7 +59,8 @@ class DailyRow(TypedDict):
 
 
 _EVENT = text(
-    "SELECT id, customer_id, type, occurred_at, data, recorded_at FROM events WHERE id = :e AND customer_id = :id"
+    "SELECT id, customer_id, type, occurred_at, data, recorded_at, recorded_by "
+    "FROM events WHERE id = :e AND customer_id = :id"
 )
 _FEATURES = text("SELECT key FROM features ORDER BY bit, key")
 _EVIDENCE = text(
@@ -69,7 +71,7 @@ _EVIDENCE = text(
               FROM customers WHERE id = :id) c),
         'total', (SELECT count(*) FROM events WHERE customer_id = :id AND occurred_at <= :as_of),
         'events', (SELECT coalesce(json_agg(e ORDER BY e.occurred_at DESC, e.id DESC), '[]') FROM (
-            SELECT id, customer_id, type, occurred_at, data, recorded_at
+            SELECT id, customer_id, type, occurred_at, data, recorded_at, recorded_by
               FROM events
              WHERE customer_id = :id AND occurred_at <= :as_of
              ORDER BY occurred_at DESC, id DESC

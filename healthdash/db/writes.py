@@ -11,56 +11,71 @@ from typing import Any
 from pydantic_core import to_json
 from sqlalchemy import Connection, text
 
-from healthdash.recording import Activity, EventRejected
+from healthdash.db.people import audit_many
+from healthdash.recording import Activity, Author, EventRejected
 
 _INSERT_EVENT = text(
     """
-    INSERT INTO events (customer_id, type, occurred_at, data)
-    VALUES (:customer_id, :type, :occurred_at, CAST(:data AS jsonb))
-    RETURNING id, customer_id, type, occurred_at, data, recorded_at
+    INSERT INTO events (customer_id, type, occurred_at, data, recorded_by)
+    VALUES (:customer_id, :type, :occurred_at, CAST(:data AS jsonb), :recorded_by)
+    RETURNING id, customer_id, type, occurred_at, data, recorded_at, recorded_by
     """
 )
 
 
 # Several events sent to one statement as a JSON array (see `event_rows`), read as rows `e` in the array's order `n`.
 EVENT_ROWS = """ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
-                      AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb))
-           WITH ORDINALITY AS e (customer_id, type, occurred_at, data, n)"""
+                      AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb, recorded_by text))
+           WITH ORDINALITY AS e (customer_id, type, occurred_at, data, recorded_by, n)"""
 
 # Activity (a login, API calls, a feature used: ACTIVITY_TYPES) touches no other record: one statement checks and
 # stores it.
 _INSERT_ACTIVITIES = text(
     f"""
-    INSERT INTO events (customer_id, type, occurred_at, data)
-    SELECT e.customer_id, e.type, e.occurred_at, e.data
+    INSERT INTO events (customer_id, type, occurred_at, data, recorded_by)
+    SELECT e.customer_id, e.type, e.occurred_at, e.data, e.recorded_by
       FROM {EVENT_ROWS}
      WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = e.customer_id)
        AND (e.type <> 'feature_use' OR EXISTS (SELECT 1 FROM features f WHERE f.key = e.data ->> 'feature'))
      ORDER BY e.n
-    RETURNING id, customer_id, type, occurred_at, data, recorded_at
+    RETURNING id, customer_id, type, occurred_at, data, recorded_at, recorded_by
     """  # noqa: S608 (a constant fragment)
 )
 
 
-def event_rows(events: Iterable[Activity]) -> str:
-    """Encode events (customer, type, when, data) as the JSON array that EVENT_ROWS reads."""
-    return to_json([{"customer_id": c, "type": t, "occurred_at": w, "data": d} for c, t, w, d in events]).decode()
+def event_rows(events: Iterable[Activity], authors: Sequence[Author | None] = ()) -> str:
+    """Encode events (customer, type, when, data) and who records each as the JSON array that EVENT_ROWS reads."""
+    who = list(authors)
+    return to_json(
+        [
+            {"customer_id": c, "type": t, "occurred_at": w, "data": d, "recorded_by": _actor(who, i)}
+            for i, (c, t, w, d) in enumerate(events)
+        ]
+    ).decode()
 
 
-def record_activities(conn: Connection, events: Sequence[Activity]) -> list[dict[str, Any] | EventRejected | None]:
-    """Store activity events (logins, API calls, feature uses) of several requests with one statement.
+def _actor(authors: Sequence[Author | None], i: int) -> str | None:
+    author = authors[i] if i < len(authors) else None
+    return None if author is None else author.actor[:200]
+
+
+def record_activities(
+    conn: Connection, events: Sequence[Activity], authors: Sequence[Author | None] = ()
+) -> list[dict[str, Any] | EventRejected | None]:
+    """Store activity events (logins, API calls, feature uses) of several requests with one statement; audit those
+    recorded by someone (`authors`, one per event, or none) with one more.
 
     Return, event by event, the stored event, None for an unknown customer, or EventRejected for an unknown feature.
     """
-    stored = sorted((dict(r) for r in conn.execute(_INSERT_ACTIVITIES, {"events": event_rows(events)}).mappings()),
-                    key=lambda r: r["id"])  # fmt: skip
+    rows = conn.execute(_INSERT_ACTIVITIES, {"events": event_rows(events, authors)}).mappings()
+    stored = sorted((dict(r) for r in rows), key=lambda r: r["id"])
     results: list[dict[str, Any] | EventRejected | None] = []
     missing: list[int] = []
     for i, (customer_id, event_type, occurred_at, data) in enumerate(events):
         row = stored[0] if stored else None
         if row is not None and (row["customer_id"], row["type"], row["occurred_at"], row["data"]) == (
             customer_id, event_type, occurred_at, data
-        ):  # fmt: skip
+        ) and row["recorded_by"] == _actor(authors, i):  # fmt: skip
             results.append(stored.pop(0))  # rows come back in the events' order, without those refused
         else:
             results.append(None)
@@ -71,6 +86,7 @@ def record_activities(conn: Connection, events: Sequence[Activity]) -> list[dict
             if events[i][0] in known:
                 feature = events[i][3].get("feature")
                 results[i] = EventRejected("data.feature", f"unknown feature {feature!r}; see the feature catalogue")
+    audit_recorded(conn, [(r, authors[i]) for i, r in enumerate(results) if isinstance(r, dict) and i < len(authors)])
     return results
 
 
@@ -88,14 +104,38 @@ def feature_keys(conn: Connection) -> set[str]:
 
 
 def record_event(
-    conn: Connection, customer_id: int, event_type: str, occurred_at: dt.datetime, data: dict[str, Any]
+    conn: Connection,
+    customer_id: int,
+    event_type: str,
+    occurred_at: dt.datetime,
+    data: dict[str, Any],
+    author: Author | None = None,
 ) -> dict[str, Any]:
-    """Store one event (and its ticket or invoice change) in the caller's transaction; return the stored event."""
+    """Store one event (and its ticket or invoice change) in the caller's transaction, audited when someone records
+    it; return the stored event."""
     if event_type == "feature_use" and data["feature"] not in feature_keys(conn):
         raise EventRejected("data.feature", f"unknown feature {data['feature']!r}; see the feature catalogue")
     stored = stored_data(conn, customer_id, event_type, occurred_at, data)
-    params = {"customer_id": customer_id, "type": event_type, "occurred_at": occurred_at, "data": json.dumps(stored)}
-    return dict(conn.execute(_INSERT_EVENT, params).mappings().one())
+    params = {
+        "customer_id": customer_id,
+        "type": event_type,
+        "occurred_at": occurred_at,
+        "data": json.dumps(stored),
+        "recorded_by": _actor([author], 0),
+    }
+    event = dict(conn.execute(_INSERT_EVENT, params).mappings().one())
+    audit_recorded(conn, [(event, author)])
+    return event
+
+
+def audit_recorded(conn: Connection, recorded: Sequence[tuple[dict[str, Any], Author | None]]) -> None:
+    """Audit the stored events (in the caller's transaction) that someone recorded, with one statement."""
+    entries = [
+        ("event.record", f"customer {event['customer_id']}", {"event_id": event["id"], "type": event["type"]}, author)
+        for event, author in recorded
+        if author is not None
+    ]
+    audit_many(conn, entries)
 
 
 def stored_data(

@@ -21,7 +21,8 @@ SORTS: dict[str, tuple[Literal["score", "name", "trend"], Literal["asc", "desc"]
     "Trend: falling most": ("trend", "asc"),
     "Trend: rising most": ("trend", "desc"),
 }
-FILTERS = ("tier", "segment", "plan", "q")
+FILTERS = ("tier", "segment", "plan", "q", "owner")
+BOOKS = [("Everyone's customers", ALL), ("My customers", "me")]
 
 
 class CustomerFilters(ipw.HBox):  # type: ignore[misc]
@@ -35,7 +36,9 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
         self.segment = _choice("All segments", SEGMENT_LABELS)
         self.plan = _choice("All plans", PLAN_LABELS)
         self.sort = ipw.Dropdown(options=list(SORTS), value="Score: lowest first", layout={"width": "190px"})
+        self.owner = ipw.Dropdown(options=BOOKS, value=ALL, layout={"width": "190px"})
         for control, label in (
+            (self.owner, "whose customers"),
             (self.search, "name search"),
             (self.tier, "tier"),
             (self.segment, "segment"),
@@ -44,7 +47,7 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
         ):
             control.description_allow_html = False
             control.tooltip = label
-        controls = [self.search, self.tier, self.segment, self.plan, self.sort]
+        controls = [self.search, self.tier, self.segment, self.plan, self.sort, self.owner]
         super().__init__(controls, **{"query": CustomerListQuery(), **kwargs})
         self.add_class("hd-toolbar")
         self.add_class("hd-filters")
@@ -58,12 +61,14 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
             segment=self.segment.value or None,
             plan=self.plan.value or None,
             q=self.search.value.strip()[:200] or None,
+            owner=self.owner.value or None,
             sort=sort,
             order=order,
         )
 
     def apply_query_string(self, query_string: str | None) -> None:
-        """Preset the filters from a page address's query string (tier, segment, plan, q); ignore invalid values."""
+        """Preset the filters from a page address's query string (tier, segment, plan, q, owner); ignore invalid
+        values."""
         values = {
             name: given[-1]
             for name, given in urllib.parse.parse_qs(query_string or "").items()

@@ -40,9 +40,9 @@ class CustomerPage(Page):
         self.evidence.titles = ("Activity", "Tickets", "Invoices", "Recent events")
         self.form = EventForm(self.client)
         self.views = (self.header, self.breakdown, self.activity, self.tickets, self.invoices, self.events, self.form)
-        evidence_and_form = ipw.VBox([self.evidence, self.form])
-        evidence_and_form.layout.grid_gap = "16px"
-        columns = ipw.Box([self.breakdown, evidence_and_form])
+        self.evidence_and_form = ipw.VBox([self.evidence, self.form])
+        self.evidence_and_form.layout.grid_gap = "16px"
+        columns = ipw.Box([self.breakdown, self.evidence_and_form])
         columns.add_class("hd-grid")
         columns.add_class("hd-grid-even")
         self.history = ScoreHistoryView()
@@ -82,6 +82,8 @@ class CustomerPage(Page):
                 link=(self.links.page("customers"), "Back to the customer list \u203a"),
             )
             return
+        # the form only for those who may record events (the API refuses the others all the same)
+        self.evidence_and_form.children = [self.evidence, self.form] if self.client.may_record else [self.evidence]
         for view in self.views:
             view.health = health
         self.evidence.titles = (

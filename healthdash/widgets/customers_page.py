@@ -40,6 +40,8 @@ class CustomersPage(Page):
         """Preset the filters from the page address (as the dashboard's tier tiles link here); then call load()."""
         self._loading = True
         try:
+            if self.client.role == "csm":  # a csm lands on their own book
+                self.filters.owner.value = "me"
             self.filters.apply_query_string(query_string)
         finally:
             self._loading = False

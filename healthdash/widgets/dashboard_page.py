@@ -39,10 +39,18 @@ class DashboardPage(Page):
         self.drops = BiggestDrops(self.links)
         history = ipw.Box([self.tier_history, self.drops])
         history.add_class("hd-grid")
-        self.body.children = [self.tiles, self.charts, history, lower]
+        self.scope = ipw.ToggleButtons(options=[("Everyone", "everyone"), ("My customers", "mine")], value="everyone")
+        self.scope.add_class("hd-scope")
+        self._landed = False
+        self.body.children = [self.scope, self.tiles, self.charts, history, lower]
+        self.scope.observe(lambda _: self.load() if self._landed else None, names="value")
 
     def fetch(self) -> None:
-        dashboard = self.client.dashboard()
+        if not self._landed:  # the visitor is known once the page's request has come: a csm lands on their own book
+            if self.client.role == "csm":
+                self.scope.value = "mine"
+            self._landed = True
+        dashboard = self.client.dashboard(self.scope.value)
         self.charts.config = self.config or self.client.scoring_config()
         for widget in (self.tiles, self.charts, self.tier_history, self.drops, self.at_risk, self.factor_averages):
             widget.dashboard = dashboard

@@ -1,4 +1,4 @@
-"""A form to record one event for a customer through the API, with the server's write token."""
+"""A form to record one event for a customer through the API, as the page's visitor (with their page token)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,13 @@ class Reply:
         return json.loads(self.body)
 
 
+class ServerToken:
+    """The default of `call`'s token: the server's own (a bootstrap token, acting as an admin)."""
+
+
+SERVER_TOKEN = ServerToken()
+
+
 def call(
     server: RunningServer,
     method: str,
@@ -35,10 +42,13 @@ def call(
     json_body: Any = None,
     raw: bytes | None = None,
     headers: Mapping[str, str] | None = None,
-    token: str | None = None,
+    token: str | ServerToken | None = SERVER_TOKEN,
     params: Mapping[str, Any] | None = None,
 ) -> Reply:
-    """Send one request with exactly the given headers (plus Content-Type for a JSON body, and a token)."""
+    """Send one request with exactly the given headers (plus Content-Type for a JSON body, and a token: the server's
+    unless another is given, none for `token=None`)."""
+    if isinstance(token, ServerToken):
+        token = server.token
     parts = urlsplit(server.url)
     sent: dict[str, str] = {}
     body = raw

@@ -1,7 +1,8 @@
 """The curl examples of the API documentation (docs/api.md) work as written, against a live server.
 
-Each ```sh block runs in bash with the documented address replaced by the test server's and `$TOKEN` set to its write
-token. Every curl in it must answer 2xx, or the status its line announces with a trailing `# -> NNN` comment. The
+Each ```sh block runs in bash with the documented address replaced by the test server's and `$TOKEN` set to its
+bootstrap token. Every curl in it must answer 2xx, or the status its line announces with a trailing `# -> NNN` comment.
+The
 examples write to customer 1 of the sample data, on which no other module asserts.
 """
 
@@ -49,7 +50,8 @@ def test_the_document_has_examples_for_every_endpoint() -> None:
 
 def test_every_endpoint_is_documented(server: RunningServer) -> None:
     text = DOCUMENT.read_text(encoding="utf-8")
-    with urllib.request.urlopen(f"{server.url}/api/openapi.json", timeout=30) as answer:
+    request = urllib.request.Request(f"{server.url}/api/openapi.json", headers=server.authorization)
+    with urllib.request.urlopen(request, timeout=30) as answer:
         paths = json.load(answer)["paths"]
     for path, operations in paths.items():
         for method in operations:

@@ -207,16 +207,19 @@ def test_a_write_without_a_valid_token_is_401(server: RunningServer, roster: Ros
     if authorization is not None:
         headers["Authorization"] = authorization
     before = get(server, f"/api/customers/{roster['ember']}/health")["events"]["total"]
-    reply = call(server, "POST", f"/api/customers/{roster['ember']}/events", raw=b'{"type": "login"}', headers=headers)
+    path = f"/api/customers/{roster['ember']}/events"
+    reply = call(server, "POST", path, raw=b'{"type": "login"}', headers=headers, token=None)
     assert "token" in problem(reply, 401)["detail"]
     assert reply.headers["WWW-Authenticate"].startswith("Bearer")
     assert get(server, f"/api/customers/{roster['ember']}/health")["events"]["total"] == before
 
 
 def test_the_token_is_checked_before_the_body(server: RunningServer) -> None:
-    reply = call(server, "POST", "/api/customers/abc/events", raw=b"{", headers={"Content-Type": "text/plain"})
+    headers = {"Content-Type": "text/plain"}
+    reply = call(server, "POST", "/api/customers/abc/events", raw=b"{", headers=headers, token=None)
     problem(reply, 401)
 
 
-def test_reads_need_no_token(server: RunningServer) -> None:
+def test_reads_need_a_token_or_a_session_too(server: RunningServer) -> None:
     assert call(server, "GET", "/api/dashboard").status == 200
+    assert call(server, "GET", "/api/dashboard", token=None).status == 401

@@ -8,8 +8,6 @@ from tests.api.client import call
 from tests.servers import RunningServer
 
 ODD_PATHS = [
-    "/logout",
-    "/login",
     "/voila/tree",
     "/voila/tree/dashboard.ipynb",
     "/voila/templates/lab/x.js",

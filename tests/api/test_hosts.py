@@ -59,6 +59,7 @@ def upgrade(server: RunningServer, path: str, host: str) -> int:
         "Sec-WebSocket-Version": "13",
         "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
         "Origin": f"http://{host}",
+        **server.authorization,
     }
     with connect(server) as sock:
         sock.sendall(head("GET", path, headers, host=host))

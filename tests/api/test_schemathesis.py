@@ -52,7 +52,7 @@ def api_schema(server: RunningServer, roster: Roster) -> Any:
             ],
         }
     )
-    return schemathesis.openapi.from_url(f"{server.url}/api/openapi.json", config=config)
+    return schemathesis.openapi.from_url(f"{server.url}/api/openapi.json", config=config, headers=server.authorization)
 
 
 @pytest.fixture(autouse=True)

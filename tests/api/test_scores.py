@@ -70,7 +70,7 @@ def test_scoring_answers_the_configuration_the_server_uses(server: RunningServer
     body = get(server, "/api/scoring")
     assert body["weights"]["api_usage"] == 30.0 and body["healthy_min"] == 75.0
     assert ScoringConfig.from_mapping(body) == configured != ScoringConfig()
-    assert ApiClient(server.url).scoring_config() == configured
+    assert ApiClient(server.url, server.token).scoring_config() == configured
 
 
 def test_every_customer_once_in_id_order_as_the_customer_list_has_them(
@@ -134,7 +134,7 @@ def test_a_name_a_spreadsheet_would_run_is_text_in_csv_and_comes_back_whole_to_t
 ) -> None:
     reply = call(server, "GET", "/api/scores", headers={"Accept": "text/csv"})
     assert f'"\'=HYPERLINK(""http://example.com""), {MARK} ""Quoted"" Co"'.encode() in reply.body
-    table = ApiClient(server.url).scores()
+    table = ApiClient(server.url, server.token).scores()
     assert table.loc[roster["formula"], "name"] == FORMULA_NAME
     assert table.loc[roster["alpine"], "name"] == roster.names["alpine"]
 

@@ -24,6 +24,10 @@ BEFORE = {
         DROP FUNCTION score_history_mark_stale();
         DROP TABLE score_history_stale, score_history, score_history_days, scoring_configs;
     """,
+    "0002_people": """
+        ALTER TABLE events DROP COLUMN recorded_by;
+        DROP TABLE audit_log, api_tokens, sessions, users;
+    """,
 }
 SCHEMA = (
     "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "

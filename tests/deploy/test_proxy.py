@@ -18,6 +18,7 @@ from tornado.websocket import websocket_connect
 
 from tests.conftest import TEST_TOKEN
 from tests.deploy.conftest import ROOT
+from tests.people import ensure_person, people_of
 from tests.servers import PREHEATED, RunningServer, loopback_socket, start_server
 
 pytestmark = [
@@ -99,10 +100,12 @@ async def open_channels(url: str, kernel: str, cookies: str) -> int:
     return 101
 
 
-def test_a_page_and_its_kernel_websocket_reach_the_same_instance(proxy: str) -> None:
+def test_a_page_and_its_kernel_websocket_reach_the_same_instance(proxy: str, module_db_url: str) -> None:
     jar = http.cookiejar.CookieJar()
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = browser.open(proxy + "/voila/render/dashboard.ipynb", timeout=120).read().decode()
+    with people_of(module_db_url) as people:  # signed in on one instance, known to both (the sessions are shared)
+        link = people.sign_in_link(ensure_person(module_db_url, "viewer"), proxy, "tests")
+    page = browser.open(link, timeout=120).read().decode()  # on to the dashboard
     kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', page)
     assert kernel, "the page names no kernel"
     cookies = {c.name: c.value for c in jar}

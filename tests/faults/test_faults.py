@@ -110,7 +110,7 @@ def kernels_of(pid: int) -> list[int]:
     return [int(child) for child in children]
 
 
-def test_many_anonymous_page_loads_start_no_more_kernels_than_the_cap_and_memory_stays_bounded(
+def test_many_page_loads_start_no_more_kernels_than_the_cap_and_memory_stays_bounded(
     module_db_url: str, tmp_path: Path
 ) -> None:
     caps = {"HEALTHDASH_MAX_PAGE_KERNELS": "3", "HEALTHDASH_MAX_KERNELS_PER_CLIENT": "2"}
@@ -118,20 +118,24 @@ def test_many_anonymous_page_loads_start_no_more_kernels_than_the_cap_and_memory
         baseline = rss_mb(server.process.pid)
         port = server.port
 
-        def load(n: int) -> int:  # twelve visitors from six addresses, two each, all at once
+        def load(n: int, signed_in: bool = True) -> int:  # twelve visitors from six addresses, two each, all at once
             connection = http.client.HTTPConnection(
                 "127.0.0.1", port, timeout=120, source_address=(f"127.0.0.{2 + n // 2}", 0)
             )
             try:
-                connection.request("GET", "/voila/render/dashboard.ipynb")
+                connection.request(
+                    "GET", "/voila/render/dashboard.ipynb", headers=server.authorization if signed_in else {}
+                )
                 answer = connection.getresponse()
                 answer.read()
-                assert answer.status == 200 or answer.getheader("Retry-After", "").isdigit()
+                assert answer.status in (200, 302) or answer.getheader("Retry-After", "").isdigit()
                 return answer.status
             finally:
                 connection.close()
 
         with ThreadPoolExecutor(12) as visitors:
+            assert list(visitors.map(lambda n: load(n, signed_in=False), range(12))) == [302] * 12  # to sign in
+            assert kernels_of(server.process.pid) == []  # and no kernel for them
             statuses = list(visitors.map(load, range(12)))
         kernels = kernels_of(server.process.pid)
         assert statuses.count(200) <= 3 and statuses.count(503) >= 9, statuses

@@ -118,7 +118,7 @@ def test_the_dashboard_and_list_show_a_batch_within_seconds(server: RunningServe
 
 def test_writes_need_a_token_json_and_a_body_of_at_most_8_mib(server: RunningServer) -> None:
     body = {"events": activity(3, 1)}
-    assert server.request("POST", BATCH, body)[0] == 401
+    assert server.request("POST", BATCH, body, anonymous=True)[0] == 401
     text_body = {"Authorization": f"Bearer {server.token}", "Content-Type": "text/plain"}
     assert server.request("POST", BATCH, raw=b"x", headers=text_body)[0] == 415
     assert post(server, {"events": []})[0] == 422

@@ -29,6 +29,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import TEST_TOKEN
 from tests.databases import standalone_sample_database
+from tests.people import sign_in_browser
 from tests.servers import RunningServer, start_server
 from tests.web.conftest import ONE_CLIENT, launch_chromium
 from tests.web.pages import visit
@@ -57,7 +58,8 @@ def app_server(database_url: str, folder: Path, pool_size: int) -> Iterator[Runn
 
 
 def most_at_risk(server: RunningServer) -> int:
-    with urllib.request.urlopen(server.url + "/api/dashboard", timeout=60) as answer:
+    request = urllib.request.Request(server.url + "/api/dashboard", headers=server.authorization)
+    with urllib.request.urlopen(request, timeout=60) as answer:
         return int(json.loads(answer.read())["top_at_risk"][0]["id"])
 
 
@@ -69,6 +71,7 @@ def time_pages(browser: Any, server: RunningServer, runs: int, settle: float) ->
     """Seconds from navigation to the page's HTML being complete and to the first visible widget, `runs` times."""
     customer = most_at_risk(server)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    sign_in_browser(context, server.url, server.database_url)
     times: Timings = {name: [] for name in PAGES}
     try:
         for run in range(runs + 1):
@@ -98,6 +101,7 @@ def screenshots(browser: Any, server: RunningServer, folder: Path, settle: float
     for name, path, width, height in shots:
         time.sleep(settle)
         context = browser.new_context(viewport={"width": width, "height": height})
+        sign_in_browser(context, server.url, server.database_url)
         try:
             seen = visit(context, f"{server.url}/voila/render/{path.format(customer=customer)}")
             time.sleep(1.0)  # fonts and late layout

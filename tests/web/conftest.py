@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import TEST_TOKEN
 from tests.databases import sample_data_copy
+from tests.people import sign_in_browser
 from tests.servers import PREHEATED, RunningServer, start_server, wait_for_history
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -94,6 +95,10 @@ class WebApp:
         """Return the address of a page: dashboard, customers, customer or explore."""
         return f"{self.url}/voila/render/{name}.ipynb{query}"
 
+    def sign_in(self, browser_context: Any, role: str = "admin") -> None:
+        """Give a browser profile a signed-in session of a person of this role (added to the database if needed)."""
+        sign_in_browser(browser_context, self.url, self.database_url, role)
+
 
 @pytest.fixture(scope="package")
 def app(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
@@ -118,10 +123,11 @@ def app(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    """A fresh browser profile at 1280 x 800."""
+def context(browser: Any, app: WebApp) -> Iterator[Any]:
+    """A fresh browser profile at 1280 x 800, signed in to the app as an admin."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     ctx.set_default_timeout(30_000)
+    app.sign_in(ctx)
     try:
         yield ctx
     finally:

@@ -67,9 +67,9 @@ def test_a_client_over_its_cap_gets_a_clear_503_and_a_request_that_went_away_kee
     assert call(server, "GET", f"/api/kernels/{first}").status == 200  # the open pages keep theirs
 
 
-async def hold_websocket(url: str, origin: str, seconds: float) -> bool:
+async def hold_websocket(url: str, headers: dict[str, str], seconds: float) -> bool:
     """Keep a kernel's websocket open (sending nothing) for `seconds`; return whether the server closed it first."""
-    connection = await websocket_connect(HTTPRequest(url, headers={"Origin": origin}))
+    connection = await websocket_connect(HTTPRequest(url, headers=headers))
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         try:
@@ -89,5 +89,7 @@ def test_an_idle_kernel_is_culled_while_its_page_holds_the_websocket_open(server
     kernel = kernel_of(page)
     url = server.url.replace("http://", "ws://") + f"/api/kernels/{kernel}/channels"
     with ThreadPoolExecutor(1) as thread:  # an event loop of its own
-        thread.submit(lambda: asyncio.run(hold_websocket(url, server.url, IDLE * 2 + 20))).result()
+        thread.submit(
+            lambda: asyncio.run(hold_websocket(url, {"Origin": server.url, **server.authorization}, IDLE * 2 + 20))
+        ).result()
     assert call(server, "GET", f"/api/kernels/{kernel}").status == 404

@@ -57,9 +57,11 @@ def comm_message(comm_id: str, data: Any) -> dict[str, Any]:
     }
 
 
-async def exchange(url: str, origin: str, messages: list[dict[str, Any]], seconds: float) -> list[dict[str, Any]]:
+async def exchange(
+    url: str, headers: dict[str, str], messages: list[dict[str, Any]], seconds: float
+) -> list[dict[str, Any]]:
     """Send messages over a kernel's websocket; return what comes back within `seconds`."""
-    connection = await websocket_connect(HTTPRequest(url, headers={"Origin": origin}))
+    connection = await websocket_connect(HTTPRequest(url, headers=headers))
     for message in messages:
         await connection.write_message(json.dumps(message))
     received = []
@@ -92,7 +94,9 @@ def test_a_malformed_widget_message_streams_no_traceback(server: RunningServer) 
         comm_message("0" * 32, {"method": "update", "state": {}}),
     ]
     with ThreadPoolExecutor(1) as thread:  # an event loop of its own (the browser tests' may be running here)
-        received = thread.submit(lambda: asyncio.run(exchange(url, server.url, malformed, seconds=5))).result()
+        received = thread.submit(
+            lambda: asyncio.run(exchange(url, {"Origin": server.url, **server.authorization}, malformed, seconds=5))
+        ).result()
     assert any("could not handle" in json.dumps(m["content"]) for m in received), "the failures were noticed"
     told = [
         m

@@ -70,7 +70,8 @@ def test_kernels_reach_the_server_on_a_local_address(host: str, address: str) ->
 
 
 def fetch_page(app: WebApp, path: str) -> tuple[str, list[str]]:
-    with urllib.request.urlopen(app.url + path, timeout=120) as answer:
+    request = urllib.request.Request(app.url + path, headers=app.server.authorization)
+    with urllib.request.urlopen(request, timeout=120) as answer:
         return answer.read().decode("utf-8"), answer.headers.get_all("Set-Cookie") or []
 
 

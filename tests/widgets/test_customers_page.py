@@ -16,6 +16,7 @@ from healthdash.widgets.customer_filters import CustomerFilters
 from healthdash.widgets.customer_table import CustomerTable
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.pager import Pager
+from tests.people import ensure_person, people_of
 from tests.servers import RunningServer
 from tests.widgets import samples
 
@@ -163,3 +164,18 @@ def test_filters_make_a_query() -> None:
     assert (filters.query.segment, filters.query.sort, filters.query.order) == ("enterprise", "trend", "asc")
     filters.search.value = "x" * 300
     assert filters.query.q == "x" * 200
+
+
+def test_a_csm_lands_on_their_own_customers(widgets_server: RunningServer) -> None:
+    with people_of(widgets_server.database_url) as people:
+        email = ensure_person(widgets_server.database_url, "csm", "priya.raman@example.com", name="Priya Raman")
+        token = people.create_token("priya's page", "csm", email, "tests")[1]
+    environ = {"HEALTHDASH_API_URL": widgets_server.url}
+    page = CustomersPage(ApiClient.from_environment(environ), LINKS)
+    environ.update({"HTTP_X_HEALTHDASH_PAGE_TOKEN": token, "HTTP_X_HEALTHDASH_ROLE": "csm"})
+    page.apply_query_string("")
+    page.load()
+    assert page.filters.query.owner == "me"
+    assert page.table.page is not None and 0 < page.table.page.total < 64  # Priya Raman's customers only
+    page.filters.owner.value = ""
+    assert page.table.page.total > 0 and page.filters.query.owner is None

@@ -14,6 +14,7 @@ from healthdash.widgets.dashboard_charts import DashboardCharts
 from healthdash.widgets.factor_averages import FactorAverages
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.summary_tiles import SummaryTiles
+from tests.people import ensure_person, people_of
 from tests.servers import RunningServer
 from tests.widgets import samples
 
@@ -122,3 +123,18 @@ def test_factor_averages_show_missing_averages_as_a_dash() -> None:
     assert '<span class="hd-score">\u2013</span>' in averages.value
     averages.dashboard = None
     assert averages.value == ""
+
+
+def test_a_csm_lands_on_their_own_book_and_may_look_at_everyone_s(widgets_server: RunningServer) -> None:
+    with people_of(widgets_server.database_url) as people:
+        email = ensure_person(widgets_server.database_url, "csm", "kenji.watanabe@example.com", name="Kenji Watanabe")
+        token = people.create_token("kenji's page", "csm", email, "tests")[1]
+    environ = {"HEALTHDASH_API_URL": widgets_server.url}
+    page = DashboardPage(ApiClient.from_environment(environ), LINKS)  # built before the page's request arrives
+    environ.update({"HTTP_X_HEALTHDASH_PAGE_TOKEN": token, "HTTP_X_HEALTHDASH_ROLE": "csm"})
+    page.load()
+    assert page.scope.value == "mine"
+    mine = page.tiles.dashboard
+    assert mine is not None and 0 < mine.customer_count < 64  # Kenji Watanabe owns a few sample customers
+    page.scope.value = "everyone"
+    assert page.tiles.dashboard is not None and page.tiles.dashboard.customer_count > mine.customer_count

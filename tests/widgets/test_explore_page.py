@@ -21,7 +21,7 @@ LINKS = PageLinks("/voila/render/")
 @pytest.fixture(scope="module")
 def reader(widgets_server: RunningServer) -> ApiClient:
     """A client that keeps what it read for the whole module: its scores are `table`."""
-    return ApiClient(widgets_server.url)
+    return ApiClient(widgets_server.url, widgets_server.token)
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +139,7 @@ def test_the_page_reads_the_scores_and_the_weights_from_the_api(
     client: ApiClient, widgets_server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HEALTHDASH_API_URL", widgets_server.url)
+    monkeypatch.setenv("HEALTHDASH_API_TOKEN", widgets_server.token)
     monkeypatch.setenv("HEALTHDASH_WEIGHT_API_USAGE", "40")  # the kernel's own environment does not count
     page = ExplorePage(links=LINKS)
     page.load()

@@ -45,6 +45,13 @@ class AsOfQuery(Strict):
     as_of: AsOf = None
 
 
+class DashboardQuery(AsOfQuery):
+    scope: Annotated[
+        Literal["everyone", "mine"],
+        Field(description="`mine`: only the customers the caller owns (their owner is the caller's email or name)"),
+    ] = "everyone"
+
+
 class CustomerListQuery(Strict):
     tier: Tier | None = None
     segment: Segment | None = None
@@ -61,6 +68,10 @@ class CustomerListQuery(Strict):
     order: Literal["asc", "desc"] = "asc"
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE), Count] = 50
     offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), Count] = 0
+    owner: Annotated[
+        Literal["me"] | None,
+        Field(description="`me`: only the customers the caller owns (their owner is the caller's email or name)"),
+    ] = None
     tier_fell_within: Annotated[
         int | None,
         Field(
@@ -80,6 +91,18 @@ class CustomerListQuery(Strict):
                 "history_now", "sort=change_7 and tier_fell_within are for the current scores: leave out as_of"
             )
         return self
+
+
+class AuditQuery(Strict):
+    """A page of the audit log, newest first: one actor's (any case) and a time range, `since` included."""
+
+    user: Annotated[
+        str | None, Field(min_length=1, max_length=254, description="an actor: a person's email or a token's name")
+    ] = None
+    since: AsOf = None
+    until: AsOf = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE), Count] = 100
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), Count] = 0
 
 
 class HealthQuery(Strict):

@@ -132,6 +132,7 @@ class StoredEvent(BaseModel):
     occurred_at: dt.datetime
     data: dict[str, Any]
     recorded_at: dt.datetime
+    recorded_by: str | None = Field(None, description="who recorded it: a person's email or a token's name")
 
 
 class Ticket(BaseModel):
@@ -192,6 +193,32 @@ class HealthSummary(BaseModel):
 class EventCreated(BaseModel):
     event: StoredEvent
     health: HealthSummary
+
+
+class Me(BaseModel):
+    name: str
+    email: str | None = Field(description="the person's email; none for a service's token")
+    role: Literal["viewer", "csm", "admin"]
+    via: Literal["session", "page", "token", "proxy", "bootstrap", "open"] = Field(
+        description="how the request was recognised"
+    )
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str = Field(description="who: a person's email, a token's name, or the command line")
+    action: str = Field(description="what: sign_in, sign_in.failed, sign_out, user.add, token.create, event.record")
+    target: str | None
+    detail: dict[str, Any]
+    address: str | None = Field(description="from where: the client's address")
+
+
+class AuditLog(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    entries: list[AuditEntry]
 
 
 class Healthz(BaseModel):
