@@ -15,7 +15,15 @@ from healthdash.api import jsonio, views
 from healthdash.api.body import RequestBody, declared_length, size_text
 from healthdash.api.context import ApiContext
 from healthdash.api.models.events import EVENT
-from healthdash.api.models.query import AsOfQuery, ChangesQuery, CustomerListQuery, HealthQuery, HistoryQuery
+from healthdash.api.models.query import (
+    AsOfQuery,
+    BacktestQuery,
+    ChangesQuery,
+    CustomerListQuery,
+    DashboardQuery,
+    HealthQuery,
+    HistoryQuery,
+)
 from healthdash.api.models.values import TEXT_PATTERN
 from healthdash.api.negotiation import negotiated
 from healthdash.api.openapi import openapi_document
@@ -27,6 +35,7 @@ from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 HEALTHZ_SECONDS = 2.5
+BACKTEST_SHARE = 8  # a backtest reads the whole history and fits a model: the read deadline this many times over
 ERRORS_LISTED = 100  # a 422 lists at most this many fields at fault (and says how many more there were)
 DASHBOARD_DIGEST_WAIT = 1.0  # seconds the dashboard waits for a first read of the history before answering without
 log = logging.getLogger("healthdash.api")
@@ -39,6 +48,8 @@ class ApiHandler(RequestHandler):
     The body streams in (see `healthdash.api.body`): a request is judged on its headers first (`refusal`, the declared
     length), so that no body is read for a request that is refused anyway, and none is held beyond its limit.
     """
+
+    WRITES: frozenset[str] = frozenset()  # the methods that write: they need a token and a JSON body
 
     def initialize(self, api: ApiContext) -> None:
         self.api = api
@@ -58,7 +69,30 @@ class ApiHandler(RequestHandler):
 
     def refusal_by_headers(self) -> Problem | None:
         """Return why the request is refused on its headers alone, before any of its body is read (None: it is not)."""
+        if self.request.method not in self.WRITES:
+            return None  # a read, or refused as a method not allowed, whatever its headers
+        return self.token_refusal() or self.media_type_refusal()
+
+    def token_refusal(self) -> Problem | None:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or not self.api.token_is_valid(token.strip()):
+            detail = "this write needs a valid token: send 'Authorization: Bearer <token>'"
+            return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="healthdash"'})
         return None
+
+    def media_type_refusal(self) -> Problem | None:
+        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return Problem(415, f"send the body as application/json, not {content_type or 'no content type'}")
+        return None
+
+    def json_body(self) -> Any:
+        body = self.body_bytes()
+        try:
+            return jsonio.parse_body(body)
+        except jsonio.JSONBodyError as exc:
+            raise Problem(400, str(exc)) from None
 
     def prepare(self) -> None:
         declared = declared_length(self.request.headers.get("Content-Length"))
@@ -70,7 +104,7 @@ class ApiHandler(RequestHandler):
         if refusal is None:
             connection.set_max_body_size(self.body.limit + budget)  # type: ignore[union-attr]
             return
-        later = self.request.method == "POST" and declared is not None and declared <= budget
+        later = self.request.method in ("POST", "PUT", "PATCH") and declared is not None and declared <= budget
         if later and self.request.headers.get("Expect", "").lower() != "100-continue":
             self.refusal = refusal  # answered once the body is in: a client sending it then reads the answer
             connection.set_max_body_size(declared)  # type: ignore[union-attr]
@@ -118,7 +152,9 @@ class ApiHandler(RequestHandler):
         problem = _problem(status_code, kwargs.get("exc_info"))
         if problem.status == 405:
             allowed = [
-                m for m in ("GET", "POST") if getattr(type(self), m.lower()) is not getattr(RequestHandler, m.lower())
+                m
+                for m in ("GET", "POST", "PUT", "PATCH")
+                if getattr(type(self), m.lower()) is not getattr(RequestHandler, m.lower())
             ]
             allowed[1:1] = ["HEAD"] if "GET" in allowed else []
             problem.headers["Allow"] = ", ".join(allowed)
@@ -139,15 +175,16 @@ class ApiHandler(RequestHandler):
 class DashboardHandler(ApiHandler):
     async def get(self) -> None:
         """Get the dashboard summary."""
-        as_of = self.query(AsOfQuery).as_of
+        params = self.query(DashboardQuery)
+        as_of = params.as_of
         live = as_of is None or as_of_day(as_of) == as_of_day(utc_now())  # the movers are those of today
         if live:
             self.api.prepare_digest()  # read beside the scores' first build, not after it
         snapshot = await self.api.snapshot(as_of)
         digest = await self.api.digest(wait=DASHBOARD_DIGEST_WAIT) if live else None
         config = self.api.service.config
-        key = ("dashboard", as_of, digest.built if digest else None)
-        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config)))
+        key = ("dashboard", as_of, params.status, digest.built if digest else None)
+        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config, params.status)))
 
 
 class CustomerListHandler(ApiHandler):
@@ -218,10 +255,7 @@ class CustomerChangesHandler(ApiHandler):
 
 
 class CustomerEventsHandler(ApiHandler):
-    def refusal_by_headers(self) -> Problem | None:
-        if self.request.method != "POST":
-            return None  # refused as a method not allowed, whatever its headers
-        return self.token_refusal() or self.media_type_refusal()
+    WRITES = frozenset({"POST"})
 
     async def post(self, customer_id: str) -> None:
         """Record one event for a customer."""
@@ -243,27 +277,6 @@ class CustomerEventsHandler(ApiHandler):
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)
-
-    def token_refusal(self) -> Problem | None:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or not self.api.token_is_valid(token.strip()):
-            detail = "this write needs a valid token: send 'Authorization: Bearer <token>'"
-            return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="healthdash"'})
-        return None
-
-    def media_type_refusal(self) -> Problem | None:
-        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return Problem(415, f"send the event as application/json, not {content_type or 'no content type'}")
-        return None
-
-    def json_body(self) -> Any:
-        body = self.body_bytes()
-        try:
-            return jsonio.parse_body(body)
-        except jsonio.JSONBodyError as exc:
-            raise Problem(400, str(exc)) from None
 
 
 class CustomerEventHandler(ApiHandler):
@@ -378,3 +391,12 @@ def _problem(status_code: int, exc_info: Any) -> Problem:
             return Problem(405, "this method is not allowed here")
         return Problem(exc.status_code, exc.log_message or "the request cannot be served")
     return Problem(500, "an internal error occurred; it has been logged")
+
+
+class BacktestHandler(ApiHandler):
+    async def get(self) -> None:
+        """Get how well the score history foretold churn over a range of days."""
+        params = self.query(BacktestQuery)
+        work = self.api.run(self.api.service.backtest_report, params.from_, params.to, params.horizon, params.lead)
+        body = await self.api.within_deadline(work, share=BACKTEST_SHARE)
+        self.send(body)

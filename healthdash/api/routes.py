@@ -8,13 +8,14 @@ from jupyter_server.utils import url_path_join
 
 from healthdash.api.batch import EventBatchHandler
 from healthdash.api.context import ApiContext
+from healthdash.api.customers import CustomerHandler, CustomersHandler, ExternalCustomerHandler
 from healthdash.api.handlers import (
+    BacktestHandler,
     CustomerChangesHandler,
     CustomerEventHandler,
     CustomerEventsHandler,
     CustomerHealthHandler,
     CustomerHistoryHandler,
-    CustomerListHandler,
     DashboardHandler,
     HealthzHandler,
     NotFoundHandler,
@@ -25,7 +26,9 @@ from healthdash.api.handlers import (
 
 default_handlers = [
     (r"/api/dashboard", DashboardHandler),
-    (r"/api/customers", CustomerListHandler),
+    (r"/api/customers", CustomersHandler),
+    (r"/api/customers/external/([^/]+)", ExternalCustomerHandler),
+    (r"/api/customers/([^/]+)", CustomerHandler),
     (r"/api/scores", ScoresHandler),
     (r"/api/scoring", ScoringHandler),
     (r"/api/customers/([^/]+)/health", CustomerHealthHandler),
@@ -34,6 +37,7 @@ default_handlers = [
     (r"/api/customers/([^/]+)/events", CustomerEventsHandler),
     (r"/api/customers/([^/]+)/events/([^/]+)", CustomerEventHandler),
     (r"/api/events/batch", EventBatchHandler),
+    (r"/api/backtest", BacktestHandler),
     (r"/api/openapi\.json", OpenApiHandler),
     (r"/api/healthz", HealthzHandler),
     # anything else under /api/ except Voila's own kernel routes

@@ -24,6 +24,16 @@ BEFORE = {
         DROP FUNCTION score_history_mark_stale();
         DROP TABLE score_history_stale, score_history, score_history_days, scoring_configs;
     """,
+    "0002_outcomes": """
+        DROP TRIGGER customers_notify_insert ON customers;
+        DROP TRIGGER customers_notify_update ON customers;
+        DROP FUNCTION customers_notify();
+        DELETE FROM events WHERE type IN ('churned', 'renewed', 'arr_changed');
+        ALTER TABLE events DROP CONSTRAINT events_churn_reason_check, DROP CONSTRAINT events_type_check;
+        ALTER TABLE events ADD CONSTRAINT events_type_check CHECK (type IN ('login', 'feature_use', 'api_call',
+            'ticket_opened', 'ticket_closed', 'invoice_issued', 'invoice_paid'));
+        ALTER TABLE customers DROP COLUMN external_id, DROP COLUMN arr, DROP COLUMN renewal_date, DROP COLUMN status;
+    """,
 }
 SCHEMA = (
     "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "

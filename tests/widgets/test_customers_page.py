@@ -163,3 +163,18 @@ def test_filters_make_a_query() -> None:
     assert (filters.query.segment, filters.query.sort, filters.query.order) == ("enterprise", "trend", "asc")
     filters.search.value = "x" * 300
     assert filters.query.q == "x" * 200
+
+
+def test_the_status_filter_shows_churned_customers_too(client: ApiClient, widgets_server: RunningServer) -> None:
+    page = CustomersPage(client, LINKS, page_size=500)
+    page.load()
+    active = row_ids(page.table)
+    page.filters.status.value = "churned"
+    _, _, body = widgets_server.get("/api/customers?status=churned&limit=500")
+    churned = row_ids(page.table)
+    assert churned == [c["id"] for c in body["customers"]] and churned
+    assert not set(churned) & set(active)
+    page.filters.status.value = "all"
+    assert sorted(row_ids(page.table)) == sorted(active + churned)
+    page.apply_query_string("status=churned")
+    assert page.filters.status.value == "churned"
