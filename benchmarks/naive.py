@@ -23,7 +23,10 @@ from healthdash.scoring.trend import score_with_trend
 from healthdash.summary import dashboard_summary
 from healthdash.vocabulary import PRIORITIES
 
-_CUSTOMERS = text("SELECT id, name, segment, plan, seats, created_at FROM customers ORDER BY id")
+_CUSTOMERS = text(
+    "SELECT id, name, segment, plan, status, seats, (arr * 100)::bigint AS arr_cents, "
+    "coalesce(renewal_date - DATE '1970-01-01', -1) AS renewal_day, created_at FROM customers ORDER BY id"
+)
 _EVENTS = text(
     """
     SELECT type, occurred_at, data FROM events
@@ -106,7 +109,10 @@ def customer_signals(
             "name": customer.name,
             "segment": customer.segment,
             "plan": customer.plan,
+            "status": customer.status,
             "seats": customer.seats,
+            "arr_cents": customer.arr_cents,
+            "renewal_day": customer.renewal_day,
             "age_days": (as_of - created).days,
             "catalogue_size": len(catalogue),
             "login_days": len({d for t, d, _ in parsed if t == "login" and _inside(d, window)}),

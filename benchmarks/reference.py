@@ -39,6 +39,13 @@ CONFIG = ScoringConfig()
 _local = threading.local()
 
 
+# the customer's record with its ARR and renewal day as the signal query gives them
+CUSTOMER = (
+    "SELECT *, (arr * 100)::bigint AS arr_cents, coalesce(renewal_date - DATE '1970-01-01', -1) AS renewal_day "
+    "FROM customers WHERE id = %s"
+)
+
+
 def _connection(dsn: str) -> Any:
     conn = getattr(_local, "conn", None)
     if conn is None or conn.closed:
@@ -141,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
             except psycopg2.errors.ForeignKeyViolation:
                 conn.rollback()
                 return self._send(404, {"detail": "no such customer"})
-            cur.execute("SELECT * FROM customers WHERE id = %s", (int(match[1]),))
+            cur.execute(CUSTOMER, (int(match[1]),))
             scored = _score(cur, cur.fetchone())
             conn.commit()
         health = {"score": None, "tier": "insufficient_data"}
@@ -160,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def _health(cur: Any, customer_id: int, limit: int, offset: int) -> dict[str, Any] | None:
     now = utc_now()
-    cur.execute("SELECT * FROM customers WHERE id = %s", (customer_id,))
+    cur.execute(CUSTOMER, (customer_id,))
     customer = cur.fetchone()
     if customer is None:
         return None

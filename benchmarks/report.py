@@ -42,6 +42,8 @@ class ScaleResult:
     naive_extrapolated: bool = False
     naive_agreement: tuple[int, int] = (0, 0)
     commit_ms: tuple[float, float] = (math.nan, math.nan)  # a durable commit's median, before and after the load
+    backtest_seconds: float = math.nan  # the backtest of 180 days of history
+    import_rows_per_second: float = math.nan  # python -m healthdash import of activity events
     comparison: Comparison | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -49,6 +49,7 @@ from benchmarks.report import (
 from healthdash.analysis import Session
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
+from healthdash.db.imports import import_csv
 from healthdash.score_history import HistoryRecorder
 from healthdash.score_history.backfill import backfill
 from healthdash.scoring import ScoringConfig
@@ -602,6 +603,7 @@ def bench_scale(
             result.notes.append(f"analysis: events() of 100 customers read all {result.sizes['customers']} customers")
         measure_naive(engine, result, say, naive_budget)
         fill_history(engine, result, say)
+        measure_backtest(engine, result, say)
         before = commit_latency(engine)
         with running_server(url, folder / f"server-{name}") as server:
 
@@ -616,6 +618,7 @@ def bench_scale(
                 f"{sum(kernels):.0f} MB RSS together, not counted in the server's RSS"
             )
         result.commit_ms = (before, commit_latency(engine))
+        measure_import(engine, result, say, folder)
         say(f"  a durable commit: {before:.1f} ms before the load, {result.commit_ms[1]:.1f} ms after (median)")
     finally:
         engine.dispose()
@@ -653,6 +656,50 @@ def fill_history(engine: Engine, result: ScaleResult, say: Say) -> None:
         f"score history table: {rows:,} rows, {size / 2**20:,.0f} MiB with its indexes, "
         f"{size / max(rows, 1):.0f} bytes per customer-day"
     )
+
+
+def measure_backtest(engine: Engine, result: ScaleResult, say: Say, days: int = 180) -> None:
+    """Time the backtest of the last `days` days of history (target at L: 10 s for 180 days), as the API runs it."""
+    service = HealthService(engine, ScoringConfig())
+    with engine.connect() as conn:
+        last = conn.execute(text("SELECT max(day) FROM score_history_days")).scalar_one()
+    if last is None:
+        result.notes.append("backtest: no score history to judge")
+        return
+    first = last - dt.timedelta(days=days - 1)
+    began = time.perf_counter()
+    figures = service.backtest(first, last, horizon=90, lead=30)
+    result.backtest_seconds = time.perf_counter() - began
+    note = (
+        f"backtest of {days} days ({figures.observations:,} customer-days, {figures.churners:,} churners): "
+        f"{result.backtest_seconds:.2f} s (target at L: 10 s)"
+    )
+    result.notes.append(note)
+    say(f"  {note}")
+
+
+def measure_import(engine: Engine, result: ScaleResult, say: Say, folder: Path, rows: int = 200_000) -> None:
+    """Time `python -m healthdash import events.csv` of activity events (target at L: 50,000 rows/s); the load is
+    rolled back, so that the data set stays as it was."""
+    customers = result.sizes["customers"]
+    rng = random.Random(4)
+    path = folder / "import-events.csv"
+    moment = (utc_now() - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with path.open("w", encoding="utf-8") as out:
+        out.write("customer_id,type,occurred_at,user,feature,count\n")
+        for _ in range(rows):
+            customer = rng.randint(1, customers)
+            if rng.random() < 0.5:
+                out.write(f"{customer},login,{moment},user{rng.randint(1, 9)},,\n")
+            else:
+                out.write(f"{customer},api_call,{moment},,,{rng.randint(1, 500)}\n")
+    began = time.perf_counter()
+    import_csv(engine, path, progress=io.StringIO(), keep=False)
+    result.import_rows_per_second = rows / (time.perf_counter() - began)
+    path.unlink()
+    note = f"import of {rows:,} events: {result.import_rows_per_second:,.0f} rows/s (target at L: 50,000 rows/s)"
+    result.notes.append(note)
+    say(f"  {note}")
 
 
 def commit_latency(engine: Engine, count: int = 50) -> float:

@@ -459,7 +459,9 @@ def _profiles(columns: frames.Columns) -> pd.DataFrame:
 
 
 def _score_frame(table: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    numbers = [c for c in table.columns if c not in (*_PROFILE, "tier", "main_reason")]
+    numbers = [
+        c for c in table.columns if c not in (*_PROFILE, "status", "arr_cents", "renewal_day", "tier", "main_reason")
+    ]
     frame = profiles.reindex(table.index).loc[:, list(_PROFILE)]
     for name in numbers:
         frame[name] = table[name].astype(float).astype("Float64")  # NaN (a factor that does not apply) -> <NA>

@@ -10,6 +10,7 @@ import io
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -76,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     backfill = history_commands.add_parser("backfill", help="write the missing closed days of the score history")
     backfill.add_argument("--days", type=_positive, help="days back from yesterday (default: HEALTHDASH_HISTORY_DAYS)")
     backfill.set_defaults(run=_backfill)
+    backtest = commands.add_parser("backtest", help="how well the score history foretold churn")
+    backtest.add_argument("--horizon", type=_positive, default=90, help="days after a day in which a churn counts (90)")
+    backtest.add_argument("--lead", type=int, default=30, help="days ahead a flag must come to count in time (30)")
+    backtest.add_argument("--from", dest="first", type=_day, help="first day judged (default: 179 days before --to)")
+    backtest.add_argument("--to", dest="last", type=_day, help="last day judged (default: last history day - horizon)")
+    backtest.add_argument("--format", choices=("table", "json"), default="table")
+    backtest.set_defaults(run=_backtest)
+
+    load = commands.add_parser("import", help="load a CSV file of customers or activity events (all or nothing)")
+    load.add_argument("file", type=Path, help="customers.csv or events.csv (told apart by the header)")
+    load.set_defaults(run=_import)
     _people_commands(commands)
     return parser
 
@@ -214,6 +226,111 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
 def _columns(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [header, *rows]]
+
+
+def _import(args: argparse.Namespace) -> int:
+    from healthdash.csv_import import BadRow
+    from healthdash.db.database import resolve_database_url
+    from healthdash.db.engine import make_engine
+    from healthdash.db.imports import import_csv
+    from healthdash.settings import get_settings
+
+    if not args.file.is_file():
+        raise RuntimeError(f"no such file: {args.file}")
+    settings = get_settings()
+    engine = make_engine(resolve_database_url(settings.database_url, settings.data_dir), pool_size=1)
+    try:
+        done = import_csv(engine, args.file)
+    except BadRow as exc:
+        print(f"healthdash: {args.file}: {exc}; nothing was stored", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"imported {done.rows:,} {done.kind} from {args.file}")
+    return 0
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date such as 2026-11-01: {text!r}") from None
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from healthdash.db.database import resolve_database_url
+    from healthdash.db.engine import make_engine
+    from healthdash.service import HealthService
+    from healthdash.settings import get_settings
+
+    if not 0 <= args.lead <= args.horizon:
+        raise RuntimeError(f"--lead must be from 0 to the horizon ({args.horizon} days), got {args.lead}")
+    if args.first and args.last and args.first > args.last:
+        raise RuntimeError(f"--from ({args.first}) is after --to ({args.last})")
+    settings = get_settings()
+    engine = make_engine(resolve_database_url(settings.database_url, settings.data_dir), pool_size=1)
+    try:
+        report = HealthService(engine, settings.scoring).backtest_report(args.first, args.last, args.horizon, args.lead)
+    finally:
+        engine.dispose()
+    if args.format == "json":
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(format_backtest(report), end="")
+    return 0
+
+
+def format_backtest(report: dict[str, Any]) -> str:
+    """Return a backtest as a short text report: the headline figures, the confusion table and the bands."""
+    f = report["figures"]
+    c = f["confusion"]
+    suggested = report.get("suggested")
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f} %"
+
+    def number(value: float | None, digits: int = 2) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        f"Backtest {report['from']} to {report['to']}: horizon {report['horizon']} days, lead {report['lead']} days",
+        f"customer-days judged   {f['observations']:,}",
+        f"precision              {share(f['precision'])}   (ARR-weighted {share(f['arr_precision'])})",
+        f"recall                 {share(f['recall'])}   (ARR-weighted {share(f['arr_recall'])})",
+        f"base churn rate        {share(f['base_rate'])}",
+        f"lift                   {number(f['lift'])}",
+        f"ROC AUC of the score   {number(f['auc'], 3)}",
+        f"churners               {f['churners']:,}, flagged {report['lead']}+ days ahead: "
+        f"{f['churners_flagged_ahead']:,} ({share(f['share_flagged_ahead'])})",
+        f"churned ARR flagged {report['lead']}+ days ahead: {share(f['arr_share_flagged_ahead'])}",
+        f"median lead (days)     {number(f['median_lead_days'], 1)}",
+        "",
+        "               churned   stayed",
+        f"flagged     {c['true_positives']:>10,} {c['false_positives']:>8,}",
+        f"not flagged {c['false_negatives']:>10,} {c['true_negatives']:>8,}",
+        "",
+        "score band   customer-days   churn rate",
+        *(
+            f"{b['low']:>3}-{b['high']:<3}     {b['customers_days']:>13,}   {share(b['churn_rate']):>10}"
+            for b in f["calibration"]
+        ),
+        "",
+        "factor               AUC alone   weight now   suggested",
+        *(
+            f"{key:<20} {number(auc, 3):>9}   {report['current_weights'][key]:>10g}   "
+            f"{suggested['weights'][key] if suggested else '-':>9}"
+            for key, auc in f["factor_auc"].items()
+        ),
+    ]
+    if suggested:
+        now, then = suggested["current"], suggested["suggested"]
+        lines += [
+            "",
+            f"on the last third of the range ({suggested['held_out']:,} customer-days, not fitted on):",
+            f"  AUC now {number(now['auc'], 3)}, suggested {number(then['auc'], 3)}; "
+            f"recall now {share(now['recall'])}, suggested {share(then['recall'])}",
+            "  (suggested weights are never applied by themselves: try them in Explore)",
+        ]
     return "\n".join(lines) + "\n"
 
 

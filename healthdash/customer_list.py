@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from healthdash.score_table import ScoreTable
-from healthdash.vocabulary import PLANS, SEGMENTS, TIERS
+from healthdash.vocabulary import PLANS, SEGMENTS, STATUSES, TIERS
 
 SortKey = Literal["score", "name", "trend", "change_7"]
 Order = Literal["asc", "desc"]
@@ -23,6 +23,7 @@ class ListQuery:
     tier: str | None = None
     segment: str | None = None
     plan: str | None = None
+    status: str = "active"  # or churned, or all
     q: str | None = None
     sort: SortKey = "score"
     order: Order = "asc"
@@ -92,9 +93,19 @@ def matching(scores: ScoreTable, query: ListQuery) -> np.ndarray | None:
             code = vocabulary.index(wanted) if wanted in vocabulary else -2
             hit = scores.codes(column, vocabulary) == code
             mask = hit if mask is None else mask & hit
+    if query.status != "all":
+        hit = status_mask(scores, query.status)
+        mask = hit if mask is None else mask & hit
     if query.q:
         hit = scores.search(query.q)
         mask = hit if mask is None else mask & hit
+    return mask
+
+
+def status_mask(scores: ScoreTable, status: str) -> np.ndarray:
+    """Return which customers have this status (active or churned)."""
+    code = STATUSES.index(status) if status in STATUSES else -2
+    mask: np.ndarray = scores.codes("status", STATUSES) == code
     return mask
 
 

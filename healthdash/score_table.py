@@ -15,8 +15,8 @@ import pandas as pd
 
 from healthdash.scoring import DEFAULT_FACTORS, TIERS
 
-PROFILE = ("name", "segment", "plan", "seats")
-TEXT = frozenset({"name", "segment", "plan", "tier"})
+PROFILE = ("name", "segment", "plan", "status", "seats", "arr_cents", "renewal_day")
+TEXT = frozenset({"name", "segment", "plan", "status", "tier"})
 SortKey = Literal["score", "name", "trend"]
 SEARCHES_KEPT = 32
 _MISSING = 10_000_000  # sorts a customer without a value after every value
@@ -96,7 +96,11 @@ class ScoreTable:
             stamp = self.stamp.copy()
             stamp[found] = rows.stamp
             table = ScoreTable(self.ids, columns, stamp)
-            changed = {n for n in ("name", "segment", "plan") if list(self.columns[n][found]) != list(rows.columns[n])}
+            changed = {
+                n
+                for n in ("name", "segment", "plan", "status")
+                if list(self.columns[n][found]) != list(rows.columns[n])
+            }
             table._derived = {k: v for k, v in self._derived.items() if _survives(k, changed)}
             for key, codes in self._derived.items():  # codes of text columns: recode just the rows written
                 if key[0] == "codes" and key not in table._derived:
@@ -198,13 +202,14 @@ def _survives(key: Any, changed: set[str]) -> bool:
     """Tell whether something derived stays true when the rows change but these profile columns do not."""
     if key[0] in ("names", "name_rank") or (key[0] == "order" and key[1] == "name"):
         return "name" not in changed
-    return key[0] == "codes" and key[1] in ("segment", "plan") and key[1] not in changed
+    return key[0] == "codes" and key[1] in ("segment", "plan", "status") and key[1] not in changed
 
 
 def _array(series: pd.Series) -> np.ndarray:
     if series.name in TEXT or series.name == "main_reason":
         return np.array([None if v is None or v is pd.NA else v for v in series.tolist()], dtype=object)
-    values: np.ndarray = series.to_numpy(dtype=np.int64 if series.name == "seats" else float)
+    whole = series.name in ("seats", "arr_cents", "renewal_day")
+    values: np.ndarray = series.to_numpy(dtype=np.int64 if whole else float)
     return values
 
 

@@ -12,9 +12,10 @@ import pandas as pd
 import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
+from healthdash.backtest import Churner, Figures, ScoreCounts, figures
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_ticket import CommitTicket, committed, start_commit
-from healthdash.db import batches, reads, writes
+from healthdash.db import backtest, batches, customers, reads, writes
 from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
@@ -22,9 +23,12 @@ from healthdash.recording import Activity, Answer, Author, EventRejected, NewEve
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
 from healthdash.scoring.trend import trend_columns
-from healthdash.vocabulary import ACTIVITY_TYPES
+from healthdash.vocabulary import ACTIVITY_TYPES, FACTOR_KEYS
+from healthdash.weights_fit import Observations, Suggestion, suggest_weights
 
 ACTIVITY_DAYS = 90
+BACKTEST_DAYS = 180  # days a backtest judges by default
+FIT_ROWS = 200_000  # customer-days the suggested weights are fitted and judged on, at most
 RETRIES = 3
 RETRIED = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure: safe to run again
 T = TypeVar("T")
@@ -128,6 +132,56 @@ class HealthService:
                 results.append(None if isinstance(outcome, dict) else outcome)
         return results
 
+    def create_customer(self, fields: dict[str, Any], tickets: Sequence[CommitTicket] = ()) -> dict[str, Any]:
+        """Store a new customer; return its profile (raises EventRejected for a duplicate external_id)."""
+        profile, _ = self._write_profile(lambda conn: (customers.create_customer(conn, fields), True), tickets)
+        assert profile is not None
+        return profile
+
+    def update_customer(
+        self, customer_id: int, fields: dict[str, Any], tickets: Sequence[CommitTicket] = ()
+    ) -> dict[str, Any] | None:
+        """Change a customer's profile; return it, or None for an unknown customer."""
+        profile, _ = self._write_profile(lambda conn: customers.update_customer(conn, customer_id, fields), tickets)
+        return profile
+
+    def put_customer(
+        self, external_id: str, fields: dict[str, Any], tickets: Sequence[CommitTicket] = ()
+    ) -> tuple[dict[str, Any], bool, bool]:
+        """Create or update the customer with a CRM id; return its profile, whether created, whether changed."""
+        created: list[bool] = []
+
+        def write(conn: Connection) -> tuple[dict[str, Any] | None, bool]:
+            profile, new, changed = customers.upsert_by_external_id(conn, external_id, fields)
+            created.append(new)
+            return profile, changed
+
+        profile, changed = self._write_profile(write, tickets)
+        assert profile is not None
+        return profile, created[-1], changed
+
+    def _write_profile(
+        self,
+        write: Callable[[Connection], tuple[dict[str, Any] | None, bool]],
+        tickets: Sequence[CommitTicket],
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """Write a profile in one transaction and rescore its customer before COMMIT, as an event does."""
+
+        def attempt() -> tuple[dict[str, Any] | None, bool, ScoreTable | None, dt.datetime]:
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    profile, changed = write(conn)
+                    now = utc_now()
+                    rows = self._scores_on(conn, now, [profile["id"]]) if profile and changed else None
+                    start_commit(tickets)
+                committed(tickets)
+            return profile, changed, rows, now
+
+        profile, changed, rows, now = _retrying(attempt)
+        if rows is not None:
+            self._tell(rows, now)
+        return profile, changed
+
     def _tell(self, rows: ScoreTable, now: dt.datetime) -> None:
         for listener in self.rescored:
             listener(rows, as_of_day(now))
@@ -168,6 +222,69 @@ class HealthService:
         """Return one stored event of a customer, or None."""
         with self.engine.connect() as conn:
             return reads.customer_event(conn, customer_id, event_id)
+
+    def customer_profile(self, customer_id: int) -> dict[str, Any] | None:
+        """Return one customer's profile, or None."""
+        with self._reading() as conn:
+            return customers.profile(conn, customer_id)
+
+    def customer_by_external_id(self, external_id: str) -> dict[str, Any] | None:
+        """Return the profile of the customer with this CRM id, or None."""
+        with self._reading() as conn:
+            return customers.profile_by_external_id(conn, external_id)
+
+    def backtest_report(self, first: dt.date | None, last: dt.date | None, horizon: int, lead: int) -> dict[str, Any]:
+        """Return the backtest of a range of days, by default the last BACKTEST_DAYS days of the score history whose
+        horizon has passed entirely (a range without its end given ends there; without its start, spans
+        BACKTEST_DAYS days or starts on the first day of history), with its figures and the suggested weights."""
+        with self._reading() as conn:
+            oldest, newest = backtest.history_days(conn)
+        if last is None:
+            last = (newest or as_of_day(utc_now()) - dt.timedelta(days=1)) - dt.timedelta(days=horizon)
+            if first is not None and first > last:
+                last = first
+        if first is None:
+            first = min(last, max(oldest or last, last - dt.timedelta(days=BACKTEST_DAYS - 1)))
+        result = self.backtest(first, last, horizon, lead)
+        suggestion = self.suggest_weights(first, last, horizon, result.observations)
+        return {
+            "from": first,
+            "to": last,
+            "horizon": horizon,
+            "lead": lead,
+            "figures": result.as_dict(),
+            "current_weights": dict(self.config.weights),
+            "suggested": None if suggestion is None else suggestion.as_dict(),
+        }
+
+    def suggest_weights(self, first: dt.date, last: dt.date, horizon: int, observations: int) -> Suggestion | None:
+        """Fit weights to the churns of the first two thirds of the range and judge them on the last third (None
+        with too few churns); an even sample of at most FIT_ROWS customer-days."""
+        every = max(1, -(-observations // FIT_ROWS))
+        with self._reading() as conn:
+            rows = backtest.factor_rows(conn, first, last, horizon, every)
+        days = rows["day"]
+        cut = int(days.min()) + (int(days.max()) - int(days.min())) * 2 // 3 if len(days) else 0
+        parts = [rows["day"] <= cut, rows["day"] > cut]
+        train, test = (
+            Observations({k: rows[k][part] for k in FACTOR_KEYS}, rows["churned"][part], rows["arr"][part])
+            for part in parts
+        )
+        return suggest_weights(train, test, self.config.weights, self.config.healthy_min)
+
+    def backtest(self, first: dt.date, last: dt.date, horizon: int, lead: int) -> Figures:
+        """Judge the score history of the days from `first` to `last` against the churns that followed."""
+        with self._reading() as conn:
+            counts = backtest.backtest_counts(conn, first, last, horizon, lead)
+        scores = ScoreCounts(*(list(column) for column in zip(*counts.scores, strict=True))) if counts.scores else None
+        factors: dict[str, tuple[list[int], list[bool], list[int]]] = {}
+        for factor, score_bin, churned, count in counts.factors:
+            bins, churns, counted = factors.setdefault(factor, ([], [], []))
+            bins.append(score_bin)
+            churns.append(churned)
+            counted.append(count)
+        churners = [Churner(float(r.arr), r.lead_days, bool(r.flagged_ahead)) for r in counts.churners]
+        return figures(scores or ScoreCounts([], [], [], [], []), churners, factors)
 
     def feature_keys(self) -> list[str]:
         """Return the keys of the feature catalogue, in catalogue order."""

@@ -18,8 +18,10 @@ from healthdash.scoring.terms import FACTOR_KEYS, PRIORITIES, TIERS, FactorKey, 
 
 __all__ = [
     "ACTIVITY_TYPES",
+    "CHURN_REASONS",
     "EARLIEST_DAY",
     "EVENT_TYPES",
+    "EXTERNAL_ID_PATTERN",
     "FACTOR_KEYS",
     "FEATURE_KEY_PATTERN",
     "INVOICE_STATUSES",
@@ -27,18 +29,24 @@ __all__ = [
     "MAX_AMOUNT",
     "MAX_API_CALLS",
     "MAX_BATCH",
+    "MAX_EXTERNAL_ID_LENGTH",
     "MAX_FUTURE",
     "MAX_ID",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_NAME_LENGTH",
+    "MAX_NOTE_LENGTH",
+    "MAX_SEATS",
     "MAX_SUBJECT_LENGTH",
     "MAX_USER_LENGTH",
+    "OUTCOME_TYPES",
     "PLANS",
     "PRIORITIES",
     "REGIONS",
     "SEGMENTS",
+    "STATUSES",
     "TICKET_STATUSES",
     "TIERS",
+    "ChurnReason",
     "EventType",
     "FactorKey",
     "InvoiceStatus",
@@ -46,6 +54,7 @@ __all__ = [
     "Priority",
     "Region",
     "Segment",
+    "Status",
     "TicketStatus",
     "Tier",
 ]
@@ -59,14 +68,32 @@ PLANS: tuple[str, ...] = get_args(Plan)
 Region = Literal["amer", "emea", "apac"]
 REGIONS: tuple[str, ...] = get_args(Region)
 MAX_NAME_LENGTH = 200  # a customer's name, without surrounding spaces
+MAX_SEATS = 1_000_000
+Status = Literal["active", "churned"]  # whether it is still a customer
+STATUSES: tuple[str, ...] = get_args(Status)
+MAX_EXTERNAL_ID_LENGTH = 200  # the customer's id in the CRM: printable ASCII without spaces
+EXTERNAL_ID_PATTERN = r"^[!-~]+$"
 
 # --- events ----------------------------------------------------------------------------------------------------
 
 EventType = Literal[
-    "login", "feature_use", "api_call", "ticket_opened", "ticket_closed", "invoice_issued", "invoice_paid"
+    "login",
+    "feature_use",
+    "api_call",
+    "ticket_opened",
+    "ticket_closed",
+    "invoice_issued",
+    "invoice_paid",
+    "churned",
+    "renewed",
+    "arr_changed",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 ACTIVITY_TYPES: frozenset[str] = frozenset({"login", "api_call", "feature_use"})  # they touch no other record
+OUTCOME_TYPES: frozenset[str] = frozenset({"churned", "renewed", "arr_changed"})  # they change the customer's record
+ChurnReason = Literal["budget", "product_fit", "competitor", "support", "consolidation", "business_closed", "other"]
+CHURN_REASONS: tuple[str, ...] = get_args(ChurnReason)
+MAX_NOTE_LENGTH = 2000  # a note on an outcome
 MAX_USER_LENGTH = 200  # who logged in
 FEATURE_KEY_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"  # a key of the feature catalogue
 MAX_API_CALLS = 1_000_000_000  # in one api_call event

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from healthdash.cli import main
 from healthdash.scoring import FACTOR_KEYS, TIERS
@@ -101,3 +103,42 @@ def test_main_reports_runtime_errors_without_traceback(capsys: pytest.CaptureFix
         get_settings.cache_clear()
     assert status == 1
     assert "healthdash:" in capsys.readouterr().err
+
+
+def scored_and_active(url: str, day: str) -> int:
+    """Count the customers scored on a day of the history that had not churned by then."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM score_history h WHERE h.day = CAST(:d AS date) AND h.score IS NOT NULL "
+                        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = h.customer_id "
+                        "AND e.type = 'churned' AND (e.occurred_at AT TIME ZONE 'UTC')::date <= h.day)"
+                    ),
+                    {"d": day},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_backtest_as_json_and_as_a_table(fresh_db_url: str) -> None:
+    assert run_cli("history", "backfill", "--days", "3", database_url=fresh_db_url).returncode == 0
+    result = run_cli("backtest", "--horizon", "2", "--lead", "1", "--format", "json", database_url=fresh_db_url)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["horizon"], report["lead"]) == (2, 1)
+    assert report["figures"]["observations"] == scored_and_active(fresh_db_url, report["to"])
+    assert report["from"] == report["to"]  # the first day of history is the last one whose horizon has passed
+    table = run_cli("backtest", "--horizon", "2", "--lead", "1", database_url=fresh_db_url)
+    assert table.returncode == 0, table.stderr
+    assert f"customer-days judged   {report['figures']['observations']:,}" in table.stdout
+    assert "ROC AUC of the score" in table.stdout and "login_frequency" in table.stdout
+    assert "weight now" in table.stdout
+
+
+def test_backtest_refuses_a_lead_longer_than_the_horizon(sample_db_url: str) -> None:
+    result = run_cli("backtest", "--horizon", "10", "--lead", "20", database_url=sample_db_url)
+    assert result.returncode == 1 and "--lead must be from 0 to the horizon" in result.stderr

@@ -134,14 +134,15 @@ class ApiContext:
         """
         return await self.within_deadline(self.run(fn, *args))
 
-    async def within_deadline(self, work: Awaitable[T]) -> T:
-        """Await database work for at most the deadline; then answer 503 with Retry-After."""
+    async def within_deadline(self, work: Awaitable[T], share: int = 1) -> T:
+        """Await database work for at most the deadline (`share` times over); then answer 503 with Retry-After."""
         if self.deadline is None:
             return await work
+        seconds = self.deadline * share
         try:
-            return await asyncio.wait_for(work, self.deadline)
+            return await asyncio.wait_for(work, seconds)
         except TimeoutError:
-            detail = f"the database did not answer within {self.deadline:g} s; try again shortly"
+            detail = f"the database did not answer within {seconds:g} s; try again shortly"
             raise Problem(503, detail, headers={"Retry-After": "5"}) from None
 
     async def snapshot(self, as_of: dt.datetime | None) -> Snapshot:

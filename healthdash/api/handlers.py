@@ -21,6 +21,7 @@ from healthdash.api.models.events import EVENT
 from healthdash.api.models.query import (
     AsOfQuery,
     AuditQuery,
+    BacktestQuery,
     ChangesQuery,
     CustomerListQuery,
     DashboardQuery,
@@ -38,6 +39,7 @@ from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 HEALTHZ_SECONDS = 2.5
+BACKTEST_SHARE = 8  # a backtest reads the whole history and fits a model: the read deadline this many times over
 ERRORS_LISTED = 100  # a 422 lists at most this many fields at fault (and says how many more there were)
 DASHBOARD_DIGEST_WAIT = 1.0  # seconds the dashboard waits for a first read of the history before answering without
 log = logging.getLogger("healthdash.api")
@@ -52,7 +54,8 @@ class ApiHandler(RequestHandler):
     """
 
     public = False  # answers anyone (else: a signed-in person or a token, with the role `needs` names)
-    needs = {"GET": "viewer", "HEAD": "viewer", "POST": "csm"}
+    needs = {"GET": "viewer", "HEAD": "viewer", "POST": "csm", "PUT": "csm", "PATCH": "csm"}
+    WRITES: frozenset[str] = frozenset()  # the methods that write: they need a JSON body (and a token: `identify`)
 
     def initialize(self, api: ApiContext) -> None:
         self.api = api
@@ -74,7 +77,9 @@ class ApiHandler(RequestHandler):
 
     def refusal_by_headers(self) -> Problem | None:
         """Return why the request is refused on its headers alone, before any of its body is read (None: it is not)."""
-        return None
+        if self.request.method not in self.WRITES:
+            return None  # a read, or refused as a method not allowed, whatever its headers
+        return self.media_type_refusal()
 
     async def owned(self) -> tuple[int, ...]:
         """Return the ids of the customers the caller owns (none for a service's token)."""
@@ -116,6 +121,19 @@ class ApiHandler(RequestHandler):
             detail = f"this needs the {needed} role; {self.principal.actor} has the {self.principal.role} role"
             self.identity_refusal = Problem(403, detail)
 
+    def media_type_refusal(self) -> Problem | None:
+        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return Problem(415, f"send the body as application/json, not {content_type or 'no content type'}")
+        return None
+
+    def json_body(self) -> Any:
+        body = self.body_bytes()
+        try:
+            return jsonio.parse_body(body)
+        except jsonio.JSONBodyError as exc:
+            raise Problem(400, str(exc)) from None
+
     async def prepare(self) -> None:
         await self.identify()
         declared = declared_length(self.request.headers.get("Content-Length"))
@@ -127,7 +145,7 @@ class ApiHandler(RequestHandler):
         if refusal is None:
             connection.set_max_body_size(self.body.limit + budget)  # type: ignore[union-attr]
             return
-        later = self.request.method == "POST" and declared is not None and declared <= budget
+        later = self.request.method in ("POST", "PUT", "PATCH") and declared is not None and declared <= budget
         if later and self.request.headers.get("Expect", "").lower() != "100-continue":
             self.refusal = refusal  # answered once the body is in: a client sending it then reads the answer
             connection.set_max_body_size(declared)  # type: ignore[union-attr]
@@ -175,7 +193,9 @@ class ApiHandler(RequestHandler):
         problem = _problem(status_code, kwargs.get("exc_info"))
         if problem.status == 405:
             allowed = [
-                m for m in ("GET", "POST") if getattr(type(self), m.lower()) is not getattr(RequestHandler, m.lower())
+                m
+                for m in ("GET", "POST", "PUT", "PATCH")
+                if getattr(type(self), m.lower()) is not getattr(RequestHandler, m.lower())
             ]
             allowed[1:1] = ["HEAD"] if "GET" in allowed else []
             problem.headers["Allow"] = ", ".join(allowed)
@@ -205,9 +225,11 @@ class DashboardHandler(ApiHandler):
         digest = await self.api.digest(wait=DASHBOARD_DIGEST_WAIT) if live else None
         config = self.api.service.config
         owned = await self.owned() if params.scope == "mine" else None
-        key = ("dashboard", as_of, digest.built if digest else None, owned)
+        key = ("dashboard", as_of, params.status, digest.built if digest else None, owned)
         within = None if owned is None else np.isin(snapshot.scores.ids, owned)
-        self.send(snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config, within)))
+        self.send(
+            snapshot.view(key, lambda: views.dashboard_body(snapshot, as_of, digest, config, params.status, within))
+        )
 
 
 class CustomerListHandler(ApiHandler):
@@ -280,10 +302,7 @@ class CustomerChangesHandler(ApiHandler):
 
 
 class CustomerEventsHandler(ApiHandler):
-    def refusal_by_headers(self) -> Problem | None:
-        if self.request.method != "POST":
-            return None  # refused as a method not allowed, whatever its headers
-        return self.media_type_refusal()
+    WRITES = frozenset({"POST"})
 
     async def post(self, customer_id: str) -> None:
         """Record one event for a customer."""
@@ -307,19 +326,6 @@ class CustomerEventsHandler(ApiHandler):
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)
-
-    def media_type_refusal(self) -> Problem | None:
-        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return Problem(415, f"send the event as application/json, not {content_type or 'no content type'}")
-        return None
-
-    def json_body(self) -> Any:
-        body = self.body_bytes()
-        try:
-            return jsonio.parse_body(body)
-        except jsonio.JSONBodyError as exc:
-            raise Problem(400, str(exc)) from None
 
 
 class CustomerEventHandler(ApiHandler):
@@ -462,3 +468,12 @@ def _problem(status_code: int, exc_info: Any) -> Problem:
             return Problem(405, "this method is not allowed here")
         return Problem(exc.status_code, exc.log_message or "the request cannot be served")
     return Problem(500, "an internal error occurred; it has been logged")
+
+
+class BacktestHandler(ApiHandler):
+    async def get(self) -> None:
+        """Get how well the score history foretold churn over a range of days."""
+        params = self.query(BacktestQuery)
+        work = self.api.run(self.api.service.backtest_report, params.from_, params.to, params.horizon, params.lead)
+        body = await self.api.within_deadline(work, share=BACKTEST_SHARE)
+        self.send(body)

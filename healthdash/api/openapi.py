@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from healthdash.api.models import events, query, responses
+from healthdash.api.models import customers, events, query, responses
 from healthdash.api.models.values import FUTURE_MINUTES
 from healthdash.vocabulary import MAX_BATCH, MAX_ID, MAX_IDEMPOTENCY_KEY_LENGTH
 
@@ -59,6 +59,13 @@ def _without_null_defaults(schema: Any) -> Any:
 
 def _response(description: str, model: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}}}
+
+
+def _body(model: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}}}
+
+
+_DUPLICATE = "another customer has this external_id"
 
 
 def _errors(*codes: int, **descriptions: str) -> dict[str, Any]:
@@ -130,6 +137,33 @@ _RANGE_422 = (
     "invalid parameters: a date that is not a day of the years 2000 to 2199, `from` after `to`, or a range of more "
     f"than {query.MAX_RANGE_DAYS} days"
 )
+_CUSTOMER_422 = (
+    "invalid body; `errors` names each field at fault: an unknown field, a segment, plan or region outside the "
+    "vocabulary, a negative ARR or one with more than two decimals, a blank name, seats outside 1 to 1,000,000"
+)
+_PUT_CUSTOMER = (
+    "What a CRM sync calls: creates the customer with this `external_id` (201 with Location; `name`, `segment`, "
+    "`plan` and `seats` are then required) or changes the fields given of the one there is (200). Fields left out "
+    "keep their stored values. The same body twice changes nothing the second time. The dashboard and the list "
+    "show the customer at once, and every instance within a second."
+)
+_EXTERNAL_ID = {
+    "name": "external_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+    "description": "the customer's id in the CRM (URL-encoded)",
+}
+_BACKTEST = (
+    "For every customer scored and active (not churned) on a day D of the range, from the score history: was it "
+    "flagged (tier at_risk or critical) at D, and did it churn (its first `churned` event) in (D, D + horizon]? Over "
+    "all those customer-days: the confusion table, precision, recall, the base churn rate, the lift (precision over "
+    "the base rate), the ROC AUC of the score and its curve, the churn rate per 10-point score band, each also "
+    "weighted by ARR where it applies; per churned customer, the days between its first flag within the horizon "
+    "and its churn (their median) and whether it was flagged `lead` days ahead or more (the share of churners and "
+    "of churned ARR); per factor, the AUC of its score alone. Day D is judged by its history row alone: nothing "
+    "recorded after D changes its flag. docs/scoring.md gives the formulas with a worked example."
+)
 _IGNORED_AS_OF = "accepted like everywhere else (a date or a timestamp with its offset) and checked; no effect here"
 
 
@@ -151,8 +185,15 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
         responses.ScoreChanges,
         responses.Me,
         responses.AuditLog,
+        responses.Backtest,
     ]
-    request_models: list[type[BaseModel]] = [*events.EVENT_MODELS, events.EventBatch]
+    request_models: list[type[BaseModel]] = [
+        *events.EVENT_MODELS,
+        events.EventBatch,
+        customers.NewCustomer,
+        customers.CustomerChange,
+        customers.CustomerByExternalId,
+    ]
     _, schemas = models_json_schema(
         [(model, "serialization") for model in response_models] + [(v, "validation") for v in request_models],
         ref_template=REF,
@@ -182,7 +223,73 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
                 "operationId": "listCustomers",
                 "parameters": _parameters(query.CustomerListQuery),
                 "responses": {"200": _response("a page of customers", "CustomerList"), **_errors(405, 422, 503)},
-            }
+            },
+            "post": {
+                "summary": "Create a customer; it shows in the dashboard and the list at once",
+                "operationId": "createCustomer",
+                "security": [{"bearer": []}],
+                "requestBody": _body("NewCustomer"),
+                "responses": {
+                    "201": {
+                        **_response("the customer's profile", "Profile"),
+                        "headers": {"Location": {"schema": {"type": "string"}, "description": "the customer's URL"}},
+                    },
+                    **_errors(400, 401, 405, 409, 413, 415, 422, 503, e409=_DUPLICATE, e422=_CUSTOMER_422),
+                },
+            },
+        },
+        "/api/customers/{customer_id}": {
+            "get": {
+                "summary": "One customer's profile",
+                "operationId": "getCustomer",
+                "parameters": [_CUSTOMER_ID, *_parameters(query.AsOfQuery, as_of=_IGNORED_AS_OF)],
+                "responses": {"200": _response("the profile", "Profile"), **_errors(404, 405, 422, 503)},
+            },
+            "patch": {
+                "summary": "Change the fields given of a customer; null clears owner, renewal_date or external_id",
+                "operationId": "updateCustomer",
+                "security": [{"bearer": []}],
+                "parameters": [_CUSTOMER_ID],
+                "requestBody": _body("CustomerChange"),
+                "responses": {
+                    "200": _response("the profile", "Profile"),
+                    **_errors(400, 401, 404, 405, 409, 413, 415, 422, 503, e409=_DUPLICATE, e422=_CUSTOMER_422),
+                },
+            },
+        },
+        "/api/customers/external/{external_id}": {
+            "get": {
+                "summary": "The profile of the customer with a CRM id",
+                "operationId": "getCustomerByExternalId",
+                "parameters": [_EXTERNAL_ID, *_parameters(query.AsOfQuery, as_of=_IGNORED_AS_OF)],
+                "responses": {"200": _response("the profile", "Profile"), **_errors(404, 405, 422, 503)},
+            },
+            "put": {
+                "summary": "Create or update the customer with a CRM id (idempotent)",
+                "description": _PUT_CUSTOMER,
+                "operationId": "putCustomerByExternalId",
+                "security": [{"bearer": []}],
+                "parameters": [_EXTERNAL_ID],
+                "requestBody": _body("CustomerByExternalId"),
+                "responses": {
+                    "200": _response("the profile, changed or not", "Profile"),
+                    "201": {
+                        **_response("the new customer's profile", "Profile"),
+                        "headers": {"Location": {"schema": {"type": "string"}, "description": "the customer's URL"}},
+                    },
+                    **_errors(
+                        400,
+                        401,
+                        404,
+                        405,
+                        413,
+                        415,
+                        422,
+                        503,
+                        e422=_CUSTOMER_422 + "; a new customer without name, segment, plan or seats",
+                    ),
+                },
+            },
         },
         "/api/scores": {
             "get": {
@@ -304,6 +411,22 @@ def openapi_document(features: tuple[str, ...] | None = None) -> dict[str, Any]:
                         },
                     },
                     **_errors(400, 401, 405, 409, 413, 415, 422, 503, e413="a body over 8 MiB", e422=_BATCH_422),
+                },
+            }
+        },
+        "/api/backtest": {
+            "get": {
+                "summary": "How well the score foretold churn: precision, recall, lift, AUC, calibration, lead days",
+                "description": _BACKTEST,
+                "operationId": "getBacktest",
+                "parameters": _parameters(
+                    query.BacktestQuery,
+                    to="the last day judged; default the last day of history less the horizon",
+                    **{"from": "the first day judged; default 179 days before `to`"},
+                ),
+                "responses": {
+                    "200": _response("the range and its figures", "Backtest"),
+                    **_errors(405, 422, 503, e422=_RANGE_422 + ", or a lead longer than the horizon"),
                 },
             }
         },

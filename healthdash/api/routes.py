@@ -8,14 +8,15 @@ from jupyter_server.utils import url_path_join
 
 from healthdash.api.batch import EventBatchHandler
 from healthdash.api.context import ApiContext
+from healthdash.api.customers import CustomerHandler, CustomersHandler, ExternalCustomerHandler
 from healthdash.api.handlers import (
     AuditHandler,
+    BacktestHandler,
     CustomerChangesHandler,
     CustomerEventHandler,
     CustomerEventsHandler,
     CustomerHealthHandler,
     CustomerHistoryHandler,
-    CustomerListHandler,
     DashboardHandler,
     HealthzHandler,
     MeHandler,
@@ -27,7 +28,9 @@ from healthdash.api.handlers import (
 
 default_handlers = [
     (r"/api/dashboard", DashboardHandler),
-    (r"/api/customers", CustomerListHandler),
+    (r"/api/customers", CustomersHandler),
+    (r"/api/customers/external/([^/]+)", ExternalCustomerHandler),
+    (r"/api/customers/([^/]+)", CustomerHandler),
     (r"/api/scores", ScoresHandler),
     (r"/api/scoring", ScoringHandler),
     (r"/api/customers/([^/]+)/health", CustomerHealthHandler),
@@ -38,6 +41,7 @@ default_handlers = [
     (r"/api/events/batch", EventBatchHandler),
     (r"/api/me", MeHandler),
     (r"/api/audit", AuditHandler),
+    (r"/api/backtest", BacktestHandler),
     (r"/api/openapi\.json", OpenApiHandler),
     (r"/api/healthz", HealthzHandler),
     # anything else under /api/ except Voila's own kernel routes

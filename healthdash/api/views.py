@@ -14,7 +14,7 @@ from healthdash.customer_list import HistoryColumns, ListQuery, page_records, se
 from healthdash.score_history.digest import MOVER_SPANS, HistoryDigest
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig
-from healthdash.summary import dashboard_summary
+from healthdash.summary import dashboard_summary, with_status
 from healthdash.vocabulary import FACTOR_KEYS
 
 JSON = "application/json"
@@ -29,16 +29,19 @@ def dashboard_body(
     as_of: dt.datetime | None,
     digest: HistoryDigest | None = None,
     config: ScoringConfig | None = None,
+    status: str = "active",
     within: np.ndarray | None = None,
 ) -> bytes:
-    """Return the encoded dashboard for a snapshot, with the movers and tier counts of the digest when given; of the
-    customers where `within` holds, when given (then without the tier counts over time, which are everyone's)."""
+    """Return the encoded dashboard for a snapshot, of the customers of `status`, with the movers and tier counts of
+    the digest when given; of the customers where `within` holds, when given (then without the tier counts over
+    time, which are everyone's)."""
     scores = snapshot.scores if within is None else snapshot.scores.take(np.flatnonzero(within))
-    summary = dashboard_summary(scores, as_of or snapshot.as_of)
+    summary = dashboard_summary(scores, as_of or snapshot.as_of, status)
     summary["movers"] = summary["tier_history"] = None
     if digest is not None:
         config = config or ScoringConfig()
-        summary["movers"] = {str(back): digest.movers(scores, config, back) for back in MOVER_SPANS}
+        shown = with_status(scores, status)
+        summary["movers"] = {str(back): digest.movers(shown, config, back) for back in MOVER_SPANS}
         summary["tier_history"] = digest.tier_history() if within is None else None
     return jsonio.dumps(summary)
 

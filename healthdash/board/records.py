@@ -90,7 +90,7 @@ class CustomerRecords:
             t, v = _rows_of(t, "customer_id", p["id"][rows]), _rows_of(v, "customer_id", p["id"][rows])
         ids = p["id"][rows]
         raw: dict[str, np.ndarray] = {"id": ids}
-        for name in ("name", "segment", "plan", "seats"):
+        for name in ("name", "segment", "plan", "status", "seats", "arr_cents", "renewal_day"):
             raw[name] = p[name][rows]
         raw["age_days"] = d - p["created_day"][rows]
         raw["catalogue_size"] = np.full(len(ids), self.catalogue, dtype=np.int64)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 from healthdash.db.people import audit_many
 from healthdash.db.writes import EVENT_ROWS, event_rows, feature_keys, stored_data
 from healthdash.recording import Answer, Author, EventRejected, KeyReused, NewEvent
+from healthdash.vocabulary import OUTCOME_TYPES
 
 KEY_DAYS = 1  # how long an idempotency key is remembered
 _INSERT = text(
@@ -79,7 +80,7 @@ def record_batch(conn: Connection, events: Sequence[NewEvent], author: Author | 
             message = f"events[{i}]: unknown feature {event.data['feature']!r}; see the feature catalogue"
             raise EventRejected(f"events[{i}].data.feature", message)
         data = event.data
-        if event.type.startswith(("ticket_", "invoice_")):
+        if event.type.startswith(("ticket_", "invoice_")) or event.type in OUTCOME_TYPES:
             try:
                 data = stored_data(conn, event.customer_id, event.type, event.occurred_at, event.data)
             except EventRejected as exc:

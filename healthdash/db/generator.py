@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from healthdash.db import synthetic as syn
 from healthdash.db.database import INIT_SQL
-from healthdash.vocabulary import EVENT_TYPES, PLANS, PRIORITIES, REGIONS, SEGMENTS
+from healthdash.vocabulary import CHURN_REASONS, EVENT_TYPES, PLANS, PRIORITIES, REGIONS, SEGMENTS
 
 SAMPLE_DATA_MARKER = "-- Sample data"
 TABLES = ("customers", "features", "events", "tickets", "invoices", "customer_daily")
@@ -178,7 +178,11 @@ def _load(cursor: Any, plan: syn.Plan, bar: tqdm[NoReturn]) -> tuple[int, int, i
 
     _advance(bar, 0, "customers, tickets and invoices")
     _copy(cursor, "features (key, label, bit)", _feature_rows())
-    _copy(cursor, "customers (id, name, segment, plan, seats, industry, region, owner, created_at)", _customers(plan))
+    _copy(
+        cursor,
+        "customers (id, name, segment, plan, seats, industry, region, owner, created_at, arr, renewal_date, status)",
+        _customers(plan),
+    )
     _copy(cursor, "tickets (id, customer_id, subject, priority, status, opened_at, closed_at)", _tickets(plan))
     _copy(cursor, "invoices (id, customer_id, amount, issued_at, due_at, paid_at)", _invoices(plan))
     events = rollup = 0
@@ -190,6 +194,9 @@ def _load(cursor: Any, plan: syn.Plan, bar: tqdm[NoReturn]) -> tuple[int, int, i
         events += len(day.customer_id)
         rollup += len(day.rollup_customer_id)
         _advance(bar, 1, f"{day.day}: {events:,} events")
+    churns = _churns(plan, next_id)
+    _copy(cursor, "events (id, customer_id, type, occurred_at, data, recorded_at)", churns)
+    events += int(plan.outcomes.churned.sum())
 
     for statement in _SET_SEQUENCES:
         cursor.execute(statement)
@@ -319,7 +326,7 @@ def _feature_rows() -> Iterator[str]:
 
 
 def _customers(plan: syn.Plan) -> Iterator[str]:
-    c = plan.customers
+    c, o = plan.customers, plan.outcomes
     created = (plan.epoch_day - c.age_days) * syn.DAY_SECONDS + c.signup_second
     return _lines(
         zip(
@@ -330,11 +337,26 @@ def _customers(plan: syn.Plan) -> Iterator[str]:
             map(str, c.seats.tolist()),
             (syn.INDUSTRIES[i] for i in c.industry.tolist()),
             (REGIONS[r] for r in c.region.tolist()),
-            (syn.OWNERS[o] for o in c.owner.tolist()),
+            (syn.OWNERS[owner] for owner in c.owner.tolist()),
             _timestamps(created),
+            (f"{a:.2f}" for a in o.arr.tolist()),
+            _dates(o.renewal_day),
+            ("churned" if churned else "active" for churned in o.churned.tolist()),
             strict=True,
         )
     )
+
+
+def _churns(plan: syn.Plan, first_id: int) -> list[str]:
+    """Return the churned events of the customers who churned (at 15:00 UTC of their churn day), numbered on."""
+    o = plan.outcomes
+    who = np.flatnonzero(o.churned)
+    at = _timestamps(o.churn_day[who] * syn.DAY_SECONDS + 15 * 3600)
+    rows = (
+        (str(first_id + i), str(c + 1), "churned", when, f'{{"reason": "{CHURN_REASONS[o.reason[c]]}"}}', when)
+        for i, (c, when) in enumerate(zip(who.tolist(), at, strict=True))
+    )
+    return list(_lines(rows))
 
 
 def _tickets(plan: syn.Plan) -> Iterator[str]:

@@ -2,8 +2,9 @@
 
 A trigger on `events` (db/init.sql) runs `pg_notify('healthdash_events', ...)` for each inserting statement, with the
 earliest day of its events, ` usage` when they are all activity, and the comma-separated ids of the customers
-concerned (`2026-11-25 usage:3,17`), or `*` when there are too many to list. The score board then reads again only
-the usage from that day on, and the tickets, invoices and profiles only when the change was not usage only. A
+concerned (`2026-11-25 usage:3,17`), or `*` when there are too many to list. A trigger on `customers` does the same
+for customers added or changed, with the current day (their profile is read again). The score board then reads again
+only the usage from that day on, and the tickets, invoices and profiles only when the change was not usage only. A
 `ChangeListener` keeps one dedicated connection listening on that channel in a background thread and hands each
 notification to the event loop, where the score board marks those customers as changed. When the connection is lost
 it reconnects with backoff and, once listening again, drops the whole cache: notifications sent meanwhile are lost

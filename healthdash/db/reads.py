@@ -21,6 +21,10 @@ class ProfileRow(TypedDict):
     region: str
     owner: str | None
     created_at: dt.datetime
+    external_id: str | None
+    arr: float
+    renewal_date: dt.date | None
+    status: str
 
 
 class EventRow(TypedDict):
@@ -67,7 +71,8 @@ _EVIDENCE = text(
     """
     SELECT json_build_object(
         'customer', (SELECT to_json(c) FROM (
-            SELECT id, name, segment, plan, seats, industry, region, owner, created_at
+            SELECT id, name, segment, plan, seats, industry, region, owner, created_at, external_id, arr,
+                   renewal_date, status
               FROM customers WHERE id = :id) c),
         'total', (SELECT count(*) FROM events WHERE customer_id = :id AND occurred_at <= :as_of),
         'events', (SELECT coalesce(json_agg(e ORDER BY e.occurred_at DESC, e.id DESC), '[]') FROM (

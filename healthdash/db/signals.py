@@ -60,7 +60,9 @@ invoice AS (
       JOIN invoices i ON i.due_at > {invoice_start} AND i.due_at <= p.d {invoice_filter}
      GROUP BY i.customer_id
 )
-SELECT c.id, c.name, c.segment, c.plan, c.seats, (p.d - (c.created_at AT TIME ZONE 'UTC')::date) AS age_days,
+SELECT c.id, c.name, c.segment, c.plan, c.status, c.seats, (c.arr * 100)::bigint AS arr_cents,
+       coalesce(c.renewal_date - DATE '1970-01-01', -1) AS renewal_day,
+       (p.d - (c.created_at AT TIME ZONE 'UTC')::date) AS age_days,
        (SELECT count(*) FROM features)::integer AS catalogue_size,
        {usage_columns}
        {ticket_columns},
@@ -82,7 +84,8 @@ USAGE_COLUMNS = (
     "api_calls_1",
     "api_calls_2",
 )
-PROFILE_COLUMNS = ("name", "segment", "plan")
+PROFILE_COLUMNS = ("name", "segment", "plan", "status")
+NUMBER_PROFILE_COLUMNS = ("arr_cents", "renewal_day")  # ARR in cents; the renewal day in days since 1970 (-1: none)
 
 
 def _ticket_counts() -> str:
@@ -177,7 +180,8 @@ def split_windows(day: dt.date, raw: dict[str, np.ndarray], window: int) -> Wind
     existed = age >= window
     catalogue = raw["catalogue_size"].astype(np.int64)
     profile = {c: raw[c].astype(object) for c in PROFILE_COLUMNS}
-    profile["seats"] = raw["seats"].astype(np.int64)
+    for name in ("seats", *NUMBER_PROFILE_COLUMNS):
+        profile[name] = raw[name].astype(np.int64)
 
     def as_of(block: int, rows: np.ndarray | slice) -> dict[str, np.ndarray]:
         columns = {name: values[rows] for name, values in profile.items()}

@@ -14,7 +14,9 @@ from sqlalchemy import Connection
 from healthdash.vocabulary import PRIORITIES
 
 _PROFILES = """
-SELECT id, name, segment, plan, seats, (created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' AS created_day
+SELECT id, name, segment, plan, status, seats, (arr * 100)::bigint AS arr_cents,
+       coalesce(renewal_date - DATE '1970-01-01', -1) AS renewal_day,
+       (created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' AS created_day
   FROM customers WHERE true {only} ORDER BY id
 """
 _TICKETS = """
@@ -26,11 +28,12 @@ _INVOICES = """
 SELECT customer_id, due_at - DATE '1970-01-01' AS due_day, coalesce(paid_at - DATE '1970-01-01', -1) AS paid_day
   FROM invoices WHERE due_at >= CAST(%(first)s AS date) {only}
 """
-TEXT = {"name": str, "segment": str, "plan": str}
+TEXT = {"name": str, "segment": str, "plan": str, "status": str}
 
 
 def read_profiles(conn: Connection, customer_ids: Sequence[int] | None = None) -> dict[str, np.ndarray]:
-    """Return customers' profiles in id order: id, name, segment, plan, seats, created_day (days since 1970)."""
+    """Return customers' profiles in id order: id, name, segment, plan, status, seats, arr_cents, renewal_day (days
+    since 1970; -1: none), created_day (days since 1970)."""
     return _columns(conn, _PROFILES, {}, customer_ids, "id")
 
 

@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from healthdash.vocabulary import EVENT_TYPES, PRIORITIES
+from healthdash.vocabulary import PRIORITIES
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -30,6 +30,11 @@ STORY_SHARE = np.array([13, 11, 9, 5, 5, 5, 4, 6, 3, 3]) / 64  # as among the 64
 THRIVING, STEADY, DECLINING, SUDDEN_DROP, PAYMENT_TROUBLE, SUPPORT_HEAVY, ONBOARDING, SILENT, RECOVERING, SEASONAL = (
     range(10)
 )
+# Per story: the chance that the customer churned, and the reasons it may give (CHURN_REASONS positions): about 10-20 %
+# churn over the 150 days, as in the sample data; most that went silent or declined, now and then a healthy one.
+CHURN_CHANCE = np.array([0.02, 0.06, 0.55, 0.2, 0.2, 0.0, 0.0, 0.5, 0.03, 0.03])
+CHURN_REASON = np.array([0, 4, 2, 3, 0, 6, 6, 1, 0, 4])  # per story, a position in vocabulary.CHURN_REASONS
+PRICE = np.array([9, 19, 32, 48])  # per seat and month, by plan (as the invoices)
 
 # Per story (rows in STORIES order): login chance 150 days ago (lo, hi) and yesterday (lo, hi), curve, favourite
 # features in use then (lo, hi) and now (lo, hi), API traffic now relative to then (lo, hi), quiet days (lo, hi) and
@@ -171,6 +176,17 @@ class Customers:
 
 
 @dataclass(frozen=True)
+class Outcomes:
+    """Each customer's contract (ARR, renewal day) and churn: whether, the day (days since the epoch) and why."""
+
+    arr: npt.NDArray[np.float64]
+    renewal_day: IntArray
+    churned: npt.NDArray[np.bool_]
+    churn_day: IntArray  # -1: not churned
+    reason: IntArray  # index into CHURN_REASONS
+
+
+@dataclass(frozen=True)
 class Tickets:
     """Support tickets, ordered (and numbered from 1) by the moment they were opened."""
 
@@ -287,6 +303,33 @@ class Plan:
             "season": s[:, 16],
             "season_phase": timing * s[:, 16],
         }
+
+    @cached_property
+    def outcomes(self) -> Outcomes:
+        """ARR and renewal by plan, seats and signup; churn by story with noise (as in db/init.sql), on a day after a
+        silent or dropped customer went quiet, late in a decline, or any time for the others."""
+        c, p, rng = self.customers, self.profile, self.rng(9)
+        discount = np.where(c.seats > 1000, 0.75, np.where(c.seats > 250, 0.85, 1.0))
+        arr = np.round(c.seats * 12 * PRICE[c.plan] * discount, 2)
+        signup = self.epoch_day - c.age_days
+        renewal = signup + 365 * (c.age_days // 365 + 1)
+        churned = rng.random(self.size) < CHURN_CHANCE[c.story]
+        quiet = p["quiet_days"].astype(np.int64)
+        ago = np.select(
+            [c.story == SILENT, c.story == SUDDEN_DROP, c.story == DECLINING, c.story == PAYMENT_TROUBLE],
+            [quiet - 8 - rng.integers(0, 16, size=self.size), quiet - 3 - rng.integers(0, 4, size=self.size),
+             1 + rng.integers(0, 21, size=self.size), 1 + rng.integers(0, 30, size=self.size)],
+            1 + rng.integers(0, 90, size=self.size),
+        )  # fmt: skip
+        ago = np.clip(ago, 1, np.maximum(np.minimum(c.age_days - 1, self.days), 1))
+        churned &= c.age_days > 1
+        return Outcomes(
+            arr=arr,
+            renewal_day=renewal.astype(np.int64),
+            churned=churned,
+            churn_day=np.where(churned, self.epoch_day - ago, -1).astype(np.int64),
+            reason=CHURN_REASON[c.story].astype(np.int64),
+        )
 
     @cached_property
     def preference(self) -> IntArray:
@@ -476,7 +519,7 @@ class Plan:
             [login_data, FEATURE_DATA[feature], api_data, _ticket_data(tickets, opened, True),
              _ticket_data(tickets, closed, False), _invoice_data(invoices, issued), _invoice_data(invoices, paid)]
         )  # fmt: skip
-        kind = np.repeat(np.arange(len(EVENT_TYPES)), kinds)
+        kind = np.repeat(np.arange(len(kinds)), kinds)  # the first seven of EVENT_TYPES: the activity and records
         order = np.lexsort((kind, customer, at))
 
         activity = np.bincount(login_customer, minlength=n) + np.bincount(use_customer, minlength=n)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, text
 
 from healthdash.db.people import audit_many
 from healthdash.recording import Activity, Author, EventRejected
+from healthdash.vocabulary import OUTCOME_TYPES
 
 _INSERT_EVENT = text(
     """
@@ -153,7 +154,37 @@ def stored_data(
         stored["due_at"] = data["due_at"].isoformat()
     elif event_type == "invoice_paid":
         _pay_invoice(conn, customer_id, occurred_at, int(data["invoice_id"]))
+    elif event_type in OUTCOME_TYPES:
+        stored.update(_record_outcome(conn, customer_id, event_type, data))
     return stored
+
+
+def _record_outcome(conn: Connection, customer_id: int, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Apply an outcome to the customer's record; return what the stored event's data holds besides the body's.
+
+    A churned customer's status becomes `churned` (twice is a conflict); a renewal makes it active again with its
+    new renewal date (and ARR when given); an ARR change keeps the ARR before it, so that the event tells an
+    expansion from a contraction.
+    """
+    before = (
+        conn.execute(text("SELECT status, arr FROM customers WHERE id = :c FOR UPDATE"), {"c": customer_id})
+        .mappings()
+        .one()
+    )
+    if event_type == "churned":
+        if before["status"] == "churned":
+            raise EventRejected("type", f"customer {customer_id} has already churned", kind="conflict")
+        conn.execute(text("UPDATE customers SET status = 'churned' WHERE id = :c"), {"c": customer_id})
+        return {}
+    arr: Decimal = data["arr"] if data.get("arr") is not None else before["arr"]
+    if event_type == "renewed":
+        conn.execute(
+            text("UPDATE customers SET status = 'active', renewal_date = :r, arr = :a WHERE id = :c"),
+            {"r": data["renewal_date"], "a": arr, "c": customer_id},
+        )
+        return {"renewal_date": data["renewal_date"].isoformat(), "arr": str(arr)}
+    conn.execute(text("UPDATE customers SET arr = :a WHERE id = :c"), {"a": arr, "c": customer_id})
+    return {"arr": str(arr), "previous_arr": str(before["arr"])}
 
 
 def _open_ticket(conn: Connection, customer_id: int, occurred_at: dt.datetime, data: dict[str, Any]) -> int:

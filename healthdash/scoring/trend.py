@@ -9,7 +9,7 @@ from healthdash.scoring.config import ScoringConfig
 from healthdash.scoring.factor import Columns
 from healthdash.scoring.model import score_columns, score_frame
 
-PROFILE_COLUMNS = ("name", "segment", "plan", "seats")
+PROFILE_COLUMNS = ("name", "segment", "plan", "status", "seats", "arr_cents", "renewal_day")
 
 
 def score_with_trend(current: pd.DataFrame, previous: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:

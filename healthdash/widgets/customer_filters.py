@@ -1,4 +1,4 @@
-"""The customer list's controls: name search, tier, segment and plan filters, and the sort order."""
+"""The customer list's controls: name search, tier, segment, plan and status filters, and the sort order."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ SORTS: dict[str, tuple[Literal["score", "name", "trend"], Literal["asc", "desc"]
     "Trend: falling most": ("trend", "asc"),
     "Trend: rising most": ("trend", "desc"),
 }
-FILTERS = ("tier", "segment", "plan", "q", "owner")
+FILTERS = ("tier", "segment", "plan", "status", "q", "owner")
 BOOKS = [("Everyone's customers", ALL), ("My customers", "me")]
+STATUSES = {"Active customers": "active", "Churned customers": "churned", "All customers": "all"}
 
 
 class CustomerFilters(ipw.HBox):  # type: ignore[misc]
@@ -35,6 +36,7 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
         self.tier = _choice("All tiers", TIER_LABELS)
         self.segment = _choice("All segments", SEGMENT_LABELS)
         self.plan = _choice("All plans", PLAN_LABELS)
+        self.status = ipw.Dropdown(options=list(STATUSES.items()), value="active", layout={"width": "170px"})
         self.sort = ipw.Dropdown(options=list(SORTS), value="Score: lowest first", layout={"width": "190px"})
         self.owner = ipw.Dropdown(options=BOOKS, value=ALL, layout={"width": "190px"})
         for control, label in (
@@ -43,11 +45,12 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
             (self.tier, "tier"),
             (self.segment, "segment"),
             (self.plan, "plan"),
+            (self.status, "active or churned customers"),
             (self.sort, "sort order"),
         ):
             control.description_allow_html = False
             control.tooltip = label
-        controls = [self.search, self.tier, self.segment, self.plan, self.sort, self.owner]
+        controls = [self.search, self.tier, self.segment, self.plan, self.sort, self.status, self.owner]
         super().__init__(controls, **{"query": CustomerListQuery(), **kwargs})
         self.add_class("hd-toolbar")
         self.add_class("hd-filters")
@@ -60,6 +63,7 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
             tier=self.tier.value or None,
             segment=self.segment.value or None,
             plan=self.plan.value or None,
+            status=self.status.value,
             q=self.search.value.strip()[:200] or None,
             owner=self.owner.value or None,
             sort=sort,
@@ -67,7 +71,7 @@ class CustomerFilters(ipw.HBox):  # type: ignore[misc]
         )
 
     def apply_query_string(self, query_string: str | None) -> None:
-        """Preset the filters from a page address's query string (tier, segment, plan, q, owner); ignore invalid
+        """Preset the filters from a page address's query string (tier, segment, plan, status, q, owner); ignore invalid
         values."""
         values = {
             name: given[-1]

@@ -8,6 +8,7 @@ import ipywidgets as ipw
 
 from healthdash.client import ApiClient
 from healthdash.scoring import ScoringConfig
+from healthdash.widgets.arr_by_tier import ArrByTier
 from healthdash.widgets.at_risk_table import AtRiskTable
 from healthdash.widgets.dashboard_charts import DashboardCharts
 from healthdash.widgets.factor_averages import FactorAverages
@@ -33,7 +34,8 @@ class DashboardPage(Page):
         self.charts = DashboardCharts(config)
         self.at_risk = AtRiskTable(self.links)
         self.factor_averages = FactorAverages()
-        lower = ipw.Box([self.at_risk, self.factor_averages])
+        self.revenue = ArrByTier(self.links)
+        lower = ipw.Box([self.at_risk, self.factor_averages, self.revenue])
         lower.add_class("hd-grid")
         self.tier_history = TierHistoryChart()
         self.drops = BiggestDrops(self.links)
@@ -52,6 +54,15 @@ class DashboardPage(Page):
             self._landed = True
         dashboard = self.client.dashboard(self.scope.value)
         self.charts.config = self.config or self.client.scoring_config()
-        for widget in (self.tiles, self.charts, self.tier_history, self.drops, self.at_risk, self.factor_averages):
+        views = (
+            self.tiles,
+            self.charts,
+            self.tier_history,
+            self.drops,
+            self.at_risk,
+            self.factor_averages,
+            self.revenue,
+        )
+        for widget in views:
             widget.dashboard = dashboard
         self.as_of = dashboard.as_of

@@ -10,7 +10,7 @@ from traitlets import Instance
 
 from healthdash.api.models.responses import CustomerHealth, EventCreated
 from healthdash.client import ApiClient, ApiError
-from healthdash.vocabulary import MAX_AMOUNT, MAX_API_CALLS, PRIORITIES
+from healthdash.vocabulary import CHURN_REASONS, MAX_AMOUNT, MAX_API_CALLS, PRIORITIES
 from healthdash.widgets.events_table import EVENT_LABELS
 from healthdash.widgets.fragments import notice, score_number, tier_label
 
@@ -40,6 +40,12 @@ class EventForm(ipw.VBox):  # type: ignore[misc]
         )
         self.due = ipw.DatePicker(description="Due on", value=dt.date.today() + dt.timedelta(days=30))
         self.invoice = ipw.Dropdown(options=[], description="Invoice", layout=WIDE)
+        self.reason = ipw.Dropdown(
+            options=[(r.replace("_", " ").capitalize(), r) for r in CHURN_REASONS], value="budget", description="Reason"
+        )
+        self.note = ipw.Text(description="Note", placeholder="optional", layout=WIDE)
+        self.renewal = ipw.DatePicker(description="Renews on", value=dt.date.today() + dt.timedelta(days=365))
+        self.arr = ipw.BoundedFloatText(value=0.0, min=0.0, max=float(MAX_AMOUNT), step=0.01, description="ARR")
         self.fields_by_type: dict[str, list[ipw.Widget]] = {
             "login": [self.user],
             "feature_use": [self.feature],
@@ -48,6 +54,9 @@ class EventForm(ipw.VBox):  # type: ignore[misc]
             "ticket_closed": [self.ticket],
             "invoice_issued": [self.amount, self.due],
             "invoice_paid": [self.invoice],
+            "churned": [self.reason, self.note],
+            "renewed": [self.renewal, self.arr],
+            "arr_changed": [self.arr],
         }
         self.fields = ipw.VBox()
         self.submit = ipw.Button(description="Record event", button_style="primary", tooltip="record it now")
@@ -80,7 +89,19 @@ class EventForm(ipw.VBox):  # type: ignore[misc]
         if kind == "invoice_issued":
             due = self.due.value
             return {"amount": round(float(self.amount.value), 2), "due_at": due.isoformat() if due else None}
-        return {"invoice_id": self.invoice.value}
+        if kind == "invoice_paid":
+            return {"invoice_id": self.invoice.value}
+        return self._outcome(kind)
+
+    def _outcome(self, kind: str) -> dict[str, Any]:
+        if kind == "churned":
+            note = self.note.value.strip()
+            return {"reason": self.reason.value, **({"note": note} if note else {})}
+        arr = round(float(self.arr.value), 2)
+        if kind == "renewed":
+            renewal = self.renewal.value
+            return {"renewal_date": renewal.isoformat() if renewal else None, "arr": arr}
+        return {"arr": arr}
 
     def record(self) -> None:
         """Record the event now; show the new score, or what the server objected to."""
@@ -117,6 +138,7 @@ class EventForm(ipw.VBox):  # type: ignore[misc]
         self.ticket.value = tickets[0].id if tickets else None
         self.invoice.options = [(f"#{i.id} \u00b7 {i.amount:,.2f} due {i.due_at.isoformat()}", i.id) for i in invoices]
         self.invoice.value = invoices[0].id if invoices else None
+        self.arr.value = float(health.customer.arr) if health else 0.0
         seen = {str(e.data.get("feature")) for e in health.events.items if e.type == "feature_use"} if health else set()
         self.feature.options = sorted(f for f in seen if f and f != "None")
         old, new = (change.get("old"), change.get("new")) if change is not None else (None, None)

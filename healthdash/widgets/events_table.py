@@ -18,6 +18,9 @@ EVENT_LABELS = {
     "ticket_closed": "Ticket closed",
     "invoice_issued": "Invoice issued",
     "invoice_paid": "Invoice paid",
+    "churned": "Churned",
+    "renewed": "Renewed",
+    "arr_changed": "ARR changed",
 }
 
 

@@ -17,6 +17,7 @@ def test_the_dashboard_has_the_contract_fields(server: RunningServer) -> None:
         "customer_count",
         "average_score",
         "tiers",
+        "arr",
         "top_at_risk",
         "factor_averages",
         "distribution",
@@ -24,6 +25,8 @@ def test_the_dashboard_has_the_contract_fields(server: RunningServer) -> None:
         "tier_history",
     }
     assert list(dashboard["tiers"]) == list(TIERS)
+    assert set(dashboard["arr"]) == {"total", "by_tier", "at_risk", "renewals_due", "renewals_due_arr"}
+    assert list(dashboard["arr"]["by_tier"]) == list(dashboard["arr"]["renewals_due"]) == list(TIERS)
     assert list(dashboard["factor_averages"]) == list(FACTORS)
     assert [(b["from"], b["to"]) for b in dashboard["distribution"]] == [(f, f + 10) for f in range(0, 100, 10)]
     assert all(set(c) == {"id", "name", "score", "tier", "main_reason"} for c in dashboard["top_at_risk"])

@@ -141,7 +141,7 @@ def test_recording_for_an_unknown_customer_is_404(server: RunningServer) -> None
     [
         ("DELETE", "/api/dashboard", "GET, HEAD"),
         ("POST", "/api/dashboard", "GET, HEAD"),
-        ("PUT", "/api/customers", "GET, HEAD"),
+        ("PUT", "/api/customers", "GET, HEAD, POST"),
         ("PATCH", "/api/customers/1/health", "GET, HEAD"),
         ("GET", "/api/customers/1/events", "POST"),
         ("DELETE", "/api/customers/1/events/1", "GET, HEAD"),

@@ -122,6 +122,9 @@ def test_each_event_type_has_its_body(document: dict[str, Any]) -> None:
         "ticket_closed",
         "invoice_issued",
         "invoice_paid",
+        "churned",
+        "renewed",
+        "arr_changed",
     }
     data = {
         kind: schemas[ref.rsplit("/", 1)[1]]["properties"]["data"]["$ref"].rsplit("/", 1)[1]
@@ -136,6 +139,9 @@ def test_each_event_type_has_its_body(document: dict[str, Any]) -> None:
         "ticket_closed": {"ticket_id"},
         "invoice_issued": {"amount", "due_at"},
         "invoice_paid": {"invoice_id"},
+        "churned": {"reason"},
+        "renewed": {"renewal_date"},
+        "arr_changed": {"arr"},
     }
     assert all(schemas[name]["additionalProperties"] is False for name in data.values())
     priority = schemas["TicketOpenedData"]["properties"]["priority"]
@@ -161,6 +167,6 @@ def test_the_as_of_parameter_is_described_alike_everywhere(document: dict[str, A
         for parameter in operation.get("parameters", [])
         if parameter["name"] == "as_of"
     ]
-    assert len(as_of) == 8
+    assert len(as_of) == 10
     assert all(schema == as_of[0] for schema in as_of)
     assert [branch["format"] for branch in as_of[0]["anyOf"]] == ["date", "date-time"]

@@ -76,7 +76,7 @@ def test_scoring_answers_the_configuration_the_server_uses(server: RunningServer
 def test_every_customer_once_in_id_order_as_the_customer_list_has_them(
     server: RunningServer, scores: dict[str, Any]
 ) -> None:
-    listed = all_customers(server, sort="name")
+    listed = all_customers(server, sort="name", status="all")
     assert scores["count"] == len(scores["customers"]) == len(listed)
     assert [c["id"] for c in scores["customers"]] == sorted(c["id"] for c in listed)
     rows = by_id(scores["customers"])
@@ -143,7 +143,7 @@ def test_as_of_gives_the_scores_of_that_moment(server: RunningServer, roster: Ro
     day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).date().isoformat()
     past = get(server, "/api/scores", as_of=day)
     assert past["as_of"].startswith(f"{day}T23:59:59")
-    listed = all_customers(server, as_of=day)
+    listed = all_customers(server, as_of=day, status="all")
     assert [c["id"] for c in past["customers"]] == sorted(c["id"] for c in listed)
     rows = by_id(past["customers"])
     assert all({k: rows[c["id"]][k] for k in c} == c for c in listed)

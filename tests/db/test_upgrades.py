@@ -28,6 +28,16 @@ BEFORE = {
         ALTER TABLE events DROP COLUMN recorded_by;
         DROP TABLE audit_log, api_tokens, sessions, users;
     """,
+    "0003_outcomes": """
+        DROP TRIGGER customers_notify_insert ON customers;
+        DROP TRIGGER customers_notify_update ON customers;
+        DROP FUNCTION customers_notify();
+        DELETE FROM events WHERE type IN ('churned', 'renewed', 'arr_changed');
+        ALTER TABLE events DROP CONSTRAINT events_churn_reason_check, DROP CONSTRAINT events_type_check;
+        ALTER TABLE events ADD CONSTRAINT events_type_check CHECK (type IN ('login', 'feature_use', 'api_call',
+            'ticket_opened', 'ticket_closed', 'invoice_issued', 'invoice_paid'));
+        ALTER TABLE customers DROP COLUMN external_id, DROP COLUMN arr, DROP COLUMN renewal_date, DROP COLUMN status;
+    """,
 }
 SCHEMA = (
     "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "

@@ -159,3 +159,26 @@ def test_progress_shows_the_share_done_and_the_time_left() -> None:
     bar.close()
     lines = stream.getvalue().splitlines()
     assert "\r" not in stream.getvalue() and "100%" in lines[-1] and lines[-1].endswith("left, all")
+
+
+def test_customers_have_contracts_and_churn_follows_the_stories(generated_url: str) -> None:
+    plan = synthetic.Plan(CUSTOMERS, DAYS, seed=3)
+    churned = set((plan.customers.id[plan.outcomes.churned]).tolist())
+    engine = create_engine(generated_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            statuses = dict(conn.execute(text("SELECT id, status FROM customers")).all())
+            events = dict(conn.execute(text(
+                "SELECT customer_id, (occurred_at AT TIME ZONE 'UTC')::date FROM events WHERE type = 'churned'"
+            )).all())  # fmt: skip
+            unpriced = conn.execute(text("SELECT count(*) FROM customers WHERE arr <= 0 OR renewal_date IS NULL"))
+            assert unpriced.scalar_one() == 0
+            renewals = conn.execute(text("SELECT count(*) FROM customers WHERE renewal_date <= current_date"))
+            assert renewals.scalar_one() == 0  # the next anniversary, after today
+    finally:
+        engine.dispose()
+    assert {c for c, s in statuses.items() if s == "churned"} == set(events) == churned
+    assert 0.1 <= synthetic.Plan(5000, DAYS, seed=3).outcomes.churned.mean() <= 0.2  # about 10-20 % at any size
+    assert all(day < utc_now().date() for day in events.values())
+    stories = plan.customers.story[plan.outcomes.churned]
+    assert not set(stories.tolist()) & {synthetic.SUPPORT_HEAVY, synthetic.ONBOARDING}

@@ -179,3 +179,18 @@ def test_a_csm_lands_on_their_own_customers(widgets_server: RunningServer) -> No
     assert page.table.page is not None and 0 < page.table.page.total < 64  # Priya Raman's customers only
     page.filters.owner.value = ""
     assert page.table.page.total > 0 and page.filters.query.owner is None
+
+
+def test_the_status_filter_shows_churned_customers_too(client: ApiClient, widgets_server: RunningServer) -> None:
+    page = CustomersPage(client, LINKS, page_size=500)
+    page.load()
+    active = row_ids(page.table)
+    page.filters.status.value = "churned"
+    _, _, body = widgets_server.get("/api/customers?status=churned&limit=500")
+    churned = row_ids(page.table)
+    assert churned == [c["id"] for c in body["customers"]] and churned
+    assert not set(churned) & set(active)
+    page.filters.status.value = "all"
+    assert sorted(row_ids(page.table)) == sorted(active + churned)
+    page.apply_query_string("status=churned")
+    assert page.filters.status.value == "churned"

@@ -9,6 +9,7 @@ import pytest
 from healthdash.client import ApiClient
 from healthdash.scoring import ScoringConfig
 from healthdash.widgets import DashboardPage
+from healthdash.widgets.arr_by_tier import ArrByTier
 from healthdash.widgets.at_risk_table import AtRiskTable
 from healthdash.widgets.dashboard_charts import DashboardCharts
 from healthdash.widgets.factor_averages import FactorAverages
@@ -138,3 +139,21 @@ def test_a_csm_lands_on_their_own_book_and_may_look_at_everyone_s(widgets_server
     assert mine is not None and 0 < mine.customer_count < 64  # Kenji Watanabe owns a few sample customers
     page.scope.value = "everyone"
     assert page.tiles.dashboard is not None and page.tiles.dashboard.customer_count > mine.customer_count
+
+
+def test_revenue_shows_arr_per_tier_at_risk_and_renewals_due() -> None:
+    revenue = ArrByTier(LINKS, dashboard=samples.dashboard())
+    html = revenue.value
+    assert '<strong class="hd-arr-at-risk">150,000</strong> of 410,000' in html
+    critical = re.search(r"customers\.ipynb\?tier=critical\">Critical</a></td>(.*?)</tr>", html)
+    assert critical is not None
+    assert re.findall(r'<td class="hd-num">([^<]*)</td>', critical.group(1)) == ["60,000", "1", "60,000"]
+    revenue.dashboard = None
+    assert revenue.value == ""
+
+
+def test_the_page_shows_the_servers_revenue(client: ApiClient, widgets_server: RunningServer) -> None:
+    page = DashboardPage(client, LINKS)
+    page.load()
+    _, _, body = widgets_server.get("/api/dashboard")
+    assert f'<strong class="hd-arr-at-risk">{body["arr"]["at_risk"]:,.0f}</strong>' in page.revenue.value

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BeforeValidator, Field, TypeAdapter, WithJsonSchema, create_model
 
+from healthdash.api.models.customers import Arr, RenewalDate
 from healthdash.api.models.values import (
     DATE_PATTERN,
     TEXT_PATTERN,
@@ -25,8 +26,10 @@ from healthdash.vocabulary import (
     MAX_API_CALLS,
     MAX_BATCH,
     MAX_ID,
+    MAX_NOTE_LENGTH,
     MAX_SUBJECT_LENGTH,
     MAX_USER_LENGTH,
+    ChurnReason,
     Priority,
 )
 
@@ -93,6 +96,24 @@ class InvoicePaidData(Strict):
     invoice_id: Annotated[Id, Field(description="an unpaid invoice of this customer")]
 
 
+class ChurnedData(Strict):
+    reason: Annotated[ChurnReason, Field(description="why the customer left (docs/outcomes.md explains each reason)")]
+    note: Annotated[
+        str | None, Field(min_length=1, max_length=MAX_NOTE_LENGTH, pattern=TEXT_PATTERN, description="free text")
+    ] = None
+
+
+class RenewedData(Strict):
+    renewal_date: Annotated[RenewalDate, Field(description="the day the renewed contract renews next")]
+    arr: Annotated[
+        Arr | None, Field(description="the renewed contract's annual recurring revenue; default unchanged")
+    ] = None
+
+
+class ArrChangedData(Strict):
+    arr: Annotated[Arr, Field(description="the new annual recurring revenue (an expansion or a contraction)")]
+
+
 class Event(Strict):
     occurred_at: OccurredAt = None
 
@@ -132,6 +153,21 @@ class InvoicePaidEvent(Event):
     data: InvoicePaidData
 
 
+class ChurnedEvent(Event):
+    type: Literal["churned"]
+    data: ChurnedData
+
+
+class RenewedEvent(Event):
+    type: Literal["renewed"]
+    data: RenewedData
+
+
+class ArrChangedEvent(Event):
+    type: Literal["arr_changed"]
+    data: ArrChangedData
+
+
 EVENT_MODELS: tuple[type[Event], ...] = (
     LoginEvent,
     FeatureUseEvent,
@@ -140,6 +176,9 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     TicketClosedEvent,
     InvoiceIssuedEvent,
     InvoicePaidEvent,
+    ChurnedEvent,
+    RenewedEvent,
+    ArrChangedEvent,
 )
 
 

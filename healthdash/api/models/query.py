@@ -45,7 +45,14 @@ class AsOfQuery(Strict):
     as_of: AsOf = None
 
 
+StatusView = Annotated[
+    Literal["active", "churned", "all"],
+    Field(description="which customers: those still customers (default), those churned, or all"),
+]
+
+
 class DashboardQuery(AsOfQuery):
+    status: StatusView = "active"
     scope: Annotated[
         Literal["everyone", "mine"],
         Field(description="`mine`: only the customers the caller owns (their owner is the caller's email or name)"),
@@ -56,6 +63,7 @@ class CustomerListQuery(Strict):
     tier: Tier | None = None
     segment: Segment | None = None
     plan: Plan | None = None
+    status: StatusView = "active"
     q: Annotated[
         str | None,
         Field(max_length=MAX_NAME_LENGTH, pattern=r"^[^\u0000]*$", description="case-insensitive part of the name"),
@@ -155,3 +163,29 @@ class ChangesQuery(DayRange):
     @staticmethod
     def defaults() -> tuple[dt.date, int]:
         return as_of_day(utc_now()), CHANGES_DAYS
+
+
+BACKTEST_HORIZON = 90  # days after a day in which a churn counts against it
+BACKTEST_LEAD = 30  # days ahead of a churn that a flag counts as warning in time
+MAX_HORIZON = 365
+
+
+class BacktestQuery(DayRange):
+    """Default: the last 180 days of history whose horizon has passed entirely."""
+
+    horizon: Annotated[
+        int, Field(ge=1, le=MAX_HORIZON, description="days after a day in which a churn counts (default 90)"), Count
+    ] = BACKTEST_HORIZON
+    lead: Annotated[
+        int,
+        Field(ge=0, le=MAX_HORIZON, description="days ahead a flag must come to count as in time (default 30)"),
+        Count,
+    ] = BACKTEST_LEAD
+
+    @model_validator(mode="after")
+    def _checked(self) -> Self:
+        if self.lead > self.horizon:
+            raise PydanticCustomError("range", f"lead ({self.lead}) is longer than horizon ({self.horizon})")
+        if self.from_ is not None and self.to is not None:
+            return self.check(self.to, 0)
+        return self

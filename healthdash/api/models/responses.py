@@ -17,6 +17,7 @@ from healthdash.vocabulary import (
     Plan,
     Priority,
     Segment,
+    Status,
     TicketStatus,
     Tier,
 )
@@ -59,11 +60,20 @@ class TierCount(BaseModel):
     insufficient_data: int
 
 
+class ArrSummary(BaseModel):
+    total: float = Field(description="the customers' annual recurring revenue together")
+    by_tier: dict[Tier, float] = Field(description="ARR per tier")
+    at_risk: float = Field(description="ARR of the customers at_risk or critical")
+    renewals_due: dict[Tier, int] = Field(description="customers per tier whose contract renews in the next 90 days")
+    renewals_due_arr: dict[Tier, float] = Field(description="their ARR per tier")
+
+
 class Dashboard(BaseModel):
     as_of: dt.datetime
     customer_count: int
     average_score: float | None
     tiers: dict[Tier, int]
+    arr: ArrSummary | None = Field(default=None, description="the customers' ARR per tier, at risk and due to renew")
     top_at_risk: list[AtRiskCustomer]
     factor_averages: dict[FactorKey, float | None]
     distribution: list[Bucket]
@@ -107,6 +117,10 @@ class Profile(BaseModel):
     region: str
     owner: str | None
     created_at: dt.datetime
+    external_id: str | None = Field(description="the customer's id in the CRM")
+    arr: float = Field(description="annual recurring revenue")
+    renewal_date: dt.date | None = Field(description="the day the contract renews")
+    status: Status = Field(description="active, or churned")
 
 
 class Trend(BaseModel):
@@ -343,3 +357,73 @@ class ScoreChanges(BaseModel):
     tier_now: Tier
     movement: float | None = Field(description="score now minus score then; null when either is unknown")
     lines: list[ChangeLine] = Field(description="the reasons, largest movement first")
+
+
+class Confusion(BaseModel):
+    true_positives: int = Field(description="customer-days flagged (at_risk or critical) that churned in the horizon")
+    false_positives: int = Field(description="customer-days flagged that did not churn")
+    false_negatives: int = Field(description="customer-days not flagged that churned")
+    true_negatives: int = Field(description="customer-days not flagged that did not churn")
+
+
+class CalibrationBand(BaseModel):
+    low: int
+    high: int
+    customers_days: int
+    churned: int
+    churn_rate: float | None
+
+
+class RocPoint(BaseModel):
+    threshold: float = Field(description="customers scoring this or less are called churners")
+    false_positive_rate: float
+    true_positive_rate: float
+
+
+class BacktestFigures(BaseModel):
+    observations: int = Field(description="customer-days judged: scored and active at the day")
+    confusion: Confusion
+    precision: float | None
+    recall: float | None
+    base_rate: float | None = Field(description="the share of customer-days that churned in the horizon")
+    lift: float | None = Field(description="precision over the base rate")
+    auc: float | None = Field(description="ROC AUC of the score: the chance a churner scored lower than a stayer")
+    arr_precision: float | None = Field(description="precision with each customer-day weighed by its ARR")
+    arr_recall: float | None = Field(description="recall with each customer-day weighed by its ARR")
+    calibration: list[CalibrationBand]
+    roc: list[RocPoint]
+    churners: int = Field(description="customers that churned within the horizon after a day of the range")
+    churners_flagged_ahead: int = Field(description="of them, flagged at least `lead` days before the churn")
+    share_flagged_ahead: float | None
+    churned_arr: float
+    churned_arr_flagged_ahead: float
+    arr_share_flagged_ahead: float | None = Field(description="share of churned ARR flagged `lead`+ days ahead")
+    median_lead_days: float | None = Field(description="median days between the first flag and the churn")
+    factor_auc: dict[FactorKey, float | None] = Field(description="the ROC AUC of each factor's score alone")
+
+
+class HeldOut(BaseModel):
+    observations: int
+    precision: float | None
+    recall: float | None
+    lift: float | None
+    auc: float | None
+    arr_recall: float | None
+
+
+class SuggestedWeights(BaseModel):
+    weights: dict[FactorKey, int] = Field(description="whole weights summing to 100; never applied by themselves")
+    trained_on: int = Field(description="customer-days of the first two thirds of the range the model was fitted on")
+    held_out: int = Field(description="customer-days of the last third, on which both sets of weights are judged")
+    current: HeldOut = Field(description="the held-out days judged under the current weights")
+    suggested: HeldOut = Field(description="the held-out days judged under the suggested weights")
+
+
+class Backtest(BaseModel):
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    horizon: int
+    lead: int
+    figures: BacktestFigures
+    current_weights: dict[FactorKey, float]
+    suggested: SuggestedWeights | None = Field(description="null with fewer than 5 churned customer-days to learn from")

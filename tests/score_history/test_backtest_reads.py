@@ -1,0 +1,127 @@
+"""The backtest read from the score history and the churn events: a small history with figures worked by hand, and
+days judged only by what was known at their end."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine, text
+
+from healthdash.score_history.recorder import HistoryRecorder
+from healthdash.service import HealthService
+
+JAN = dt.date(2026, 1, 1)
+
+
+def day(n: int) -> dt.date:
+    return JAN + dt.timedelta(days=n - 1)
+
+
+def build_history(engine: Engine) -> None:
+    """Four customers over January 1-3 (horizon 10 days, lead 3 days):
+
+    1 scores 70, 40, 30 (healthy, at_risk, critical) and churns on the 5th: three churned days, flagged on two,
+      first flagged 3 days ahead (on the 2nd, which is 5 - 3: flagged ahead)
+    2 scores 80 on each day, never churns
+    3 scores 50 (at_risk) on the 1st and 2nd and churns on the 2nd: only the 1st counts (churned), 1 day ahead
+    4 scores 55 (at_risk) on each day, never churns
+    5 is too young to score (no score): not judged
+    """
+    rows = [
+        (1, 1, 70, "healthy"), (1, 2, 40, "at_risk"), (1, 3, 30, "critical"),
+        (2, 1, 80, "healthy"), (2, 2, 80, "healthy"), (2, 3, 80, "healthy"),
+        (3, 1, 50, "at_risk"), (3, 2, 50, "at_risk"),
+        (4, 1, 55, "at_risk"), (4, 2, 55, "at_risk"), (4, 3, 55, "at_risk"),
+        (5, 1, None, "insufficient_data"),
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        config = conn.execute(
+            text("INSERT INTO scoring_configs (hash, settings) VALUES (repeat('a', 64), '{}') RETURNING id")
+        ).scalar_one()
+        for n in (1, 2, 3):
+            conn.execute(
+                text("INSERT INTO score_history_days (day, config_id) VALUES (:d, :c)"), {"d": day(n), "c": config}
+            )
+        for customer, n, score, tier in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO score_history (customer_id, day, score, coverage, login_frequency, config_id, tier) "
+                    "VALUES (:c, :d, :s, 1, :s, :k, :t)"
+                ),
+                {"c": customer, "d": day(n), "s": score, "k": config, "t": tier},
+            )
+        for customer, arr in ((1, 1000), (2, 2000), (3, 500), (4, 100)):
+            conn.execute(text("UPDATE customers SET arr = :a WHERE id = :c"), {"a": arr, "c": customer})
+        for customer, n in ((1, 5), (3, 2)):
+            conn.execute(
+                text("INSERT INTO events (customer_id, type, occurred_at, data) VALUES (:c, 'churned', :t, :d)"),
+                {"c": customer, "t": dt.datetime.combine(day(n), dt.time(12), dt.UTC), "d": '{"reason": "budget"}'},
+            )
+
+
+def test_a_small_history_gives_the_figures_worked_by_hand(service: HealthService) -> None:
+    build_history(service.engine)
+    result = service.backtest(day(1), day(3), horizon=10, lead=3)
+    confusion = (result.true_positives, result.false_positives, result.false_negatives, result.true_negatives)
+    assert confusion == (3, 3, 1, 3)  # 1's two flagged days and 3's day; 4's three days; 1's healthy day; 2's days
+    assert (result.precision, result.recall, result.base_rate, result.lift) == (0.5, 0.75, 0.4, 1.25)
+    # churners scored 70, 40, 30, 50; those who stayed 80 x3 and 55 x3: only 70 is not lower than 55 (3 pairs)
+    assert result.auc == pytest.approx(21 / 24)
+    assert result.arr_precision == pytest.approx(2500 / 2800) and result.arr_recall == pytest.approx(2500 / 3500)
+    bands = {b.low: (b.customers_days, b.churned) for b in result.bands}
+    assert bands[30] == (1, 1) and bands[40] == (1, 1) and bands[50] == (4, 1) and bands[70] == (1, 1)
+    assert bands[80] == (3, 0)
+    assert (result.churners, result.churners_flagged_ahead, result.median_lead_days) == (2, 1, 2.0)
+    assert result.arr_share_flagged_ahead == pytest.approx(1000 / 1500)
+    assert result.factor_auc["login_frequency"] == result.auc  # the factor's score was written equal to the score
+    shorter = service.backtest(day(1), day(3), horizon=3, lead=3)
+    # 1's churn on the 5th is past its healthy 1st plus 3 days: that day now counts as one that stayed
+    assert (shorter.true_positives, shorter.false_negatives, shorter.true_negatives) == (3, 0, 4)
+
+
+def flagged_on(service: HealthService, when: dt.date) -> tuple[int, int]:
+    result = service.backtest(when, when, horizon=90, lead=30)
+    return result.observations, result.true_positives + result.false_positives
+
+
+def test_events_after_a_day_do_not_change_how_that_day_is_judged(service: HealthService, today: dt.date) -> None:
+    recorder = HistoryRecorder(service.engine, service.config, 3)
+    recorder.write_missing(today)
+    judged, later = today - dt.timedelta(days=3), today - dt.timedelta(days=2)
+    before = flagged_on(service, judged), flagged_on(service, later)
+    when = dt.datetime.combine(later, dt.time(9), dt.UTC)
+    with service.engine.begin() as conn:  # every customer opens an urgent ticket the day after
+        conn.execute(
+            text(
+                "INSERT INTO tickets (customer_id, subject, priority, opened_at) "
+                "SELECT id, 'x', 'urgent', :t FROM customers"
+            ),
+            {"t": when},
+        )
+        conn.execute(
+            text("INSERT INTO score_history_stale (customer_id, since) SELECT id, :d FROM customers "
+                 "ON CONFLICT (customer_id) DO UPDATE SET since = EXCLUDED.since"),
+            {"d": later},
+        )  # fmt: skip
+    assert recorder.restate(today) > 0
+    after = flagged_on(service, judged), flagged_on(service, later)
+    assert after[0] == before[0]  # the day before the events is judged as it was
+    assert after[1][1] > before[1][1]  # the day of the tickets is not: more customers are flagged
+
+
+def test_the_sample_data_gives_an_informative_backtest_and_suggested_weights(
+    service: HealthService, today: dt.date
+) -> None:
+    HistoryRecorder(service.engine, service.config, 60).write_missing(today)
+    report = service.backtest_report(None, None, horizon=30, lead=7)
+    figures = report["figures"]
+    assert report["to"] == today - dt.timedelta(days=31)  # the last day of history less the horizon
+    assert figures["churners"] >= 5
+    assert 0.5 < figures["auc"] < 1.0  # the score tells churners apart, not perfectly
+    assert figures["lift"] > 1.0
+    assert report["current_weights"] == dict(service.config.weights)
+    suggested = report["suggested"]
+    assert report["from"] == today - dt.timedelta(days=60)  # the first day of history
+    assert suggested is not None and sum(suggested["weights"].values()) == 100
+    assert suggested["held_out"] > 0 and suggested["trained_on"] > suggested["held_out"]
