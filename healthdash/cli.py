@@ -226,6 +226,7 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
 def _columns(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [header, *rows]]
+    return "\n".join(lines) + "\n"
 
 
 def _import(args: argparse.Namespace) -> int:
