@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import os
@@ -34,12 +33,13 @@ from healthdash.hosts import allowed_hosts
 from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
+from healthdash.page_kernels import PageKernels
 from healthdash.page_routes import page_routes, served
 from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.security_headers import cookie_options
 from healthdash.service import HealthService
-from healthdash.settings import Settings, get_settings
+from healthdash.settings import PAGES, Settings, get_settings
 from healthdash.tokens import write_tokens
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -80,6 +80,15 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         """Voila's settings, with the page notebooks trusted as the app's own code (see healthdash.notary)."""
         settings: dict[str, Any] = super().init_settings()
         self.contents_manager.notary = PagesNotary(parent=self.contents_manager)  # type: ignore[no-untyped-call]
+        if self.voila_configuration.preheat_kernel:
+            # Voila's own pool is empty (its pool size is 0): PageKernels keeps the pages' pools instead
+            voila_kernels: Any = settings["kernel_manager"]
+            self.kernel_manager = settings["kernel_manager"] = PageKernels(
+                parent=self,
+                connection_dir=self.connection_dir,
+                kernel_spec_manager=self.kernel_spec_manager,
+                allowed_message_types=voila_kernels.allowed_message_types,
+            )
         return settings
 
     def setup_template_dirs(self) -> None:
@@ -135,9 +144,10 @@ def http_options(settings: Settings) -> dict[str, Any]:
 def voila_config(settings: Settings) -> Config:
     """Return the Voila configuration of the app.
 
-    Every notebook keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels (0: none, each page starts its own): each
-    has run its notebook up to the cell that waits for the page request (`voila.utils.wait_for_request` /
-    `get_query_string`), so a page only fetches its data and shows it.
+    Every page keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels, or as many as HEALTHDASH_KERNEL_POOL_SIZES names
+    for it (0: none, each view starts its own; the analysis notebooks keep none): each has run its notebook up to the
+    cell that waits for the page request (`voila.utils.wait_for_request` / `get_query_string`), so a page only
+    fetches its data and shows it. A burst of views takes the kernels ready first (see `PageKernels`).
     Kernels whose page is closed are shut down by the page (see PageHandler); those idle for
     HEALTHDASH_KERNEL_IDLE_TIMEOUT are culled, page open or not. Page kernels are capped (`KernelCaps`).
     Pages render with healthdash/templates only: no template or theme override.
@@ -159,8 +169,12 @@ def voila_config(settings: Settings) -> Config:
     config.VoilaConfiguration.template = "lab"  # extended by healthdash/templates/index.html.j2
     config.VoilaConfiguration.allow_template_override = "NO"
     config.VoilaConfiguration.allow_theme_override = "NO"
-    config.VoilaConfiguration.preheat_kernel = settings.kernel_pool_size > 0
-    config.VoilaConfiguration.default_pool_size = settings.kernel_pool_size
+    sizes = {f"{page}.ipynb": settings.kernel_pool_size for page in PAGES}
+    sizes.update((f"{page}.ipynb", size) for page, size in settings.kernel_pool_sizes)
+    config.VoilaConfiguration.preheat_kernel = any(sizes.values())
+    config.VoilaConfiguration.default_pool_size = 0  # Voila's own pool: PageKernels replaces it
+    config.PageKernels.pool_size = 0  # notebooks that are not pages (the analysis notebooks)
+    config.PageKernels.pool_sizes = sizes
     # a preheated kernel asks the server for its page's request over a websocket at this address
     config.VoilaKernelManager.default_env_variables = {"VOILA_APP_IP": _local_address(settings.host)}
     # kernels and server talk over unix sockets in the server's private connection folder, not loopback TCP
@@ -175,14 +189,12 @@ def voila_config(settings: Settings) -> Config:
 
 
 async def pools_filled(app: HealthdashServer, longest: float = POOL_FILL_SECONDS) -> None:
-    """Return once every notebook's preheated kernels have run their page up to its request (or after `longest`).
+    """Return once every page's preheated kernels have run their page up to its request (or after `longest`).
 
-    Voila keeps each pool as a list of tasks, one per kernel being started or ready, with no public way to wait
-    for them; a kernel that fails to start is Voila's to log, and the server is announced regardless.
+    A kernel that fails to start is logged, and the server is announced regardless.
     """
-    starting = [task for pool in getattr(app.kernel_manager, "_pools", {}).values() for task in pool]
-    if starting:
-        await asyncio.wait(starting, timeout=longest)
+    if isinstance(app.kernel_manager, PageKernels):
+        await app.kernel_manager.filled(longest)
 
 
 def _local_address(host: str) -> str:
