@@ -14,20 +14,21 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
+import os
 import re
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 from benchmarks import machine
+from benchmarks.report import PagesResult, pages_lines
 from tests.servers import RunningServer, start_server
 from tests.web.pages import BROKEN
 
@@ -47,6 +48,7 @@ DEFAULTS = {
 COLD = {"HEALTHDASH_KERNEL_POOL_SIZE": "0"}
 FIRST_WIDGET = ".hd-page"
 MARK = "hd-first-widget"
+HTML_AT = "data-hd-html"  # when the page's HTML had arrived, in seconds
 SEEN_AT = "data-hd-first-widget"  # the mark's time in seconds, on <html>: a selector waits for it (no eval: CSP)
 # added to every page before its own scripts: marks the first moment a page's first widget is on screen
 MARK_FIRST_WIDGET = f"""(() => {{
@@ -61,28 +63,13 @@ MARK_FIRST_WIDGET = f"""(() => {{
     if (!shown()) return;
     clearInterval(timer);
     const mark = performance.mark({json.dumps(MARK)});
+    const html = performance.getEntriesByType("navigation")[0];
+    document.documentElement.setAttribute({json.dumps(HTML_AT)}, String(html ? html.responseEnd / 1000 : NaN));
     document.documentElement.setAttribute({json.dumps(SEEN_AT)}, String(mark.startTime / 1000));
   }}, 10);
 }})();"""
 KERNEL_ID = re.compile(r'"kernelId": ?"([0-9a-f-]{36})"')
 Say = Callable[[str], None]
-
-
-@dataclass
-class PagesResult:
-    """What the pages phase measured at one scale (seconds, CPU-seconds and MB)."""
-
-    cold_cpu: dict[str, float] = field(default_factory=dict)  # page -> CPU-seconds of a view with no kernel ready
-    view_rss_mb: dict[str, float] = field(default_factory=dict)  # page -> RSS of the kernel a view holds
-    idle_kernel_rss_mb: list[float] = field(default_factory=list)  # each preheated kernel, idle
-    preheated_widget: dict[str, float] = field(default_factory=dict)  # page -> first widget (median)
-    burst_html: list[float] = field(default_factory=list)  # each of BURST concurrent GETs: its HTML complete
-    burst_html_failures: int = 0
-    burst_tabs: list[float] = field(default_factory=list)  # each of BURST tabs opened together: first widget
-    burst_tab_failures: list[str] = field(default_factory=list)
-    first_visitor: float = math.nan  # first widget of the first page opened once the address was printed
-    announced: float = math.nan  # seconds from the server's start to its address being printed
-    notes: list[str] = field(default_factory=list)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------------
@@ -163,38 +150,30 @@ def measure_cold(server: RunningServer, result: PagesResult, say: Say, runs: int
         say(f"  cold view of the {page}: {cost}")
 
 
-async def _burst_html(url: str) -> list[float | None]:
-    """GET `url` BURST times at once; seconds until each HTML is complete (None: failed)."""
+async def _burst_html(url: str) -> list[tuple[float, str, str] | None]:
+    """GET `url` BURST times at once: seconds until each HTML is complete, its kernel and cookie (None: failed)."""
     loop = asyncio.get_running_loop()
     began = time.perf_counter()
 
-    def one() -> float | None:
+    def one() -> tuple[float, str, str] | None:
         try:
-            fetched = fetch_page(url)
+            kernel_id, xsrf = fetch_page(url)
         except OSError:
             return None
-        done = time.perf_counter() - began
-        opened.append(fetched)
-        return done
+        return time.perf_counter() - began, kernel_id, xsrf
 
-    opened: list[tuple[str, str]] = []
-    times = await asyncio.gather(*(loop.run_in_executor(None, one) for _ in range(BURST)))
-    _opened.extend(opened)
-    return list(times)
-
-
-_opened: list[tuple[str, str]] = []
+    return list(await asyncio.gather(*(loop.run_in_executor(None, one) for _ in range(BURST))))
 
 
 def measure_burst_html(server: RunningServer, result: PagesResult, say: Say) -> None:
     """BURST plain GETs of the dashboard at once; then their kernels are shut down."""
     settle(server)
-    _opened.clear()
-    times = asyncio.run(_burst_html(page_url(server, "dashboard", 0)))
-    for kernel_id, xsrf in _opened:
-        close_page(server, kernel_id, xsrf)
-    result.burst_html = sorted(t for t in times if t is not None)
-    result.burst_html_failures = sum(1 for t in times if t is None)
+    views = asyncio.run(_burst_html(page_url(server, "dashboard", 0)))
+    for view in views:
+        if view is not None:
+            close_page(server, view[1], view[2])
+    result.burst_html = sorted(view[0] for view in views if view is not None)
+    result.burst_html_failures = sum(1 for view in views if view is None)
     failed = result.burst_html_failures
     say(f"  {BURST} dashboards at once (HTTP): HTML in {_spread(result.burst_html)}, {failed} failed")
 
@@ -202,8 +181,8 @@ def measure_burst_html(server: RunningServer, result: PagesResult, say: Say) -> 
 # --- the browser --------------------------------------------------------------------------------------------------
 
 
-async def _open(context: Any, url: str) -> float:
-    """Open `url` in a new tab; seconds from its navigation to its first widget visible, measured in the page."""
+async def _open(context: Any, url: str) -> tuple[float, float]:
+    """Open `url` in a new tab; seconds from its navigation to its HTML and to its first widget visible (in-page)."""
     page = await context.new_page()
     try:
         await page.goto(url, wait_until="commit", timeout=WIDGET_TIMEOUT * 1000)
@@ -211,7 +190,8 @@ async def _open(context: Any, url: str) -> float:
         body = await page.inner_text("body")
         if any(phrase in body for phrase in BROKEN):
             raise RuntimeError("the page shows an error")
-        return float(await page.get_attribute("html", SEEN_AT) or "nan")
+        html = float(await page.get_attribute("html", HTML_AT) or "nan")
+        return html, float(await page.get_attribute("html", SEEN_AT) or "nan")
     finally:
         await page.goto("about:blank")  # leaving the page shuts its kernel down
         await page.close()
@@ -242,12 +222,16 @@ async def measure_browser(server: RunningServer, result: PagesResult, say: Say, 
             for _ in range(runs + 1):  # the first load fills the browser's cache, not counted
                 await asyncio.to_thread(settle, server)
                 seconds.append(await _open(context, page_url(server, page, customer)))
-            result.preheated_widget[page] = statistics.median(seconds[1:])
-            say(f"  preheated {page}: first widget after {result.preheated_widget[page]:.2f} s")
+            result.preheated_html[page] = statistics.median(html for html, _ in seconds[1:])
+            result.preheated_widget[page] = statistics.median(widget for _, widget in seconds[1:])
+            say(
+                f"  preheated {page}: HTML after {result.preheated_html[page]:.2f} s, "
+                f"first widget after {result.preheated_widget[page]:.2f} s"
+            )
         await asyncio.to_thread(settle, server)
         url = page_url(server, "dashboard", customer)
         tabs = await asyncio.gather(*(_open(context, url) for _ in range(BURST)), return_exceptions=True)
-    result.burst_tabs = sorted(t for t in tabs if isinstance(t, float))
+    result.burst_tabs = sorted(t[1] for t in tabs if isinstance(t, tuple))
     result.burst_tab_failures = [str(t).splitlines()[0] for t in tabs if isinstance(t, BaseException)]
     say(
         f"  {BURST} dashboards in tabs at once: first widget in {_spread(result.burst_tabs)}, "
@@ -261,7 +245,7 @@ async def _first_visitor(database_url: str, folder: Path, result: PagesResult) -
         began = time.monotonic()
         with start_server(database_url, folder, secrets.token_urlsafe(24), DEFAULTS, timeout=300) as server:
             result.announced = time.monotonic() - began
-            result.first_visitor = await _open(context, page_url(server, "dashboard", 0))
+            _, result.first_visitor = await _open(context, page_url(server, "dashboard", 0))
             result.idle_kernel_rss_mb = idle_kernels(server)
 
 
@@ -271,9 +255,12 @@ def idle_kernels(server: RunningServer) -> list[float]:
     return sorted(machine.memory_mb(pid)[0] for pid in kernels(server))
 
 
-def measure_pages(database_url: str, folder: Path, say: Say, runs: int = 3) -> PagesResult:
-    """Run the whole pages phase over a database."""
+def measure_pages(database_url: str, folder: Path, say: Say, runs: int = 3, wait_quiet: float = 300.0) -> PagesResult:
+    """Run the whole pages phase over a database (first waiting up to `wait_quiet` s for the machine to be quiet)."""
     result = PagesResult()
+    load = machine.wait_for_quiet((os.cpu_count() or 1) / 2, wait_quiet)
+    result.notes.append(f"load average when the pages phase began: {machine.load_average()}")
+    say(f"  pages: load average {load:.2f} at the start")
     say("  pages: the first visitor after a start")
     asyncio.run(_first_visitor(database_url, folder / "first", result))
     say(f"  address printed {result.announced:.1f} s after the start; first widget {result.first_visitor:.2f} s later")
@@ -283,7 +270,7 @@ def measure_pages(database_url: str, folder: Path, say: Say, runs: int = 3) -> P
     with start_server(database_url, folder / "warm", secrets.token_urlsafe(24), DEFAULTS, 300) as server:
         measure_burst_html(server, result, say)
         asyncio.run(measure_browser(server, result, say, runs))
-    result.notes.append(f"load average after the pages phase: {machine.load_average()}")
+    result.notes.append(f"load average after it: {machine.load_average()}")
     return result
 
 
@@ -309,17 +296,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="", help="a database with data (default: a new one, sample data)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--wait-quiet", type=float, default=300.0, help="seconds to wait for a quiet machine first")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hd-pages-", dir="/tmp"))
-    folder.chmod(0o755)
+    folder.chmod(0o755)  # the embedded database's server account must reach its data dir below
 
     def say(text: str) -> None:
         print(text, flush=True)
 
     with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)
         url = args.database_url or stack.enter_context(_sample_database(folder))
-        result = measure_pages(url, folder, say, args.runs)
-    print(json.dumps(result.__dict__, indent=1))
+        result = measure_pages(url, folder, say, args.runs, args.wait_quiet)
+    print("\n".join(pages_lines(result)))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
 from healthdash.page_kernels import PageKernels
 from healthdash.page_routes import page_routes, served
+from healthdash.page_warmup import warm_pages
 from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.security_headers import cookie_options
@@ -251,7 +252,13 @@ def serve(settings: Settings | None = None) -> None:
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
 
     async def announce() -> None:
-        await pools_filled(app)  # the first visitor finds a kernel that has run its page up to the request
+        await pools_filled(app)
+        # the first visitor is served like the next: the server has rendered every page (and built its score board)
+        if app.voila_configuration.preheat_kernel:
+            await warm_pages(
+                f"http://{_local_address(settings.host)}:{settings.port}", PAGES, app.kernel_manager.shutdown_kernel
+            )
+            await pools_filled(app)  # and finds a kernel that has run its page up to the request
         print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)
         if generated:
             print(f"write token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)
