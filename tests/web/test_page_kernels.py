@@ -54,7 +54,7 @@ def test_ten_visitors_of_one_address_opening_the_dashboard_at_once_are_all_serve
         pages = list(visitors.map(lambda _: call(server, "GET", PAGE), range(BURST)))
     assert [page.status for page in pages] == [200] * BURST  # none over the default caps
     assert len({kernel_of(page) for page in pages}) == BURST  # a kernel of its own for each
-    assert all(b"hd-page" in page.body and b"Traceback" not in page.body for page in pages)
+    assert all(b"widget-view+json" in page.body and b"Traceback" not in page.body for page in pages)  # the page shown
     for page in pages:
         close_page(server, page)
     deadline = time.monotonic() + 120
