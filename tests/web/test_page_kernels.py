@@ -3,6 +3,7 @@ kernel ready first; afterwards every page has its preheated kernels back and non
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -61,3 +62,32 @@ def test_ten_visitors_of_one_address_opening_the_dashboard_at_once_are_all_serve
     while kernels_running(server) != POOLS:  # every pool full again, and no kernel left over
         assert time.monotonic() < deadline, f"{kernels_running(server)} kernels, not {POOLS}"
         time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def server_without_kernels(
+    admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A server whose kernels cannot start: its Python kernel's program is missing."""
+    folder = Path(tmp_path_factory.mktemp("no-kernels"))
+    spec = folder / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    program = ["/nonexistent/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": program, "display_name": "Python 3", "language": "python"}))
+    with (
+        sample_data_copy(admin_url, template_db, "hd_no_kernels") as url,
+        start_server(url, folder, TEST_TOKEN, {**PREHEATED, "JUPYTER_PATH": str(folder / "jupyter")}) as running,
+    ):
+        yield running
+
+
+def test_a_page_whose_kernel_cannot_start_is_answered_at_once_with_a_clean_error(
+    server_without_kernels: RunningServer,
+) -> None:
+    began = time.monotonic()
+    page = call(server_without_kernels, "GET", PAGE)
+    assert time.monotonic() - began < 10  # no visitor waits for a kernel that will never come
+    assert page.status == 500
+    assert b"Traceback" not in page.body and b"nonexistent" not in page.body
+    assert call(server_without_kernels, "GET", "/api/dashboard").status == 200  # the API serves regardless
+    assert "A kernel for dashboard.ipynb failed to start" in server_without_kernels.log.read_text(errors="replace")
