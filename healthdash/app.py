@@ -147,8 +147,8 @@ def voila_config(settings: Settings) -> Config:
 
     Every page keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels, or as many as HEALTHDASH_KERNEL_POOL_SIZES names
     for it (0: none, each view starts its own; the analysis notebooks keep none): each has run its notebook up to the
-    cell that waits for the page request (`voila.utils.wait_for_request` / `get_query_string`), so a page only
-    fetches its data and shows it. A burst of views takes the kernels ready first (see `PageKernels`).
+    cell that waits for the page request (`healthdash.widgets.wait_for_page_request` / `page_query_string`), so a
+    page only fetches its data and shows it. A burst of views takes the kernels ready first (see `PageKernels`).
     Kernels whose page is closed are shut down by the page (see PageHandler); those idle for
     HEALTHDASH_KERNEL_IDLE_TIMEOUT are culled, page open or not. Page kernels are capped (`KernelCaps`).
     Pages render with healthdash/templates only: no template or theme override.

@@ -97,10 +97,6 @@ class PageKernels(VoilaKernels):  # type: ignore[misc]
         while any(self._starting.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
-    def ready_count(self, notebook: str) -> int:
-        """How many kernels for a notebook are ready and waiting for a page request."""
-        return len(self._ready[notebook])
-
     async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:
         for ready in self._ready.values():
             for prepared in [p for p in ready if p["kernel_id"] == kernel_id]:
