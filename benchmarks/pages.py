@@ -258,7 +258,8 @@ def idle_kernels(server: RunningServer) -> list[float]:
 def measure_pages(database_url: str, folder: Path, say: Say, runs: int = 3, wait_quiet: float = 300.0) -> PagesResult:
     """Run the whole pages phase over a database (first waiting up to `wait_quiet` s for the machine to be quiet)."""
     result = PagesResult()
-    load = machine.wait_for_quiet((os.cpu_count() or 1) / 2, wait_quiet)
+    result.cores = os.cpu_count() or 1
+    load = result.load = machine.wait_for_quiet(result.cores / 2, wait_quiet)
     result.notes.append(f"load average when the pages phase began: {machine.load_average()}")
     say(f"  pages: load average {load:.2f} at the start")
     say("  pages: the first visitor after a start")

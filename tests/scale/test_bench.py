@@ -136,6 +136,7 @@ def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_b
         burst_tab_failures=["Timeout 60000ms exceeded"],
         first_visitor=1.6,
         announced=9.0,
+        load=3.5,
     )
     got = {v.target.split(":")[0]: v for v in page_verdicts(pages, "L")}
     cold = got["a page view that finds no preheated kernel <= 0.75 CPU-seconds (each page)"]
@@ -146,7 +147,8 @@ def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_b
     assert got["the first visitor after the address is printed"].met
     preheated = got["a preheated page"]
     assert not preheated.met and "explore 3.0 s" in preheated.target and "HTML 0.10 s" in preheated.measured
-    assert "Voila's JavaScript" in preheated.cause
+    assert "Voila's JavaScript" in preheated.cause and "after 0.20 s at most" in preheated.cause
+    assert "load average 3.5 on 2 cores" in tabs.cause
     result = ScaleResult("L", {"customers": 10})
     result.pages = pages
     report = markdown([result], {"processor": "x"}, {}, [])
