@@ -6,6 +6,7 @@ import asyncio
 import re
 from typing import Any
 
+from jupyter_server.base.handlers import FileFindHandler
 from tornado.web import HTTPError, RequestHandler
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
@@ -106,9 +107,27 @@ class TemplateFiles(TemplateStaticFileHandler):  # type: ignore[misc]
         return str(super().parse_url_path(path))
 
 
+class ExtensionFiles(FileFindHandler):
+    """Voila's files of the page's JupyterLab extensions, those named by their content kept by the browser.
+
+    Voila has the browser ask again for every extension file on every page view (`no-cache`): some twenty requests
+    a page, each answered 304, in turns, while the page waits for its widgets. A file whose name carries the hash
+    of its content (`remoteEntry.c8c9eed2cdefdeac.js`), or that is asked for with one (`?v=`), never changes under
+    that name: the browser may keep it.
+    """
+
+    def set_headers(self) -> None:
+        super().set_headers()
+        if "v" in self.request.arguments or _CONTENT_NAMED.search(self.request.path):
+            self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+
+
+_CONTENT_NAMED = re.compile(r"/static/[^/]*\.[0-9a-f]{16,}\.js$")
+
 REPLACED: dict[type[RequestHandler], type[RequestHandler]] = {
     TornadoVoilaHandler: PageHandler,
     TemplateStaticFileHandler: TemplateFiles,
+    FileFindHandler: ExtensionFiles,
 }
 
 

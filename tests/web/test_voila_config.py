@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import urllib.request
 
 import nbformat
@@ -19,6 +21,7 @@ from healthdash.app import (
 )
 from healthdash.notary import PagesNotary
 from healthdash.settings import load_settings
+from tests.api.client import call
 from tests.web.conftest import WebApp
 
 
@@ -130,3 +133,18 @@ def test_the_address_is_announced_once_every_page_has_a_preheated_kernel(app: We
     for notebook in sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")):
         filled = log.find(f"Kernel pool of {notebook} is filled")
         assert 0 <= filled < announced, notebook
+
+
+def test_the_browser_keeps_the_extension_files_named_by_their_content(app: WebApp) -> None:
+    html, _ = fetch_page(app, "/voila/render/dashboard.ipynb")
+    config = re.search(r'id="jupyter-config-data"[^>]*>\s*(\{.*?\})\s*</script>', html, re.S)
+    assert config, html[:300]
+    extensions = json.loads(config[1])["federated_extensions"]
+    widgets = next(e for e in extensions if e["name"] == "@jupyter-widgets/jupyterlab-manager")
+    folder = f"/voila/labextensions/{widgets['name']}/"
+    named = call(app.server, "GET", folder + widgets["load"])  # static/remoteEntry.<hash of its content>.js
+    assert named.status == 200 and named.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    versioned = call(app.server, "GET", folder + "static/style.js?v=1")
+    assert "immutable" in versioned.headers["Cache-Control"]
+    plain = call(app.server, "GET", folder + "static/style.js")  # may change with the extension: asked again
+    assert plain.status == 200 and plain.headers["Cache-Control"] == "no-cache"
