@@ -43,7 +43,7 @@ class PageKernels(VoilaKernels):  # type: ignore[misc]
         help="Kernels kept ready for a notebook, by its path under the notebooks folder (e.g. dashboard.ipynb).",
     )
     parallel_starts = Int(
-        os.cpu_count() or 1,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
         config=True,
         help="Most kernels starting at once: more would only share the cores, every one of them ready later.",
     )
