@@ -22,12 +22,10 @@ from typing import Any
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from traitlets import Dict, Float, Int
-from voila.request_info_handler import RequestInfoSocketHandler
 from voila.utils import ENV_VARIABLE
 from voila.voila_kernel_manager import voila_kernel_manager_factory
 
 Prepared = dict[str, Any]  # Voila's record of a started kernel: its "kernel_id", "renderer" and render "task"
-POLL = 0.02  # seconds between looks at a starting kernel: has it reached the cell that waits for its request?
 
 # Voila's preheating kernel manager, with no pool of its own: `PageKernels` keeps the pools
 VoilaKernels: Any = voila_kernel_manager_factory(AsyncMappingKernelManager, preheat_kernel=True, default_pool_size=0)
@@ -59,6 +57,7 @@ class PageKernels(VoilaKernels):  # type: ignore[misc]
         self._starting: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots: asyncio.Semaphore | None = None
+        self._arrivals: dict[str, asyncio.Event] = {}  # kernel being prepared -> set once it asks for its request
         super().__init__(**kwargs)  # fills every notebook's pool (through `fill_if_needed`)
 
     def size_of(self, notebook: str) -> int:
@@ -96,6 +95,11 @@ class PageKernels(VoilaKernels):  # type: ignore[misc]
         deadline = time.monotonic() + longest
         while any(self._starting.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+
+    def asking(self, kernel_id: str) -> None:
+        """A kernel has asked the server for its page's request: it has run its notebook up to the visitor."""
+        if (arrived := self._arrivals.get(kernel_id)) is not None:
+            arrived.set()
 
     async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:
         for ready in self._ready.values():
@@ -165,12 +169,15 @@ class PageKernels(VoilaKernels):  # type: ignore[misc]
                 self.log.info("Kernel pool of %s is filled with %s kernel(s)", notebook, self.size_of(notebook))
 
     async def _at_request(self, prepared: Prepared) -> None:
-        """Wait until the kernel waits for its page's request (it has asked the server for it), or its run ended."""
+        """Wait until the kernel asks for its page's request (`asking`), or its run ended, or `start_timeout`."""
         task, kernel_id = prepared["task"], prepared["kernel_id"]
-        deadline = time.monotonic() + self.start_timeout
-        # the kernel asks for its request over a websocket that Voila keeps by kernel id while it is open
-        while not task.done() and kernel_id not in RequestInfoSocketHandler._waiters and time.monotonic() < deadline:
-            await asyncio.wait([task], timeout=POLL)
+        arrived = self._arrivals[kernel_id] = asyncio.Event()
+        asked = asyncio.ensure_future(arrived.wait())
+        try:
+            await asyncio.wait([task, asked], timeout=self.start_timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            asked.cancel()
+            del self._arrivals[kernel_id]
 
     def _start_slots(self) -> asyncio.Semaphore:
         if self._slots is None:

@@ -8,12 +8,14 @@ from typing import Any
 
 from jupyter_server.base.handlers import FileFindHandler
 from tornado.web import HTTPError, RequestHandler
+from voila.request_info_handler import RequestInfoSocketHandler
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from healthdash.error_pages import CleanErrors
 from healthdash.kernel_caps import KernelCaps
+from healthdash.page_kernels import PageKernels
 from healthdash.security_headers import SecurityHeaders, new_nonce, page_policy, with_nonce
 
 
@@ -107,6 +109,16 @@ class TemplateFiles(TemplateStaticFileHandler):  # type: ignore[misc]
         return str(super().parse_url_path(path))
 
 
+class RequestSocket(RequestInfoSocketHandler):  # type: ignore[misc]
+    """Voila's websocket on which a preheated kernel waits for its page's request, also telling the pool so."""
+
+    def open(self, kernel_id: str) -> None:
+        super().open(kernel_id)
+        kernels = self.settings.get("kernel_manager")
+        if isinstance(kernels, PageKernels):
+            kernels.asking(kernel_id)  # the kernel is ready for a visitor
+
+
 class ExtensionFiles(FileFindHandler):
     """Voila's files of the page's JupyterLab extensions, those named by their content kept by the browser.
 
@@ -128,6 +140,7 @@ REPLACED: dict[type[RequestHandler], type[RequestHandler]] = {
     TornadoVoilaHandler: PageHandler,
     TemplateStaticFileHandler: TemplateFiles,
     FileFindHandler: ExtensionFiles,
+    RequestInfoSocketHandler: RequestSocket,
 }
 
 
