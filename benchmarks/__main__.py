@@ -19,6 +19,7 @@ from benchmarks.datasets import (
     mark_used,
     start_server,
 )
+from benchmarks.pages import measure_pages
 from benchmarks.report import ScaleResult, markdown
 from benchmarks.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale
 
@@ -40,6 +41,15 @@ NOTES = (
     "health of 200 of them again and again, the health with `events_limit=500`, and single events with 2 and 16 "
     "writers. The ratio is healthdash's answers per second over the reference's. The profile is py-spy's, when "
     "installed, over healthdash's health phases.",
+    "Pages: servers started for the phase over the scale's data with the app's default settings (one preheated "
+    "kernel per page, three for the dashboard), Debian's Chromium driven by Playwright at 1280 x 800 on the same "
+    "machine. A script added to every page marks (performance.mark) the moment its first widget (.hd-page) is "
+    "visible; times run from the start of the navigation. Cold view: a server without preheated kernels; the CPU time "
+    "of the server and of the kernel the view started, until the HTML arrived (median of 3 after one not counted). "
+    "Preheated: median of 3 loads after one that fills the browser's cache, each once the pools have refilled. "
+    "Ten at once: ten plain GETs of the dashboard together, then ten tabs of one browser (one client address, under "
+    "the default kernel caps). First visitor: a new server, the dashboard opened in a running browser (its cache "
+    "empty) as soon as the address is printed.",
     "Freshness: a login on a day without one, sent for an at-risk customer while batches of 50 events arrive "
     "20 times a second (after one phase length of that load, so that what the ingestion phases wrote has been "
     "patched in); the time from the answer to the write until a read shows the changed score.",
@@ -64,6 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         dest="compare",
         action="store_false",
         help="skip the compare phase (healthdash's health and single events against the simple reference)",
+    )
+    parser.add_argument(
+        "--no-pages",
+        dest="pages",
+        action="store_false",
+        help="skip the pages phase (page views' cost, and the pages in Chromium: preheated, in bursts, after a start)",
     )
     args = parser.parse_args(argv)
     names = args.scales.replace(",", " ").split()
@@ -91,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.compare:
                 say(f"{name}: the compare phase, healthdash against the simple reference")
                 result.comparison = compare(url, folder, result.sizes["customers"], args.seconds, say)
+            if args.pages:
+                say(f"{name}: the pages phase, in Chromium")
+                result.pages = measure_pages(url, folder / f"pages-{name}", say)
             results.append(result)
             mark_used(server, SCALES[name])
             about["load average at the end"] = machine.load_average()

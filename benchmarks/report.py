@@ -23,6 +23,26 @@ class Endpoint:
 
 
 @dataclass
+class PagesResult:
+    """What the pages phase measured at one scale (seconds, CPU-seconds and MB; see benchmarks/pages.py)."""
+
+    cold_cpu: dict[str, float] = field(default_factory=dict)  # page -> CPU-seconds of a view with no kernel ready
+    view_rss_mb: dict[str, float] = field(default_factory=dict)  # page -> RSS of the kernel a view holds
+    idle_kernel_rss_mb: list[float] = field(default_factory=list)  # each preheated kernel, idle
+    preheated_html: dict[str, float] = field(default_factory=dict)  # page -> HTML arrived (median)
+    preheated_widget: dict[str, float] = field(default_factory=dict)  # page -> first widget visible (median)
+    burst_html: list[float] = field(default_factory=list)  # each of the concurrent GETs: its HTML complete
+    burst_html_failures: int = 0
+    burst_tabs: list[float] = field(default_factory=list)  # each of the tabs opened together: first widget
+    burst_tab_failures: list[str] = field(default_factory=list)
+    first_visitor: float = math.nan  # first widget of the first page opened once the address was printed
+    announced: float = math.nan  # seconds from the server's start to its address being printed
+    load: float = math.nan  # the machine's 1-minute load average when the phase began
+    cores: int = 2
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ScaleResult:
     """Everything measured at one scale."""
 
@@ -45,6 +65,7 @@ class ScaleResult:
     backtest_seconds: float = math.nan  # the backtest of 180 days of history
     import_rows_per_second: float = math.nan  # python -m healthdash import of activity events
     comparison: Comparison | None = None
+    pages: PagesResult | None = None
     notes: list[str] = field(default_factory=list)
 
     def endpoint(self, label: str) -> Endpoint | None:
@@ -207,6 +228,8 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
         )
     if result.comparison is not None:
         out += _compared(result.comparison)
+    if result.pages is not None:
+        out += page_verdicts(result.pages, result.scale)
     if dashboard and not math.isnan(result.naive_seconds):
         ratio = result.naive_seconds * 1000 / dashboard.p50
         out.append(
@@ -265,6 +288,116 @@ def _history(result: ScaleResult) -> list[Verdict]:
             )
         )
     return out
+
+
+BROWSER = "the browser's own time: Voila's JavaScript starting up and fetching the state of the page's widgets"
+
+
+def page_verdicts(pages: PagesResult, scale: str) -> list[Verdict]:
+    """Hold the pages phase against the targets of a page view."""
+    out = []
+    busy = (
+        f"the machine was busy with other work (load average {pages.load:.1f} on {pages.cores} cores); "
+        if pages.load >= pages.cores / 2
+        else ""
+    )
+    if pages.cold_cpu:
+        worst = max(pages.cold_cpu.values())
+        out.append(
+            _check(
+                "a page view that finds no preheated kernel <= 0.75 CPU-seconds (each page)",
+                ", ".join(f"{page} {cpu:.2f}" for page, cpu in pages.cold_cpu.items()),
+                worst <= 0.75,
+                "a kernel's start: the Python interpreter, ipykernel and the page's imports (Explore: pandas, numpy)",
+            )
+        )
+    if pages.burst_html or pages.burst_html_failures:
+        slowest = max(pages.burst_html, default=math.nan)
+        out.append(
+            _check(
+                "ten requests for the dashboard at once: every HTML within 3 s",
+                f"{slowest:.2f} s at the slowest, {pages.burst_html_failures} failed",
+                slowest <= 3 and not pages.burst_html_failures,
+                f"{busy}the kernels beyond the dashboard's pool start {pages.cores} at a time (the cores), "
+                "sharing them with the server and the pages being served",
+            )
+        )
+    if pages.burst_tabs or pages.burst_tab_failures:
+        slowest = max(pages.burst_tabs, default=math.nan)
+        out.append(
+            _check(
+                "ten dashboards in tabs of one Chromium at once: each shows a widget within 5 s, none fails",
+                f"{slowest:.2f} s at the slowest, {len(pages.burst_tab_failures)} failed",
+                slowest <= 5 and not pages.burst_tab_failures,
+                f"{busy}ten tabs of Chromium share the cores with the server and its kernels; {BROWSER}",
+            )
+        )
+    if not math.isnan(pages.first_visitor):
+        out.append(
+            _check(
+                "the first visitor after the address is printed: first widget within 2 s",
+                f"{pages.first_visitor:.2f} s (address printed {pages.announced:.1f} s after the start)",
+                pages.first_visitor <= 2,
+                f"{busy}{BROWSER}, with the browser's cache empty",
+            )
+        )
+    if pages.preheated_widget:
+        explore_target = 2.0 if scale in ("S", "M") else 3.0
+        targets = {page: (explore_target if page == "explore" else 1.0) for page in pages.preheated_widget}
+        out.append(
+            _check(
+                f"a preheated page: first widget within 1.0 s (explore {explore_target:.1f} s)",
+                ", ".join(
+                    f"{page} {widget:.2f} s (HTML {pages.preheated_html.get(page, math.nan):.2f} s)"
+                    for page, widget in pages.preheated_widget.items()
+                ),
+                all(widget <= targets[page] for page, widget in pages.preheated_widget.items()),
+                f"{busy}the HTML arrives after {max(pages.preheated_html.values(), default=math.nan):.2f} s at most; "
+                f"the rest is {BROWSER}",
+            )
+        )
+    return out
+
+
+def pages_lines(pages: PagesResult) -> list[str]:
+    """The pages phase as report lines: a table per page, then the bursts, the first visitor and memory."""
+    lines = ["", "Pages (Chromium on the same machine, times taken inside the page from the start of navigation):", ""]
+    lines += ["| page | cold view: CPU-seconds | cold view: kernel RSS | preheated: HTML | preheated: first widget |"]
+    lines += ["| --- | ---: | ---: | ---: | ---: |"]
+    for page in pages.preheated_widget or pages.cold_cpu:
+        lines.append(
+            f"| {page} | {pages.cold_cpu.get(page, math.nan):.2f} | {pages.view_rss_mb.get(page, math.nan):.0f} MB | "
+            f"{pages.preheated_html.get(page, math.nan):.2f} s | {pages.preheated_widget.get(page, math.nan):.2f} s |"
+        )
+    lines.append("")
+    lines.append(
+        f"- ten dashboards requested at once (HTTP): HTML in {_spread(pages.burst_html)}, "
+        f"{pages.burst_html_failures} failed"
+    )
+    why = f" ({pages.burst_tab_failures[0]})" if pages.burst_tab_failures else ""
+    lines.append(
+        f"- ten dashboards opened in tabs of one Chromium at once: first widget in {_spread(pages.burst_tabs)}, "
+        f"{len(pages.burst_tab_failures)} failed{why}"
+    )
+    lines.append(
+        f"- first visitor after a start: first widget {pages.first_visitor:.2f} s after opening the address, which "
+        f"was printed {pages.announced:.1f} s after the server started"
+    )
+    idle = pages.idle_kernel_rss_mb
+    lines.append(
+        f"- preheated kernels, idle: {len(idle)}, RSS {', '.join(f'{mb:.0f}' for mb in idle)} MB"
+        if idle
+        else "- preheated kernels, idle: none measured"
+    )
+    lines += [f"- {note}" for note in pages.notes]
+    return lines
+
+
+def _spread(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"{ordered[0]:.2f}\u2013{ordered[-1]:.2f} s (median {ordered[len(ordered) // 2]:.2f} s)"
 
 
 def _compared(c: Comparison) -> list[Verdict]:
@@ -376,6 +509,8 @@ def markdown(
         lines += [f"- {n}" for n in r.notes]
         if r.comparison is not None:
             lines += _comparison_lines(r.comparison)
+        if r.pages is not None:
+            lines += pages_lines(r.pages)
         lines += ["", "| target | measured | verdict |", "| --- | --- | --- |"]
         for v in verdicts(r, baseline.p50 if baseline and r.scale != "S" else None):
             verdict = "met" if v.met else f"**missed**{': ' + v.cause if v.cause else ''}"

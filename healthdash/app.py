@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import os
@@ -38,13 +37,15 @@ from healthdash.identity import HealthdashIdentity, KernelOwners
 from healthdash.kernel_caps import KernelCaps
 from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
+from healthdash.page_kernels import PageKernels
 from healthdash.page_routes import page_routes
 from healthdash.page_tokens import HEADER, ROLE_HEADER, SWEEP_SECONDS, PageTokens
+from healthdash.page_warmup import warm_pages
 from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.security_headers import cookie_options
 from healthdash.service import HealthService
-from healthdash.settings import Settings, get_settings
+from healthdash.settings import PAGES, Settings, get_settings
 from healthdash.sign_in import SessionCookie, sign_in_routes
 from healthdash.tokens import write_tokens
 
@@ -89,6 +90,15 @@ class HealthdashServer(Voila):  # type: ignore[misc]
         self.contents_manager.notary = PagesNotary(parent=self.contents_manager)  # type: ignore[no-untyped-call]
         settings["healthdash_api"] = self.api_context
         settings["healthdash_page_tokens"] = self.page_tokens
+        if self.voila_configuration.preheat_kernel:
+            # Voila's own pool is empty (its pool size is 0): PageKernels keeps the pages' pools instead
+            voila_kernels: Any = settings["kernel_manager"]
+            self.kernel_manager = settings["kernel_manager"] = PageKernels(
+                parent=self,
+                connection_dir=self.connection_dir,
+                kernel_spec_manager=self.kernel_spec_manager,
+                allowed_message_types=voila_kernels.allowed_message_types,
+            )
         return settings
 
     def setup_template_dirs(self) -> None:
@@ -171,9 +181,10 @@ def http_options(settings: Settings) -> dict[str, Any]:
 def voila_config(settings: Settings) -> Config:
     """Return the Voila configuration of the app.
 
-    Every notebook keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels (0: none, each page starts its own): each
-    has run its notebook up to the cell that waits for the page request (`voila.utils.wait_for_request` /
-    `get_query_string`), so a page only fetches its data and shows it.
+    Every page keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels, or as many as HEALTHDASH_KERNEL_POOL_SIZES names
+    for it (0: none, each view starts its own; the analysis notebooks keep none): each has run its notebook up to the
+    cell that waits for the page request (`healthdash.widgets.wait_for_page_request` / `page_query_string`), so a
+    page only fetches its data and shows it. A burst of views takes the kernels ready first (see `PageKernels`).
     Kernels whose page is closed are shut down by the page (see PageHandler); those idle for
     HEALTHDASH_KERNEL_IDLE_TIMEOUT are culled, page open or not. Page kernels are capped (`KernelCaps`).
     Pages render with healthdash/templates only: no template or theme override.
@@ -200,8 +211,12 @@ def voila_config(settings: Settings) -> Config:
     config.VoilaConfiguration.template = "lab"  # extended by healthdash/templates/index.html.j2
     config.VoilaConfiguration.allow_template_override = "NO"
     config.VoilaConfiguration.allow_theme_override = "NO"
-    config.VoilaConfiguration.preheat_kernel = settings.kernel_pool_size > 0
-    config.VoilaConfiguration.default_pool_size = settings.kernel_pool_size
+    sizes = {f"{page}.ipynb": settings.kernel_pool_size for page in PAGES}
+    sizes.update((f"{page}.ipynb", size) for page, size in settings.kernel_pool_sizes)
+    config.VoilaConfiguration.preheat_kernel = any(sizes.values())
+    config.VoilaConfiguration.default_pool_size = 0  # Voila's own pool: PageKernels replaces it
+    config.PageKernels.pool_size = 0  # notebooks that are not pages (the analysis notebooks)
+    config.PageKernels.pool_sizes = sizes
     # a preheated kernel asks the server for its page's request over a websocket at this address
     config.VoilaKernelManager.default_env_variables = {"VOILA_APP_IP": _local_address(settings.host)}
     # kernels and server talk over unix sockets in the server's private connection folder, not loopback TCP
@@ -216,14 +231,12 @@ def voila_config(settings: Settings) -> Config:
 
 
 async def pools_filled(app: HealthdashServer, longest: float = POOL_FILL_SECONDS) -> None:
-    """Return once every notebook's preheated kernels have run their page up to its request (or after `longest`).
+    """Return once every page's preheated kernels have run their page up to its request (or after `longest`).
 
-    Voila keeps each pool as a list of tasks, one per kernel being started or ready, with no public way to wait
-    for them; a kernel that fails to start is Voila's to log, and the server is announced regardless.
+    A kernel that fails to start is logged, and the server is announced regardless.
     """
-    starting = [task for pool in getattr(app.kernel_manager, "_pools", {}).values() for task in pool]
-    if starting:
-        await asyncio.wait(starting, timeout=longest)
+    if isinstance(app.kernel_manager, PageKernels):
+        await app.kernel_manager.filled(longest)
 
 
 def _local_address(host: str) -> str:
@@ -287,7 +300,13 @@ def serve(settings: Settings | None = None) -> None:
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
 
     async def announce() -> None:
-        await pools_filled(app)  # the first visitor finds a kernel that has run its page up to the request
+        await pools_filled(app)
+        # the first visitor is served like the next: the server has rendered every page (and built its score board)
+        if app.voila_configuration.preheat_kernel:
+            await warm_pages(
+                f"http://{_local_address(settings.host)}:{settings.port}", PAGES, app.kernel_manager.shutdown_kernel
+            )
+            await pools_filled(app)  # and finds a kernel that has run its page up to the request
         print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)
         if generated:
             print(f"bootstrap token (kept in {settings.data_dir / 'api-token'}): {tokens[0]}", flush=True)

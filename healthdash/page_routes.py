@@ -6,7 +6,9 @@ import asyncio
 import re
 from typing import Any
 
+from jupyter_server.base.handlers import FileFindHandler
 from tornado.web import HTTPError, RequestHandler
+from voila.request_info_handler import RequestInfoSocketHandler
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
@@ -15,6 +17,7 @@ from healthdash.api.context import ApiContext
 from healthdash.error_pages import CleanErrors
 from healthdash.identity import principal_of
 from healthdash.kernel_caps import KernelCaps
+from healthdash.page_kernels import PageKernels
 from healthdash.page_tokens import HEADER, ROLE_HEADER, PageTokens
 from healthdash.security_headers import SecurityHeaders, new_nonce, page_policy, with_nonce
 
@@ -145,9 +148,38 @@ class TemplateFiles(TemplateStaticFileHandler):  # type: ignore[misc]
         return str(super().parse_url_path(path))
 
 
+class RequestSocket(RequestInfoSocketHandler):  # type: ignore[misc]
+    """Voila's websocket on which a preheated kernel waits for its page's request, also telling the pool so."""
+
+    def open(self, kernel_id: str) -> None:
+        super().open(kernel_id)
+        kernels = self.settings.get("kernel_manager")
+        if isinstance(kernels, PageKernels):
+            kernels.asking(kernel_id)  # the kernel is ready for a visitor
+
+
+class ExtensionFiles(FileFindHandler):
+    """Voila's files of the page's JupyterLab extensions, those named by their content kept by the browser.
+
+    Voila has the browser ask again for every extension file on every page view (`no-cache`): some twenty requests
+    a page, each answered 304, in turns, while the page waits for its widgets. A file whose name carries the hash
+    of its content (`remoteEntry.c8c9eed2cdefdeac.js`), or that is asked for with one (`?v=`), never changes under
+    that name: the browser may keep it.
+    """
+
+    def set_headers(self) -> None:
+        super().set_headers()
+        if "v" in self.request.arguments or _CONTENT_NAMED.search(self.request.path):
+            self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+
+
+_CONTENT_NAMED = re.compile(r"/static/[^/]*\.[0-9a-f]{16,}\.js$")
+
 REPLACED: dict[type[RequestHandler], type[RequestHandler]] = {
     TornadoVoilaHandler: PageHandler,
     TemplateStaticFileHandler: TemplateFiles,
+    FileFindHandler: ExtensionFiles,
+    RequestInfoSocketHandler: RequestSocket,
 }
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from healthdash.scoring import FACTOR_KEYS, ConfigError, ScoringConfig
 
 ENV_PREFIX = "HEALTHDASH_"
+PAGES = ("dashboard", "customers", "customer", "explore")  # the web app's pages: notebooks/<page>.ipynb
+HOME_POOL_SIZE = 3  # the dashboard's preheated kernels by default: the home page, where a burst of visitors lands
 _SCALAR_SCORING_FIELDS = {
     f.name: f.type for f in fields(ScoringConfig) if f.name not in ("weights", "ticket_priority_weights")
 }
@@ -38,10 +40,11 @@ class Settings:
     db_pool_size: int
     db_connect_timeout: int
     kernel_pool_size: int = 1
+    kernel_pool_sizes: tuple[tuple[str, int], ...] = (("dashboard", HOME_POOL_SIZE),)
     history_days: int = 180
     allowed_hosts: tuple[str, ...] = ()
-    max_page_kernels: int = 8
-    max_kernels_per_client: int = 4
+    max_page_kernels: int = 12
+    max_kernels_per_client: int = 10
     kernel_idle_timeout: float = 600.0
     db_deadline: float = 2.5
     db_statement_timeout: float = 30.0
@@ -77,6 +80,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     for token in tokens:
         if len(token) < 16:
             raise SettingsError(f"{ENV_PREFIX}API_TOKENS: every token needs at least 16 characters")
+    pool_size = _int(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZE", 1, 0, 8)
+    home_pool = (("dashboard", max(HOME_POOL_SIZE, pool_size)),) if pool_size else ()  # 0: no kernel preheated
     return Settings(
         database_url=normalise_database_url(database_url) if database_url else None,
         data_dir=Path(data_dir_text).expanduser().absolute() if data_dir_text else default_data_dir(environ),
@@ -88,12 +93,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         cache_seconds=_float(environ, f"{ENV_PREFIX}CACHE_SECONDS", 60.0, 0.0, 3600.0),
         db_pool_size=_int(environ, f"{ENV_PREFIX}DB_POOL_SIZE", 8, 1, 100),
         db_connect_timeout=_int(environ, f"{ENV_PREFIX}DB_CONNECT_TIMEOUT", 2, 1, 60),
-        kernel_pool_size=_int(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZE", 1, 0, 8),
+        kernel_pool_size=pool_size,
+        kernel_pool_sizes=_pool_sizes(environ, f"{ENV_PREFIX}KERNEL_POOL_SIZES", home_pool),
         history_days=_int(environ, f"{ENV_PREFIX}HISTORY_DAYS", 180, 1, 3650),
         db_deadline=_float(environ, f"{ENV_PREFIX}DB_DEADLINE", 2.5, 0.5, 60.0),
         db_statement_timeout=_float(environ, f"{ENV_PREFIX}DB_STATEMENT_TIMEOUT", 30.0, 1.0, 3600.0),
-        max_page_kernels=_int(environ, f"{ENV_PREFIX}MAX_PAGE_KERNELS", 8, 1, 1000),
-        max_kernels_per_client=_int(environ, f"{ENV_PREFIX}MAX_KERNELS_PER_CLIENT", 4, 1, 1000),
+        max_page_kernels=_int(environ, f"{ENV_PREFIX}MAX_PAGE_KERNELS", 12, 1, 1000),
+        max_kernels_per_client=_int(environ, f"{ENV_PREFIX}MAX_KERNELS_PER_CLIENT", 10, 1, 1000),
         kernel_idle_timeout=_float(environ, f"{ENV_PREFIX}KERNEL_IDLE_TIMEOUT", 600.0, 5.0, 86400.0),
         allowed_hosts=tuple(h.strip() for h in environ.get(f"{ENV_PREFIX}ALLOWED_HOSTS", "").split(",") if h.strip()),
         max_body_size=_int(environ, f"{ENV_PREFIX}MAX_BODY_SIZE", 64 * 1024, 1024, 16 * 1024 * 1024),
@@ -200,6 +206,22 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int | None, h
         raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
     _check_range(name, value, low, high)
     return value
+
+
+def _pool_sizes(
+    environ: Mapping[str, str], name: str, default: tuple[tuple[str, int], ...]
+) -> tuple[tuple[str, int], ...]:
+    """Parse `page=size,page=size` (pages: PAGES) into (page, size) pairs."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    sizes: dict[str, int] = {}
+    for item in text.split(","):
+        page, equals, size = (part.strip() for part in item.partition("="))
+        if page not in PAGES or not equals or not size:
+            raise SettingsError(f"{name} must be page=size pairs separated by commas (pages: {', '.join(PAGES)})")
+        sizes[page] = _int({name: size}, name, 0, 0, 8)
+    return tuple(sizes.items())
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, low: float | None, high: float | None) -> float:

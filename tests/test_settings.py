@@ -91,3 +91,26 @@ def test_default_data_dir_for_root_and_for_users(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("HOME", str(tmp_path))
     # the XDG spec says to ignore relative paths
     assert default_data_dir({"XDG_DATA_HOME": "relative/data"}) == tmp_path / ".local" / "share" / "healthdash"
+
+
+def test_the_dashboard_keeps_more_preheated_kernels_than_the_other_pages() -> None:
+    assert load_settings({}).kernel_pool_sizes == (("dashboard", 3),)
+    assert load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "5"}).kernel_pool_sizes == (("dashboard", 5),)
+    assert load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "0"}).kernel_pool_sizes == ()  # none preheated at all
+    sizes = load_settings({"HEALTHDASH_KERNEL_POOL_SIZES": " explore = 0, customer=4 "}).kernel_pool_sizes
+    assert sizes == (("explore", 0), ("customer", 4))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("analysis=1", "page=size pairs separated by commas"),
+        ("dashboard", "page=size pairs separated by commas"),
+        ("dashboard=", "page=size pairs separated by commas"),
+        ("dashboard=9", "HEALTHDASH_KERNEL_POOL_SIZES must be between 0 and 8"),
+        ("dashboard=two", "HEALTHDASH_KERNEL_POOL_SIZES must be a whole number"),
+    ],
+)
+def test_pool_sizes_per_page_are_validated(value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"HEALTHDASH_KERNEL_POOL_SIZES": value})

@@ -33,8 +33,10 @@ from benchmarks.report import (
     POST,
     POST_BUSY,
     Endpoint,
+    PagesResult,
     ScaleResult,
     markdown,
+    page_verdicts,
     verdicts,
 )
 from benchmarks.run import batch_body, bench_scale, event_requests, list_queries
@@ -120,6 +122,39 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
     assert not got["analysis:"].met and "events() 250 ms and 0.80 s" in got["analysis:"].measured
     report = markdown([result], {"processor": "x"}, {"jit": "off"}, ["a note"])
     assert "**missed**" in report and "## Scale L" in report and "- a note" in report
+
+
+def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_back() -> None:
+    pages = PagesResult(
+        cold_cpu={"dashboard": 0.5, "explore": 0.8},
+        view_rss_mb={"dashboard": 64, "explore": 150},
+        idle_kernel_rss_mb=[64, 64, 141],
+        preheated_html={"dashboard": 0.1, "explore": 0.2},
+        preheated_widget={"dashboard": 1.3, "explore": 1.9},
+        burst_html=[0.5] * 9 + [2.9],
+        burst_tabs=[3.0] * 9,
+        burst_tab_failures=["Timeout 60000ms exceeded"],
+        first_visitor=1.6,
+        announced=9.0,
+        load=3.5,
+    )
+    got = {v.target.split(":")[0]: v for v in page_verdicts(pages, "L")}
+    cold = got["a page view that finds no preheated kernel <= 0.75 CPU-seconds (each page)"]
+    assert not cold.met and "explore 0.80" in cold.measured and "kernel's start" in cold.cause
+    assert got["ten requests for the dashboard at once"].met
+    tabs = got["ten dashboards in tabs of one Chromium at once"]
+    assert not tabs.met and "1 failed" in tabs.measured
+    assert got["the first visitor after the address is printed"].met
+    preheated = got["a preheated page"]
+    assert not preheated.met and "explore 3.0 s" in preheated.target and "HTML 0.10 s" in preheated.measured
+    assert "Voila's JavaScript" in preheated.cause and "after 0.20 s at most" in preheated.cause
+    assert "load average 3.5 on 2 cores" in tabs.cause
+    result = ScaleResult("L", {"customers": 10})
+    result.pages = pages
+    report = markdown([result], {"processor": "x"}, {}, [])
+    assert "| explore | 0.80 | 150 MB | 0.20 s | 1.90 s |" in report
+    assert "first widget in 3.00\u20133.00 s (median 3.00 s), 1 failed (Timeout 60000ms exceeded)" in report
+    assert "preheated kernels, idle: 3, RSS 64, 64, 141 MB" in report
 
 
 def test_the_naive_way_stops_at_its_budget(sample_db_url: str) -> None:

@@ -52,7 +52,12 @@ def visit(context: Any, url: str) -> Visit:
             else None
         ),
     )
-    page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
+
+    def dismiss(dialog: Any) -> None:
+        seen.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     started = time.monotonic()
     page.goto(url, wait_until="commit")
     page.wait_for_selector(FIRST_WIDGET, state="visible", timeout=PAGE_TIMEOUT_MS)

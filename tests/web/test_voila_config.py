@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import urllib.request
 
 import nbformat
@@ -19,6 +21,7 @@ from healthdash.app import (
 )
 from healthdash.notary import PagesNotary
 from healthdash.settings import load_settings
+from tests.api.client import call
 from tests.web.conftest import WebApp
 
 
@@ -36,10 +39,17 @@ def test_port_zero_listens_on_a_free_port_and_names_it_everywhere() -> None:
             sock.close()
 
 
-def test_every_notebook_keeps_preheated_kernels_and_idle_ones_are_culled() -> None:
+def test_every_page_keeps_preheated_kernels_and_idle_ones_are_culled() -> None:
     config = voila_config(load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "2", "HEALTHDASH_KERNEL_IDLE_TIMEOUT": "300"}))
     assert config.VoilaConfiguration.preheat_kernel is True
-    assert config.VoilaConfiguration.default_pool_size == 2
+    assert config.VoilaConfiguration.default_pool_size == 0  # Voila's own pool: the app's PageKernels keeps them
+    assert config.PageKernels.pool_sizes == {
+        "dashboard.ipynb": 3,  # the home page keeps more, for a burst of visitors
+        "customers.ipynb": 2,
+        "customer.ipynb": 2,
+        "explore.ipynb": 2,
+    }
+    assert config.PageKernels.pool_size == 0  # the analysis notebooks are for JupyterLab: none kept for them
     assert config.MappingKernelManager.cull_idle_timeout == 300
     assert config.MappingKernelManager.cull_interval == 60
     assert config.MappingKernelManager.cull_connected is True  # an open page that sends nothing keeps no kernel
@@ -49,6 +59,18 @@ def test_every_notebook_keeps_preheated_kernels_and_idle_ones_are_culled() -> No
 def test_a_pool_size_of_zero_starts_a_kernel_per_page_view() -> None:
     config = voila_config(load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "0"}))
     assert config.VoilaConfiguration.preheat_kernel is False
+
+
+def test_each_page_may_keep_a_pool_of_its_own_size() -> None:
+    settings = load_settings({"HEALTHDASH_KERNEL_POOL_SIZE": "0", "HEALTHDASH_KERNEL_POOL_SIZES": "customer=2"})
+    config = voila_config(settings)
+    assert config.VoilaConfiguration.preheat_kernel is True
+    assert config.PageKernels.pool_sizes == {
+        "dashboard.ipynb": 0,
+        "customers.ipynb": 0,
+        "customer.ipynb": 2,
+        "explore.ipynb": 0,
+    }
 
 
 def test_pages_render_with_the_app_template_only() -> None:
@@ -112,3 +134,18 @@ def test_the_address_is_announced_once_every_page_has_a_preheated_kernel(app: We
     for notebook in sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")):
         filled = log.find(f"Kernel pool of {notebook} is filled")
         assert 0 <= filled < announced, notebook
+
+
+def test_the_browser_keeps_the_extension_files_named_by_their_content(app: WebApp) -> None:
+    html, _ = fetch_page(app, "/voila/render/dashboard.ipynb")
+    config = re.search(r'id="jupyter-config-data"[^>]*>\s*(\{.*?\})\s*</script>', html, re.S)
+    assert config, html[:300]
+    extensions = json.loads(config[1])["federated_extensions"]
+    widgets = next(e for e in extensions if e["name"] == "@jupyter-widgets/jupyterlab-manager")
+    folder = f"/voila/labextensions/{widgets['name']}/"
+    named = call(app.server, "GET", folder + widgets["load"])  # static/remoteEntry.<hash of its content>.js
+    assert named.status == 200 and named.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    versioned = call(app.server, "GET", folder + "static/style.js?v=1")
+    assert "immutable" in versioned.headers["Cache-Control"]
+    plain = call(app.server, "GET", folder + "static/style.js")  # may change with the extension: asked again
+    assert plain.status == 200 and plain.headers["Cache-Control"] == "no-cache"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Iterator
+
+from websockets.sync.server import ServerConnection, serve
 
 from healthdash.widgets.request import ATTEMPTS, page_query_string, wait_for_page_request
 
 
 class Server:
-    """Stands in for voila.utils: delivers the request's details on the n-th call."""
+    """Stands in for the server's request websocket: delivers the request's details on the n-th call."""
 
     def __init__(self, environ: dict[str, str], delivers_on: int, query: str = "id=7") -> None:
         self.environ = environ
@@ -66,13 +72,55 @@ def test_a_preheated_kernel_gives_up_after_a_few_tries() -> None:
     assert server.calls == ATTEMPTS + 1
 
 
-def test_voila_utils_is_what_a_preheated_kernel_asks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import voila.utils
+@contextlib.contextmanager
+def request_server(details: object) -> Iterator[tuple[int, list[str]]]:
+    """A websocket server on a free port that sends `details` (as JSON) to each kernel that connects."""
+    paths: list[str] = []
 
-    environ = {"VOILA_PREHEAT": "True", "QUERY_STRING": "id=9"}
-    calls: list[str] = []
-    monkeypatch.setattr(voila.utils, "get_query_string", lambda: calls.append("get") or "id=9")
-    monkeypatch.setattr(voila.utils, "wait_for_request", lambda: calls.append("wait"))
-    assert page_query_string(environ) == "id=9"
-    wait_for_page_request(environ)
-    assert calls == ["get", "wait"]
+    def answer(socket: ServerConnection) -> None:
+        paths.append(socket.request.path if socket.request else "")
+        socket.send(json.dumps(details))
+
+    with serve(answer, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.socket.getsockname()[1], paths
+        finally:
+            server.shutdown()
+            thread.join(timeout=5)
+
+
+def kernel_environ(port: int) -> dict[str, str]:
+    return {
+        "VOILA_PREHEAT": "True",
+        "VOILA_APP_IP": "127.0.0.1",
+        "VOILA_APP_PORT": str(port),
+        "VOILA_SERVER_URL": "/",
+        "VOILA_KERNEL_ID": "0b3c5f0e-1111-4222-8333-944455556666",
+    }
+
+
+def test_a_preheated_kernel_asks_the_server_for_its_request_on_its_own_websocket() -> None:
+    with request_server({"QUERY_STRING": "id=42", "SERVER_NAME": "example"}) as (port, paths):
+        environ = kernel_environ(port)
+        assert page_query_string(environ) == "id=42"
+    assert environ["SERVER_NAME"] == "example"
+    assert paths == ["/voila/query/0b3c5f0e-1111-4222-8333-944455556666"]
+
+
+def test_a_preheated_kernel_that_cannot_reach_the_server_gives_up() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens there
+        environ = kernel_environ(port)
+        assert page_query_string(environ) is None
+        wait_for_page_request(environ)
+    assert "QUERY_STRING" not in environ
+
+
+def test_a_preheated_kernel_ignores_an_answer_that_is_no_request() -> None:
+    with request_server(["not", "a", "request"]) as (port, paths):
+        environ = kernel_environ(port)
+        assert page_query_string(environ) is None
+    assert len(paths) == ATTEMPTS

@@ -1,0 +1,40 @@
+"""Each page rendered once before the server says it is serving, so that its first visitor is served like the next.
+
+A page's first view after a start pays for more than its kernel: the server imports and sets up Voila's rendering
+of a page request, and the API builds its score board on the first dashboard read. Rendering every page once,
+internally and over the server's own HTTP (the whole path a visitor's request takes), pays for all that before the
+address is printed. The kernels these views took are shut down; the pools then fill again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+PAGE_TIMEOUT = 120.0  # seconds a page may take to render
+KERNEL_ID = re.compile(r'"kernelId": ?"([0-9a-f-]{36})"')
+log = logging.getLogger("healthdash")
+
+
+async def warm_pages(
+    base_url: str, pages: Iterable[str], shut_down: Callable[[str], Awaitable[object]]
+) -> dict[str, int]:
+    """GET each page (`<base_url>/voila/render/<page>.ipynb`) to its end; shut its kernel down; return the statuses."""
+    client = AsyncHTTPClient()
+    statuses: dict[str, int] = {}
+    for page in pages:
+        url = f"{base_url}/voila/render/{page}.ipynb"
+        try:
+            response = await client.fetch(url, request_timeout=PAGE_TIMEOUT, raise_error=False)
+        except (HTTPClientError, OSError) as exc:
+            log.warning("could not render %s before serving: %s", page, exc)
+            statuses[page] = 0
+            continue
+        statuses[page] = response.code
+        kernel = KERNEL_ID.search(response.body.decode("utf-8", errors="replace")) if response.body else None
+        if kernel is not None:
+            await shut_down(kernel[1])
+    return statuses
