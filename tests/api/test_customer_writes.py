@@ -153,7 +153,7 @@ def test_a_bad_change_is_refused_and_changes_nothing(
 
 
 def test_writes_need_a_token_json_and_a_known_customer(server: RunningServer) -> None:
-    problem(call(server, "POST", "/api/customers", json_body=ACME), 401)
+    problem(call(server, "POST", "/api/customers", json_body=ACME, token=None), 401)
     problem(call(server, "PUT", "/api/customers/external/x1", json_body=ACME, token="wrong"), 401)
     problem(call(server, "PATCH", "/api/customers/1", raw=b"name=x", token=server.token), 415)
     problem(send(server, "PATCH", "/api/customers/999999999", {"owner": "Dana"}), 404)

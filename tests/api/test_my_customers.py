@@ -38,7 +38,8 @@ def owned(database_url: str, owner: str) -> set[int]:
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            return {r[0] for r in conn.execute(text("SELECT id FROM customers WHERE owner = :o"), {"o": owner})}
+            sql = "SELECT id FROM customers WHERE owner = :o AND status = 'active'"  # the list's default view
+            return {r[0] for r in conn.execute(text(sql), {"o": owner})}
     finally:
         engine.dispose()
 
