@@ -6,6 +6,7 @@ from typing import Any
 
 __all__ = [
     "activity",
+    "backtest",
     "changes",
     "connect",
     "customer_breakdown",

@@ -25,7 +25,16 @@ from healthdash.db.engine import make_engine
 from healthdash.score_history.reports import HistoryReports
 from healthdash.scoring import FACTOR_KEYS, PRIORITIES, TIERS, ConfigError, ScoringConfig
 from healthdash.service import HealthService
-from healthdash.vocabulary import EVENT_TYPES, INVOICE_STATUSES, MAX_ID, PLANS, REGIONS, SEGMENTS, TICKET_STATUSES
+from healthdash.vocabulary import (
+    EVENT_TYPES,
+    INVOICE_STATUSES,
+    MAX_ID,
+    PLANS,
+    REGIONS,
+    SEGMENTS,
+    STATUSES,
+    TICKET_STATUSES,
+)
 
 Moment = str | dt.date | dt.datetime
 CustomerIds = int | Iterable[int] | None
@@ -36,6 +45,7 @@ CHANGES_DAYS = 30  # changes() without a start: from 30 days before `end`, as on
 __all__ = [
     "Session",
     "activity",
+    "backtest",
     "changes",
     "connect",
     "customer_breakdown",
@@ -56,6 +66,7 @@ _CATEGORIES: dict[str, pd.CategoricalDtype] = {
     "main_reason": pd.CategoricalDtype(FACTOR_KEYS),
     "type": pd.CategoricalDtype(EVENT_TYPES),
     "priority": pd.CategoricalDtype(PRIORITIES, ordered=True),
+    "status": pd.CategoricalDtype(STATUSES),
 }
 _TICKET_STATUS = {"status": pd.CategoricalDtype(TICKET_STATUSES)}
 _INVOICE_STATUS = {"status": pd.CategoricalDtype(INVOICE_STATUSES)}
@@ -238,6 +249,39 @@ class Session:
         frame.attrs.update(start=first.isoformat(), end=last.isoformat())
         return frame
 
+    def backtest(
+        self, start: Moment | None = None, end: Moment | None = None, horizon: int = 90, lead: int = 30
+    ) -> pd.DataFrame:
+        """Return how well the score history foretold churn (docs/outcomes.md): the churn rate per 10-point score
+        band (calibration), one row per band; the headline figures (precision, recall, lift, ROC AUC, median lead
+        days, ARR flagged ahead, each factor's AUC) and the suggested weights in `attrs`. Days from `start` to `end`
+        (default: the last 180 days whose horizon has passed) are judged: was the customer flagged that day, did it
+        churn within `horizon` days; a flag counts as in time `lead` days or more before the churn."""
+        for name, value, low, high in (("horizon", horizon, 1, 730), ("lead", lead, 0, horizon)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name}: expected a whole number of days from {low} to {high}, got {value!r}")
+        first = _day(_moment("start", start, end_of_day=False))
+        last = _day(_moment("end", end, end_of_day=True))
+        if first is not None and last is not None and first > last:
+            raise ValueError(f"start ({first}) is after end ({last}); swap them")
+        report = HealthService(self.engine, self.config).backtest_report(first, last, horizon, lead)
+        figures = report["figures"]
+        frame = pd.DataFrame(figures["calibration"], columns=["low", "high", "customers_days", "churned", "churn_rate"])
+        frame = frame.astype({"low": "Int64", "high": "Int64", "customers_days": "Int64", "churned": "Int64"})
+        frame["churn_rate"] = pd.array(frame["churn_rate"].tolist(), dtype="Float64")
+        headline = {k: v for k, v in figures.items() if k not in ("calibration", "roc")}
+        frame.attrs.update(
+            start=report["from"].isoformat(),
+            end=report["to"].isoformat(),
+            horizon=horizon,
+            lead=lead,
+            figures=headline,
+            roc=figures["roc"],
+            current_weights=report["current_weights"],
+            suggested=report["suggested"],
+        )
+        return frame
+
     def _connect(self) -> Connection:
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
@@ -326,6 +370,12 @@ def history(customer_ids: CustomerIds = None, start: Moment | None = None, end: 
 def changes(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
     """Return what moved each customer's score between two days, reason by reason (see `Session.changes`)."""
     return session().changes(customer_ids, start, end)
+
+
+def backtest(start: Moment | None = None, end: Moment | None = None, horizon: int = 90, lead: int = 30) -> pd.DataFrame:
+    """Return how well the score history foretold churn, by score band, headline figures in attrs (see
+    `Session.backtest`)."""
+    return session().backtest(start, end, horizon, lead)
 
 
 def tickets(customer_ids: CustomerIds = None, start: Moment | None = None, end: Moment | None = None) -> pd.DataFrame:
@@ -453,8 +503,10 @@ def _frame(
 
 
 def _profiles(columns: frames.Columns) -> pd.DataFrame:
-    frame = _frame(columns, frames.CUSTOMER_COLUMNS, timestamps=("created_at",)).set_index("id")
+    frame = _frame(columns, frames.CUSTOMER_COLUMNS, timestamps=("created_at",), days=("renewal_date",)).set_index("id")
     frame["industry"] = frame["industry"].astype("category")
+    frame["external_id"] = frame["external_id"].astype("string")
+    frame["arr"] = pd.array([None if v is None else float(v) for v in frame["arr"]], dtype="Float64")
     return frame
 
 

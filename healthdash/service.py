@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
-from healthdash.backtest import Churner, Figures, ScoreCounts, figures
+from healthdash.backtest_figures import Churner, Figures, ScoreCounts, figures
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_ticket import CommitTicket, committed, start_commit
 from healthdash.db import backtest, batches, customers, reads, writes

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from healthdash.backtest import BINS_PER_POINT, Figures, ScoreCounts, figures
+from healthdash.backtest_figures import BINS_PER_POINT, Figures, ScoreCounts, figures
 
 MIN_CHURNED = 5  # fewer churned customer-days in either part than this: no suggestion
 REGULARISATION = 1.0  # sklearn's C: the inverse strength of the L2 penalty

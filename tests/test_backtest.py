@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from healthdash.backtest import Churner, ScoreCounts, figures
+from healthdash.backtest_figures import Churner, ScoreCounts, figures
 
 # customer-days: score, flagged, churned within the horizon, ARR
 #   A 20 flagged churned 100 | B 30 flagged stayed 50 | C 50 not flagged churned 200

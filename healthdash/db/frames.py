@@ -27,14 +27,17 @@ from healthdash.scoring import FACTOR_KEYS
 
 Columns = dict[str, Any]  # column name -> a list of values, or a datetime64 array
 
-CUSTOMER_COLUMNS = ("id", "name", "segment", "plan", "seats", "industry", "region", "owner", "created_at")
+CUSTOMER_COLUMNS = (
+    "id", "name", "segment", "plan", "seats", "industry", "region", "owner", "created_at", "external_id", "arr",
+    "renewal_date", "status",
+)  # fmt: skip
 EVENT_COLUMNS = ("id", "customer_id", "type", "occurred_at", "recorded_at", "data")
 ACTIVITY_COLUMNS = ("customer_id", "day", "logins", "feature_uses", "features_used", "api_calls")
 TICKET_COLUMNS = ("id", "customer_id", "subject", "priority", "status", "opened_at", "closed_at")
 INVOICE_COLUMNS = ("id", "customer_id", "amount", "issued_at", "due_at", "paid_at", "status")
 HISTORY_COLUMNS = ("customer_id", "day", "score", "tier", "coverage", *FACTOR_KEYS, "config_id")
 MOMENTS = frozenset({"created_at", "occurred_at", "recorded_at", "opened_at", "closed_at"})  # timestamptz
-DAYS = frozenset({"day", "issued_at", "due_at", "paid_at"})  # date
+DAYS = frozenset({"day", "issued_at", "due_at", "paid_at", "renewal_date"})  # date
 _MISSING = np.iinfo(np.int64).min  # NaT as an integer
 
 
@@ -53,7 +56,8 @@ def _days(column: str) -> str:
 
 # `CAST(:ids AS bigint[]) IS NULL` is decided once per statement: with no ids the condition drops out.
 _CUSTOMERS = _document(
-    f"id, name, segment, plan, seats, industry, region, owner, {_us('created_at')}",
+    f"id, name, segment, plan, seats, industry, region, owner, {_us('created_at')}, external_id, arr, "
+    f"{_days('renewal_date')}, status",
     "FROM customers WHERE CAST(:ids AS bigint[]) IS NULL OR id = ANY (CAST(:ids AS bigint[]))",
     "id",
 )

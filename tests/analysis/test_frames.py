@@ -21,7 +21,10 @@ def utc(column: pd.Series) -> bool:
 
 def test_customers_have_every_profile_column_typed(analysis: Session, sample_db_url: str) -> None:
     table = analysis.customers()
-    assert list(table.columns) == ["name", "segment", "plan", "seats", "industry", "region", "owner", "created_at"]
+    assert list(table.columns) == [
+        "name", "segment", "plan", "seats", "industry", "region", "owner", "created_at", "external_id", "arr",
+        "renewal_date", "status",
+    ]  # fmt: skip
     assert len(table) == query(sample_db_url, "SELECT count(*) FROM customers")[0][0]
     assert str(table.index.dtype) == "int64" and table.index.name == "id"
     assert str(table["seats"].dtype) == "Int64" and str(table["name"].dtype) == "string"
