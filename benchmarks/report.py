@@ -100,8 +100,12 @@ HISTORY_READ = "GET /api/customers/{id}/history (180 days, each customer new; 1 
 CHANGES_READ = "GET /api/customers/{id}/changes (30 days, each customer new; 1 connection)"
 HISTORY_DAY = "score history: writing one closed day"
 HISTORY_BACKFILL = "score history: backfill of 180 days"
+HISTORY_BACKFILL_EARLIER = (
+    "score history: backfill of 180 days (measured by the run that wrote this data set's history)"
+)
 HISTORY_BACKFILL_ESTIMATED = "score history: backfill of 180 days (estimated: one day's write x 180)"
 HISTORY_RESTATED = "score history: a back-dated event restated in the history"
+BACKFILLS = (HISTORY_BACKFILL, HISTORY_BACKFILL_EARLIER, HISTORY_BACKFILL_ESTIMATED)  # in order of trust
 READS_QUIET = "dashboard and health, mixed (2 connections), just before a closed day is written"
 READS_WRITING = "dashboard and health, mixed (2 connections), while the server writes a closed day"
 
@@ -256,15 +260,17 @@ def _history(result: ScaleResult) -> list[Verdict]:
             )
         )
     day = result.history.get(HISTORY_DAY)
-    backfill = result.history.get(HISTORY_BACKFILL, result.history.get(HISTORY_BACKFILL_ESTIMATED))
-    if day is not None and backfill is not None:
-        how = "" if HISTORY_BACKFILL in result.history else " (estimated)"
+    found = [(label, result.history[label]) for label in BACKFILLS if label in result.history]
+    if day is not None and found:
+        label, backfill = found[0]
+        how = {HISTORY_BACKFILL_EARLIER: " (an earlier run)", HISTORY_BACKFILL_ESTIMATED: " (estimated)"}.get(label, "")
         out.append(
             _check(
                 "score history: writing a closed day <= 5 s; backfill of 180 days <= 15 min",
                 f"a day {day:.2f} s, backfill {backfill / 60:.1f} min{how}",
                 day <= 5 and backfill <= 900,
-                "one signal query over every customer's rollup rows per day, then scoring and one COPY of the rows",
+                "storing the rows: a day's 100,000 rows go to as many places of the (customer, day) key (about 10 s at "
+                "100,000 customers); the signal query over every customer's rollup takes 1.5-2.6 s",
             )
         )
     quiet, writing = result.p99.get(READS_QUIET), result.p99.get(READS_WRITING)
