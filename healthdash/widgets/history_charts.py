@@ -49,13 +49,14 @@ class BiggestDrops(LinkedDashboardView):
             '<tr class="hd-row hd-drop">'
             f'<td><a class="hd-name" href="{text(self.links.customer(m.id))}">{text(m.name)}</a></td>'
             f'<td class="hd-num">{score_html(m.score, m.tier)}</td><td>{tier_badge(m.tier)}</td>'
-            f'<td class="hd-num hd-change">{m.change:+.1f}</td>'
-            f"<td>{text(factor_label(m.factor))} ({m.factor_points:+.1f})</td></tr>"
+            f'<td class="hd-num hd-change"><span>{m.change:+.1f}</span></td>'
+            f"<td><span>{text(factor_label(m.factor))} ({m.factor_points:+.1f})</span></td></tr>"
             for m in falls
         )
         body = rows or '<tr><td colspan="5"><span class="hd-muted">No score fell this week.</span></td></tr>'
         return (
             '<section class="hd-card hd-drops"><h2>Biggest drops this week</h2><table class="hd-table">'
-            "<thead><tr><th>Customer</th><th>Score</th><th>Tier</th><th>7 days</th><th>Moved most</th></tr></thead>"
+            '<thead><tr><th>Customer</th><th class="hd-num">Score</th><th>Tier</th><th class="hd-num">7 days</th>'
+            "<th>Moved most</th></tr></thead>"
             f"<tbody>{body}</tbody></table></section>"
         )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -13,42 +11,17 @@ from sqlalchemy.pool import NullPool
 
 import healthdash
 from healthdash import analysis as analysis_module
-from healthdash.analysis import Session, connect
+from healthdash.analysis import Session
 from healthdash.clock import resolve_as_of, utc_now
-from healthdash.db.database import create_database
-from healthdash.score_history import HistoryRecorder
 from healthdash.score_history.reports import HistoryReports
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.service import HealthService
-from tests.analysis.conftest import query
-from tests.conftest import _url_for, drop_database
-
-WRITTEN = 70  # closed days written back from yesterday: enough to hold the recovering customers' rough month
+from tests.analysis.conftest import HISTORY_WRITTEN, query
 
 
-@pytest.fixture(scope="module")
-def history_url(admin_url: str, template_db: str) -> Iterator[str]:
-    """A copy of the sample data whose last WRITTEN closed days are written, as a server would have."""
-    name = f"hd_hist_{uuid.uuid4().hex[:8]}"
-    create_database(admin_url, name, template=template_db)
-    url = _url_for(admin_url, name)
-    engine = create_engine(url, poolclass=NullPool)
-    HistoryRecorder(engine, ScoringConfig(), WRITTEN).write_missing(utc_now().date(), wait=True)
-    engine.dispose()
-    yield url
-    drop_database(admin_url, name)
-
-
-@pytest.fixture(scope="module")
-def session(history_url: str) -> Iterator[Session]:
-    opened = connect(history_url)
-    yield opened
-    opened.close()
-
-
-def test_history_is_the_written_table_typed(session: Session, history_url: str) -> None:
+def test_history_is_the_written_table_typed(history_session: Session, history_url: str) -> None:
     yesterday = utc_now().date() - dt.timedelta(days=1)
-    frame = session.history([3, 12], start=yesterday - dt.timedelta(days=9), end=yesterday)
+    frame = history_session.history([3, 12], start=yesterday - dt.timedelta(days=9), end=yesterday)
     stored = query(
         history_url,
         "SELECT customer_id, day, score, tier FROM score_history WHERE customer_id IN (3, 12) "
@@ -66,9 +39,9 @@ def test_history_is_the_written_table_typed(session: Session, history_url: str) 
     assert str(frame["customer_id"].dtype) == "Int64" and frame["config_id"].notna().all()
 
 
-def test_a_history_row_is_the_score_as_of_the_end_of_its_day(session: Session, history_url: str) -> None:
+def test_a_history_row_is_the_score_as_of_the_end_of_its_day(history_session: Session, history_url: str) -> None:
     day = utc_now().date() - dt.timedelta(days=20)
-    frame = session.history(start=day, end=day).set_index("customer_id")
+    frame = history_session.history(start=day, end=day).set_index("customer_id")
     truth = HealthService(create_engine(history_url, poolclass=NullPool), ScoringConfig()).score_frame(
         resolve_as_of(day)
     )
@@ -78,21 +51,22 @@ def test_a_history_row_is_the_score_as_of_the_end_of_its_day(session: Session, h
     assert (joined["tier"].astype(str) == joined["tier_truth"]).all()
 
 
-def test_history_defaults_to_the_90_days_up_to_yesterday(session: Session) -> None:
-    frame = session.history(7)
+def test_history_defaults_to_the_90_days_up_to_yesterday(history_session: Session) -> None:
+    frame = history_session.history(7)
     days = frame["day"].dt.date
     assert days.max() == utc_now().date() - dt.timedelta(days=1)
-    assert len(frame) == WRITTEN, "only the written days are there, none invented"
-    assert days.is_monotonic_increasing
+    assert len(frame) == 90 and days.is_monotonic_increasing
+    longer = history_session.history(7, start=utc_now().date() - dt.timedelta(days=400))
+    assert len(longer) == HISTORY_WRITTEN, "only the written days are there, none invented"
 
 
-def test_a_customer_with_a_rough_month_shows_it_in_its_history(session: Session) -> None:
-    frame = session.history(12, start=utc_now().date() - dt.timedelta(days=89))
+def test_a_customer_with_a_rough_month_shows_it_in_its_history(history_session: Session) -> None:
+    frame = history_session.history(12, start=utc_now().date() - dt.timedelta(days=89))
     assert frame["score"].max() - frame["score"].min() >= 15
 
 
-def test_changes_explain_each_movement_and_add_up(session: Session) -> None:
-    frame = session.changes([3, 12, 61])
+def test_changes_explain_each_movement_and_add_up(history_session: Session) -> None:
+    frame = history_session.changes([3, 12, 61])
     assert set(frame["customer_id"]) == {3, 12, 61}
     for customer_id, rows in frame.groupby("customer_id"):
         movement = rows["movement"].iloc[0]
@@ -108,29 +82,29 @@ def test_changes_explain_each_movement_and_add_up(session: Session) -> None:
     assert frame.attrs["end"] == utc_now().date().isoformat()
 
 
-def test_changes_say_what_the_api_says(session: Session, history_url: str) -> None:
+def test_changes_say_what_the_api_says(history_session: Session, history_url: str) -> None:
     first, last = utc_now().date() - dt.timedelta(days=14), utc_now().date() - dt.timedelta(days=1)
-    frame = session.changes(20, start=first, end=last)
+    frame = history_session.changes(20, start=first, end=last)
     one = HistoryReports(create_engine(history_url, poolclass=NullPool), ScoringConfig()).changes(20, first, last)
     assert one is not None
     assert frame["sentence"].tolist() == [line["sentence"] for line in one["lines"]]
     assert frame["movement"].iloc[0] == pytest.approx(one["movement"])
 
 
-def test_changes_of_every_customer(session: Session) -> None:
-    frame = session.changes()
+def test_changes_of_every_customer(history_session: Session) -> None:
+    frame = history_session.changes()
     assert frame["customer_id"].nunique() == 64
 
 
-def test_bad_arguments_are_named(session: Session) -> None:
+def test_bad_arguments_are_named(history_session: Session) -> None:
     with pytest.raises(ValueError, match=r"^start .* is after end"):
-        session.history(start="2026-03-01", end="2026-02-01")
+        history_session.history(start="2026-03-01", end="2026-02-01")
     with pytest.raises(ValueError, match=r"^start .* is after end"):
-        session.changes(start="2026-03-01", end="2026-02-01")
+        history_session.changes(start="2026-03-01", end="2026-02-01")
     with pytest.raises(ValueError, match=r"^customer_ids: no customer with id 999999"):
-        session.changes([1, 999999])
+        history_session.changes([1, 999999])
     with pytest.raises(ValueError, match=r"^end: "):
-        session.history(end="yesterday")
+        history_session.history(end="yesterday")
 
 
 def test_the_package_offers_them_by_name() -> None:
