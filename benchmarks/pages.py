@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from typing import Any
 
 from benchmarks import machine
 from benchmarks.report import PagesResult, pages_lines
+from healthdash.access import SESSION_COOKIE
 from tests.servers import RunningServer, start_server
 from tests.web.pages import BROKEN
 
@@ -79,14 +81,28 @@ def page_url(server: RunningServer, page: str, customer: int) -> str:
     return f"{server.url}/voila/render/{PAGES[page].format(customer=customer)}"
 
 
+@functools.cache
+def visitor_session(database_url: str) -> str:
+    """Return the session cookie (`name=secret`) of a signed-in admin of the database: the pages' visitor."""
+    from tests.people import session_secret
+
+    return f"{SESSION_COOKIE}={session_secret(database_url, 'admin')}"
+
+
+def signed_in(server: RunningServer, url: str, **options: Any) -> urllib.request.Request:
+    """Return a request for `url` as the signed-in visitor."""
+    headers = {"Cookie": visitor_session(server.database_url), **options.pop("headers", {})}
+    return urllib.request.Request(url, headers=headers, **options)
+
+
 def most_at_risk(server: RunningServer) -> int:
-    with urllib.request.urlopen(server.url + "/api/dashboard", timeout=60) as answer:
+    with urllib.request.urlopen(signed_in(server, server.url + "/api/dashboard"), timeout=60) as answer:
         return int(json.loads(answer.read())["top_at_risk"][0]["id"])
 
 
-def fetch_page(url: str) -> tuple[str, str]:
+def fetch_page(server: RunningServer, url: str) -> tuple[str, str]:
     """GET a page to its end; return its kernel's id and the `_xsrf` cookie that closing it needs."""
-    with urllib.request.urlopen(url, timeout=120) as answer:
+    with urllib.request.urlopen(signed_in(server, url), timeout=120) as answer:
         html = answer.read().decode("utf-8", errors="replace")
         cookie: SimpleCookie = SimpleCookie()
         for header in answer.headers.get_all("Set-Cookie") or ():
@@ -99,11 +115,12 @@ def fetch_page(url: str) -> tuple[str, str]:
 
 def close_page(server: RunningServer, kernel_id: str, xsrf: str) -> None:
     """Shut a page's kernel down as the page does when its tab closes."""
+    session = visitor_session(server.database_url)
     request = urllib.request.Request(
         f"{server.url}/voila/api/shutdown/{kernel_id}",
         data=b"",
         method="POST",
-        headers={"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"},
+        headers={"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}; {session}"},
     )
     with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=30):
         pass
@@ -136,7 +153,7 @@ def measure_cold(server: RunningServer, result: PagesResult, say: Say, runs: int
             settle(server)
             before_kernels = kernels(server)
             before = machine.cpu_seconds(server.process.pid)
-            kernel_id, xsrf = fetch_page(page_url(server, page, customer))
+            kernel_id, xsrf = fetch_page(server, page_url(server, page, customer))
             started = kernels(server) - before_kernels
             spent = machine.cpu_seconds(server.process.pid) - before
             spent += sum(machine.cpu_seconds(pid) for pid in started)
@@ -150,14 +167,14 @@ def measure_cold(server: RunningServer, result: PagesResult, say: Say, runs: int
         say(f"  cold view of the {page}: {cost}")
 
 
-async def _burst_html(url: str) -> list[tuple[float, str, str] | None]:
+async def _burst_html(server: RunningServer, url: str) -> list[tuple[float, str, str] | None]:
     """GET `url` BURST times at once: seconds until each HTML is complete, its kernel and cookie (None: failed)."""
     loop = asyncio.get_running_loop()
     began = time.perf_counter()
 
     def one() -> tuple[float, str, str] | None:
         try:
-            kernel_id, xsrf = fetch_page(url)
+            kernel_id, xsrf = fetch_page(server, url)
         except OSError:
             return None
         return time.perf_counter() - began, kernel_id, xsrf
@@ -168,7 +185,7 @@ async def _burst_html(url: str) -> list[tuple[float, str, str] | None]:
 def measure_burst_html(server: RunningServer, result: PagesResult, say: Say) -> None:
     """BURST plain GETs of the dashboard at once; then their kernels are shut down."""
     settle(server)
-    views = asyncio.run(_burst_html(page_url(server, "dashboard", 0)))
+    views = asyncio.run(_burst_html(server, page_url(server, "dashboard", 0)))
     for view in views:
         if view is not None:
             close_page(server, view[1], view[2])
@@ -198,7 +215,7 @@ async def _open(context: Any, url: str) -> tuple[float, float]:
 
 
 @contextlib.asynccontextmanager
-async def chromium() -> Any:
+async def chromium(server_url: str, database_url: str) -> Any:
     from playwright.async_api import async_playwright
 
     from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -208,6 +225,8 @@ async def chromium() -> Any:
         try:
             context = await browser.new_context(viewport={"width": 1280, "height": 800})
             await context.add_init_script(MARK_FIRST_WIDGET)
+            name, secret = visitor_session(database_url).split("=", 1)
+            await context.add_cookies([{"name": name, "value": secret, "url": server_url}])  # the visitor signed in
             yield context
         finally:
             await browser.close()
@@ -216,7 +235,7 @@ async def chromium() -> Any:
 async def measure_browser(server: RunningServer, result: PagesResult, say: Say, runs: int) -> None:
     """Each page preheated (median of `runs`, the browser's cache warm), then BURST dashboards in tabs at once."""
     customer = most_at_risk(server)
-    async with chromium() as context:
+    async with chromium(server.url, server.database_url) as context:
         for page in PAGES:
             seconds = []
             for _ in range(runs + 1):  # the first load fills the browser's cache, not counted
@@ -240,8 +259,9 @@ async def measure_browser(server: RunningServer, result: PagesResult, say: Say, 
 
 
 async def _first_visitor(database_url: str, folder: Path, result: PagesResult) -> None:
-    """Start a server and open the dashboard as soon as it prints its address (the browser already running)."""
-    async with chromium() as context:
+    """Start a server and open the dashboard as soon as it prints its address (the browser already running, its
+    visitor signed in: a cookie holds for the host whatever the port)."""
+    async with chromium("http://127.0.0.1", database_url) as context:
         began = time.monotonic()
         with start_server(database_url, folder, secrets.token_urlsafe(24), DEFAULTS, timeout=300) as server:
             result.announced = time.monotonic() - began
