@@ -6,8 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
-from healthdash.analysis import Session
+from healthdash.analysis import Session, connect
 from healthdash.vocabulary import EVENT_TYPES, INVOICE_STATUSES
 from tests.analysis.conftest import query
 
@@ -136,3 +138,23 @@ def test_frames_export_to_csv(analysis: Session, tmp_path: Path) -> None:
     back = pd.read_csv(tmp_path / "scores.csv", index_col="id")
     assert list(back.index) == list(table.index)
     assert back["tier"].tolist() == table["tier"].astype(str).tolist()
+
+
+def test_text_reads_as_written_and_null_stays_missing(fresh_db_url: str) -> None:
+    """A name or owner that reads like COPY's NULL marker, or is empty of meaning, comes back as written; a customer
+    without an owner or CRM id has them missing."""
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE customers SET name = :v, owner = :v, external_id = :v WHERE id = 1"), {"v": "\\N"})
+        conn.execute(text("UPDATE customers SET owner = NULL, external_id = NULL WHERE id = 2"))
+    engine.dispose()
+    session = connect(fresh_db_url)
+    try:
+        table = session.customers([1, 2])
+        events = session.events(1, types=["api_call"])
+    finally:
+        session.close()
+    assert table.loc[1, "name"] == "\\N" and table.loc[1, "owner"] == "\\N" and table.loc[1, "external_id"] == "\\N"
+    assert pd.isna(table.loc[2, "owner"]) and pd.isna(table.loc[2, "external_id"])
+    assert str(table["owner"].dtype) == "string" and str(table["external_id"].dtype) == "string"
+    assert len(events) > 0 and all(isinstance(data["count"], int) for data in events["data"])
