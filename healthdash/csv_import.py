@@ -1,9 +1,11 @@
 """Checking a CSV file of customers or activity events before it is loaded: column by column, without a Python
 object per row, naming the first bad row by its line and column.
 
-Events: `customer_id`, `type` (login, feature_use or api_call: the activity that touches no other record),
-`occurred_at` (a timestamp with its offset), and the type's data as columns of their own: `user` (a login's,
-optional), `feature` (a feature use's key) and `count` (an api_call's calls). Customers: `name`, `segment`, `plan`,
+Events: `customer_id`, `type` (the activity, login, feature_use or api_call, or an outcome, churned, renewed or
+arr_changed), `occurred_at` (a timestamp with its offset), and the type's data as columns of their own: `user` (a
+login's, optional), `feature` (a feature use's key), `count` (an api_call's calls), `reason` and `note` (a churn's
+reason and optional note), `renewal_date` (a renewal's next renewal day) and `arr` (a renewal's ARR, optional, or an
+ARR change's new ARR). Customers: `name`, `segment`, `plan`,
 `seats`, and optionally `industry`, `region`, `owner`, `external_id`, `arr` and `renewal_date`. Line 1 is the header;
 the first row is line 2.
 """
@@ -13,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from healthdash.clock import UTC, utc_now
 from healthdash.vocabulary import (
-    ACTIVITY_TYPES,
+    CHURN_REASONS,
     EARLIEST_DAY,
     EXTERNAL_ID_PATTERN,
     FEATURE_KEY_PATTERN,
@@ -30,6 +33,7 @@ from healthdash.vocabulary import (
     MAX_FUTURE,
     MAX_ID,
     MAX_NAME_LENGTH,
+    MAX_NOTE_LENGTH,
     MAX_SEATS,
     MAX_USER_LENGTH,
     PLANS,
@@ -37,7 +41,19 @@ from healthdash.vocabulary import (
     SEGMENTS,
 )
 
-EVENT_COLUMNS = ("customer_id", "type", "occurred_at", "user", "feature", "count")
+EVENT_COLUMNS = ("customer_id", "type", "occurred_at", "user", "feature", "count", "reason", "note", "renewal_date",
+                 "arr")  # fmt: skip
+EVENT_TYPES = ("login", "feature_use", "api_call", "churned", "renewed", "arr_changed")  # what a file may hold
+# the columns of a type's data: which types may have each, and which must
+_DATA_COLUMNS = {
+    "user": ({"login"}, set()),
+    "feature": ({"feature_use"}, set()),  # checked against the catalogue below
+    "count": ({"api_call"}, set()),  # checked as a number below
+    "reason": ({"churned"}, {"churned"}),
+    "note": ({"churned"}, set()),
+    "renewal_date": ({"renewed"}, {"renewed"}),
+    "arr": ({"renewed", "arr_changed"}, {"arr_changed"}),
+}
 EVENT_REQUIRED = ("customer_id", "type", "occurred_at")
 CUSTOMER_COLUMNS = ("name", "segment", "plan", "seats", "industry", "region", "owner", "external_id", "arr",
                     "renewal_date")  # fmt: skip
@@ -86,8 +102,13 @@ def check_events(chunk: pd.DataFrame, first_line: int, catalogue: set[str], now:
     )
     too_big = chunk["customer_id"].str.len().gt(18) & ~chunk["customer_id"].map(_fits_bigint)
     _require(chunk, first_line, "customer_id", ~too_big, f"an id up to {MAX_ID}")
-    _require(chunk, first_line, "type", chunk["type"].isin(sorted(ACTIVITY_TYPES)),
-             "login, feature_use or api_call")  # fmt: skip
+    _require(
+        chunk,
+        first_line,
+        "type",
+        chunk["type"].isin(EVENT_TYPES),
+        ", ".join(EVENT_TYPES[:-1]) + f" or {EVENT_TYPES[-1]}",
+    )
     shaped = chunk["occurred_at"].str.fullmatch(_TIMESTAMP, na=False)
     _require(chunk, first_line, "occurred_at", shaped, "a timestamp with its offset, such as 2026-11-01T12:00:00Z")
     when = pd.to_datetime(chunk["occurred_at"].str.upper(), utc=True, format="ISO8601", errors="coerce")
@@ -97,21 +118,53 @@ def check_events(chunk: pd.DataFrame, first_line: int, catalogue: set[str], now:
         chunk, first_line, "occurred_at", inside, f"a real moment from {EARLIEST_DAY} up to a few minutes from now"
     )
     kind = chunk["type"]
-    for column, wanted in (("user", "login"), ("feature", "feature_use"), ("count", "api_call")):
+    for column, (allowed, required) in _DATA_COLUMNS.items():
+        given = _column(chunk, column).ne("")
         if column in chunk:
-            stray = chunk[column].ne("") & kind.ne(wanted)
-            _require(chunk, first_line, column, ~stray, f"only a {wanted} event has a {column}")
+            _require(chunk, first_line, column, ~given | kind.isin(sorted(allowed)), _only(allowed, column))
+        missing = np.flatnonzero((kind.isin(sorted(required)) & ~given).to_numpy())
+        if len(missing):
+            row = int(missing[0])
+            raise BadRow(
+                first_line + row, column, f"{_a(kind.iloc[row])} {kind.iloc[row]} event needs {_a(column)} {column}"
+            )
     if "user" in chunk:
         _require(chunk, first_line, "user", chunk["user"].str.len().le(MAX_USER_LENGTH), "at most 200 characters")
-    feature = chunk["feature"] if "feature" in chunk else pd.Series("", index=chunk.index)
+    feature = _column(chunk, "feature")
     uses = kind.eq("feature_use")
     known = feature.isin(sorted(catalogue)) & feature.str.fullmatch(FEATURE_KEY_PATTERN.strip("^$"), na=False)
     _require(chunk, first_line, "feature", ~uses | known, "a key of the feature catalogue")
-    count = chunk["count"] if "count" in chunk else pd.Series("", index=chunk.index)
+    count = _column(chunk, "count")
     calls = kind.eq("api_call")
     digits = count.str.fullmatch(r"[1-9]\d{0,9}", na=False)
     number = pd.to_numeric(count.where(digits, "0"), errors="coerce").fillna(0)
     _require(chunk, first_line, "count", ~calls | (digits & number.le(MAX_API_CALLS)), f"1 to {MAX_API_CALLS:,}")
+    if "reason" in chunk:
+        reasons = ", ".join(CHURN_REASONS[:-1]) + f" or {CHURN_REASONS[-1]}"
+        _require(chunk, first_line, "reason", chunk["reason"].isin(["", *CHURN_REASONS]), reasons)
+    if "note" in chunk:
+        note = chunk["note"]
+        fits = note.str.len().le(MAX_NOTE_LENGTH) & ~note.str.contains("\x00", regex=False)
+        _require(chunk, first_line, "note", fits, f"at most {MAX_NOTE_LENGTH:,} characters, without NUL")
+    if "renewal_date" in chunk:
+        _require(chunk, first_line, "renewal_date", _is_day(chunk["renewal_date"]), "a date such as 2027-03-31")
+    if "arr" in chunk:
+        _check_amount(chunk, first_line, "arr")
+
+
+def outcome_data(row: dict[str, str]) -> dict[str, object]:
+    """Return the data of a checked outcome row as an API body gives it to the recording (what is not given is left
+    out)."""
+    data: dict[str, object] = {}
+    if row["type"] == "churned":
+        data["reason"] = row["reason"]
+        if row.get("note", "").strip():
+            data["note"] = row["note"]
+    if row["type"] == "renewed":
+        data["renewal_date"] = dt.date.fromisoformat(row["renewal_date"])
+    if row.get("arr"):
+        data["arr"] = Decimal(row["arr"])
+    return data
 
 
 def check_customers(chunk: pd.DataFrame, first_line: int) -> None:
@@ -125,15 +178,9 @@ def check_customers(chunk: pd.DataFrame, first_line: int) -> None:
     seats = pd.to_numeric(chunk["seats"].where(chunk["seats"].str.fullmatch(r"\d{1,7}", na=False)), errors="coerce")
     _require(chunk, first_line, "seats", seats.between(1, MAX_SEATS), f"a whole number from 1 to {MAX_SEATS:,}")
     if "arr" in chunk:
-        shaped = chunk["arr"].eq("") | chunk["arr"].str.fullmatch(_AMOUNT, na=False)
-        _require(chunk, first_line, "arr", shaped, "an amount, not negative, with at most two decimals")
-        amount = pd.to_numeric(chunk["arr"].where(chunk["arr"].ne(""), "0"), errors="coerce")
-        _require(chunk, first_line, "arr", amount.le(float(MAX_AMOUNT)), f"at most {MAX_AMOUNT}")
+        _check_amount(chunk, first_line, "arr")
     if "renewal_date" in chunk:
-        given = chunk["renewal_date"]
-        day = pd.to_datetime(given.where(given.str.fullmatch(_DATE, na=False)), format="%Y-%m-%d", errors="coerce")
-        inside = day.between(pd.Timestamp(EARLIEST_DAY), pd.Timestamp(LATEST_DAY))
-        _require(chunk, first_line, "renewal_date", given.eq("") | inside, "a date such as 2027-03-31")
+        _require(chunk, first_line, "renewal_date", _is_day(chunk["renewal_date"]), "a date such as 2027-03-31")
     if "external_id" in chunk:
         key = chunk["external_id"]
         shaped = key.eq("") | (key.str.fullmatch(EXTERNAL_ID_PATTERN.strip("^$"), na=False)
@@ -150,6 +197,32 @@ def _require(chunk: pd.DataFrame, first_line: int, column: str, ok: pd.Series, w
         value = chunk[column].iloc[row]
         shown = value if len(value) <= 40 else value[:40] + "..."
         raise BadRow(first_line + row, column, f"{shown!r} is not {wanted}")
+
+
+def _column(chunk: pd.DataFrame, name: str) -> pd.Series:
+    return chunk[name] if name in chunk else pd.Series("", index=chunk.index)
+
+
+def _only(types: set[str], column: str) -> str:
+    return f"empty: only {' and '.join(sorted(types))} events have {_a(column)} {column}"
+
+
+def _a(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _is_day(given: pd.Series) -> pd.Series:
+    """Empty, or a date in the years healthdash takes."""
+    day = pd.to_datetime(given.where(given.str.fullmatch(_DATE, na=False)), format="%Y-%m-%d", errors="coerce")
+    return given.eq("") | day.between(pd.Timestamp(EARLIEST_DAY), pd.Timestamp(LATEST_DAY))
+
+
+def _check_amount(chunk: pd.DataFrame, first_line: int, column: str) -> None:
+    given = chunk[column]
+    shaped = given.eq("") | given.str.fullmatch(_AMOUNT, na=False)
+    _require(chunk, first_line, column, shaped, "an amount, not negative, with at most two decimals")
+    amount = pd.to_numeric(given.where(given.ne(""), "0"), errors="coerce")
+    _require(chunk, first_line, column, amount.le(float(MAX_AMOUNT)), f"at most {MAX_AMOUNT}")
 
 
 def _fits_bigint(text: str) -> bool:

@@ -118,3 +118,121 @@ def test_a_bad_customer_file_is_refused(fresh_db_url: str, tmp_path: Path, heade
     result = run_cli("import", str(path), database_url=fresh_db_url)
     assert result.returncode == 1 and f"column {column}:" in result.stderr
     assert count(fresh_db_url, "SELECT count(*) FROM customers") == before
+
+
+OUTCOME_HEADER = "customer_id,type,occurred_at,count,reason,note,renewal_date,arr"
+
+
+def active_customers(url: str) -> list[int]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT id FROM customers WHERE status = 'active' ORDER BY id")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_outcomes_are_loaded_with_the_activity_and_change_the_customers(fresh_db_url: str, tmp_path: Path) -> None:
+    """A CRM's history of churns, renewals and ARR changes loads from the same file as activity; each changes its
+    customer's record as the API would."""
+    a, b, c = active_customers(fresh_db_url)[:3]
+    path = write(
+        tmp_path,
+        "history.csv",
+        [
+            OUTCOME_HEADER,
+            f"{a},api_call,2026-06-01T09:00:00Z,40,,,,",
+            f'{a},churned,2026-06-02T12:00:00Z,,budget,"cut, sadly",,',
+            f"{b},arr_changed,2026-06-03T12:00:00Z,,,,,51000.50",
+            f"{c},renewed,2026-06-04T12:00:00Z,,,,2027-06-30,",
+            f"{c},renewed,2026-06-05T12:00:00Z,,,,2028-06-30,70000",
+        ],
+    )
+    arr_before = count(fresh_db_url, f"SELECT (arr * 100)::bigint FROM customers WHERE id = {b}")
+    result = run_cli("import", str(path), database_url=fresh_db_url)
+    assert result.returncode == 0, result.stderr
+    assert "imported 5 events" in result.stdout
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            customers = {
+                r.id: r
+                for r in conn.execute(text("SELECT id, status, arr, renewal_date::text AS renewal FROM customers"))
+            }
+            churn = conn.execute(
+                text("SELECT data FROM events WHERE customer_id = :a AND type = 'churned' ORDER BY id DESC LIMIT 1"),
+                {"a": a},
+            ).scalar_one()
+            change = conn.execute(
+                text(
+                    "SELECT data FROM events WHERE customer_id = :b AND type = 'arr_changed' ORDER BY id DESC LIMIT 1"
+                ),
+                {"b": b},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert customers[a].status == "churned"
+    assert churn == {"reason": "budget", "note": "cut, sadly"}
+    assert str(customers[b].arr) == "51000.50" and change["previous_arr"] == f"{arr_before / 100:.2f}"
+    assert (
+        customers[c].status == "active" and customers[c].renewal == "2028-06-30" and str(customers[c].arr) == "70000.00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        ("1,churned,2026-11-02T09:00:00Z,,,,,", "reason", "a churned event needs a reason"),
+        ("1,churned,2026-11-02T09:00:00Z,,bored,,,", "reason", "'bored' is not budget, product_fit"),
+        ("1,renewed,2026-11-02T09:00:00Z,,,,,", "renewal_date", "a renewed event needs a renewal_date"),
+        ("1,renewed,2026-11-02T09:00:00Z,,,,2027-02-30,", "renewal_date", "a date such as"),
+        ("1,arr_changed,2026-11-02T09:00:00Z,,,,,-5", "arr", "an amount, not negative"),
+        ("1,arr_changed,2026-11-02T09:00:00Z,,,,,", "arr", "an arr_changed event needs an arr"),
+        ("1,login,2026-11-02T09:00:00Z,,budget,,,", "reason", "only churned events have a reason"),
+        ("1,churned,2026-11-02T09:00:00Z,,budget,,,100", "arr", "only arr_changed and renewed events have an arr"),
+    ],
+)
+def test_a_bad_outcome_row_is_named_and_nothing_is_stored(
+    fresh_db_url: str, tmp_path: Path, row: str, column: str, message: str
+) -> None:
+    before = count(fresh_db_url, "SELECT count(*) FROM events")
+    path = write(tmp_path, "events.csv", [OUTCOME_HEADER, "1,login,2026-11-02T08:00:00Z,,,,,", row])
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    try:
+        with pytest.raises(BadRow) as refused:
+            import_csv(engine, path)
+    finally:
+        engine.dispose()
+    assert (refused.value.line, refused.value.column) == (3, column)
+    assert message in str(refused.value)
+    assert count(fresh_db_url, "SELECT count(*) FROM events") == before
+
+
+def test_an_outcome_the_record_refuses_stores_nothing_of_the_file(fresh_db_url: str, tmp_path: Path) -> None:
+    """A second churn of the same customer is refused as the API refuses it (409 there): the file's line is named
+    and the first churn, and the activity before it, are not stored either."""
+    a = active_customers(fresh_db_url)[0]
+    path = write(
+        tmp_path,
+        "events.csv",
+        [
+            OUTCOME_HEADER,
+            f"{a},login,2026-11-02T08:00:00Z,,,,,",
+            f"{a},churned,2026-11-02T09:00:00Z,,competitor,,,",
+            f"{a},churned,2026-11-03T09:00:00Z,,budget,,,",
+        ],
+    )
+    before = count(fresh_db_url, "SELECT count(*) FROM events")
+    status = count(fresh_db_url, "SELECT count(*) FROM customers WHERE status = 'churned'")
+    result = run_cli("import", str(path), database_url=fresh_db_url)
+    assert result.returncode != 0
+    assert f"line 4, column type: customer {a} has already churned" in result.stderr
+    assert count(fresh_db_url, "SELECT count(*) FROM events") == before
+    assert count(fresh_db_url, "SELECT count(*) FROM customers WHERE status = 'churned'") == status
+
+
+def test_a_file_of_events_may_hold_every_activity_and_outcome_type() -> None:
+    from healthdash.csv_import import EVENT_TYPES
+    from healthdash.vocabulary import ACTIVITY_TYPES, OUTCOME_TYPES
+
+    assert set(EVENT_TYPES) == ACTIVITY_TYPES | OUTCOME_TYPES

@@ -1,5 +1,9 @@
-"""Loading a CSV file of customers or activity events with COPY, in one transaction: all of it or, at the first bad
-row (checked by healthdash.csv_import, or an unknown customer or a taken external_id), nothing.
+"""Loading a CSV file of customers or events with COPY, in one transaction: all of it or, at the first bad row
+(checked by healthdash.csv_import, or an unknown customer, a taken external_id or an outcome the customer's record
+refuses), nothing.
+
+Activity events go in with COPY. Outcomes (churned, renewed, arr_changed) change the customer's record: they are
+recorded one by one in the file's order, in the same transaction and by the same rules as the API's.
 
 The triggers run once per COPY of a chunk: the daily rollup, the notification of every instance (a large load tells
 them to read everything again) and the score history's stale days.
@@ -7,6 +11,7 @@ them to read everything again) and the score history's stale days.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -18,8 +23,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from healthdash.csv_import import BadRow, check_customers, check_events, check_header, kind_of
+from healthdash.csv_import import BadRow, check_customers, check_events, check_header, kind_of, outcome_data
 from healthdash.db.generator import progress_bar
+from healthdash.db.writes import record_event
+from healthdash.recording import EventRejected
+from healthdash.vocabulary import OUTCOME_TYPES
 
 CHUNK_ROWS = 200_000
 _UNKNOWN = text(
@@ -52,7 +60,9 @@ def import_csv(engine: Engine, path: Path, progress: TextIO | None = None, keep:
             if kind == "events":
                 check_events(chunk, first_line, catalogue)
                 _known_customers(conn, chunk, first_line)
-                _copy(conn, "events (customer_id, type, occurred_at, data)", _event_rows(chunk))
+                outcomes = chunk["type"].isin(sorted(OUTCOME_TYPES))
+                _copy(conn, "events (customer_id, type, occurred_at, data)", _event_rows(chunk[~outcomes]))
+                _record_outcomes(conn, chunk[outcomes], first_line)
             else:
                 check_customers(chunk, first_line)
                 _free_external_ids(conn, chunk, first_line)
@@ -88,6 +98,16 @@ def _free_external_ids(conn: Connection, chunk: pd.DataFrame, first_line: int) -
     if taken:
         row = int(np.flatnonzero(keys.isin(sorted(taken)).to_numpy())[0])
         raise BadRow(first_line + row, "external_id", f"another customer has external_id {keys.iloc[row]!r}")
+
+
+def _record_outcomes(conn: Connection, rows: pd.DataFrame, first_line: int) -> None:
+    for position, row in zip(rows.index, rows.to_dict("records"), strict=True):
+        occurred_at = dt.datetime.fromisoformat(row["occurred_at"].upper()).astimezone(dt.UTC)
+        try:
+            record_event(conn, int(row["customer_id"]), row["type"], occurred_at, outcome_data(row))
+        except EventRejected as exc:
+            column = exc.field.removeprefix("data.")
+            raise BadRow(first_line + int(position), column if column in row else "type", str(exc)) from None
 
 
 def _event_rows(chunk: pd.DataFrame) -> pd.DataFrame:
