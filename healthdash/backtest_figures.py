@@ -86,6 +86,7 @@ class Figures:
     arr_share_flagged_ahead: float | None
     median_lead_days: float | None
     factor_auc: dict[str, float | None] = field(default_factory=dict)
+    factor_step: int = 1  # the factors' AUCs read every factor_step-th day of the range
 
     def as_dict(self) -> dict[str, Any]:
         """Return the figures as plain JSON-ready values."""
@@ -114,6 +115,7 @@ class Figures:
             "arr_share_flagged_ahead": self.arr_share_flagged_ahead,
             "median_lead_days": self.median_lead_days,
             "factor_auc": self.factor_auc,
+            "factor_auc_every_days": self.factor_step,
         }
 
 

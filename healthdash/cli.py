@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--format", choices=("table", "json"), default="table")
     backtest.set_defaults(run=_backtest)
 
-    load = commands.add_parser("import", help="load a CSV file of customers or events: activity and outcomes (all or nothing)")
+    load = commands.add_parser("import", help="load a CSV file of customers or events, outcomes too (all or nothing)")
     load.add_argument("file", type=Path, help="customers.csv or events.csv (told apart by the header)")
     load.set_defaults(run=_import)
     _people_commands(commands)

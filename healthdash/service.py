@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
@@ -259,10 +260,11 @@ class HealthService:
 
     def suggest_weights(self, first: dt.date, last: dt.date, horizon: int, observations: int) -> Suggestion | None:
         """Fit weights to the churns of the first two thirds of the range and judge them on the last third (None
-        with too few churns); an even sample of at most FIT_ROWS customer-days."""
-        every = max(1, -(-observations // FIT_ROWS))
+        with too few churns); an even sample of at most FIT_ROWS customer-days of the days the factors' figures read."""
+        step = backtest.day_step(observations)  # the days the factors' counts read, and no others
+        every = max(1, -(-(observations // step) // FIT_ROWS))
         with self._reading() as conn:
-            rows = backtest.factor_rows(conn, first, last, horizon, every)
+            rows = backtest.factor_rows(conn, first, backtest.sampled_days(first, last, step), horizon, every)
         days = rows["day"]
         cut = int(days.min()) + (int(days.max()) - int(days.min())) * 2 // 3 if len(days) else 0
         parts = [rows["day"] <= cut, rows["day"] > cut]
@@ -284,7 +286,8 @@ class HealthService:
             churns.append(churned)
             counted.append(count)
         churners = [Churner(float(r.arr), r.lead_days, bool(r.flagged_ahead)) for r in counts.churners]
-        return figures(scores or ScoreCounts([], [], [], [], []), churners, factors)
+        result = figures(scores or ScoreCounts([], [], [], [], []), churners, factors)
+        return dataclasses.replace(result, factor_step=counts.factor_step)
 
     def feature_keys(self) -> list[str]:
         """Return the keys of the feature catalogue, in catalogue order."""

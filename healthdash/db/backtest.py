@@ -4,6 +4,11 @@ A customer churned on the UTC day of its first `churned` event. A day D of the r
 score history when the customer was scored at D and had not churned on or before D; the row is churned when the
 churn fell in (D, D + horizon]. Only the history row of day D judges day D: nothing recorded after D reaches it (a
 back-dated event restates the days from its own on, never the days before).
+
+At 100,000 customers a range of 180 days holds 16.5 million customer-days. The churns are found through a partial
+index of the `churned` events; the score figures count every customer-day in one parallel pass; the per-factor counts
+and the rows the weights are fitted on read every customer-day up to FACTOR_DAYS_READ of them, and beyond that every
+k-th day of the range (a customer's neighbouring days are nearly the same observation), in one pass over those days.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import Connection, text
 from healthdash.scoring import FACTOR_KEYS
 
 FLAGGED = "h.tier IN ('at_risk', 'critical')"
+FACTOR_DAYS_READ = 3_000_000  # customer-days the per-factor counts read at most (then every k-th day of the range)
 _CHURN = """
     churn AS (
         SELECT customer_id, min((occurred_at AT TIME ZONE 'UTC')::date) AS day
@@ -31,43 +37,52 @@ _OBSERVED = f"""
           FROM score_history h
           JOIN customers c ON c.id = h.customer_id
           LEFT JOIN churn ch ON ch.customer_id = h.customer_id
-         WHERE h.day BETWEEN :first AND :last AND h.score IS NOT NULL AND (ch.day IS NULL OR ch.day > h.day)
+         WHERE {{days}} AND h.score IS NOT NULL AND (ch.day IS NULL OR ch.day > h.day)
     )"""  # noqa: S608 (constant fragments)
+_EVERY_DAY = "h.day BETWEEN :first AND :last"
+_SAMPLED_DAYS = "h.day = ANY (CAST(:days AS date[]))"  # the block range index on day reads only those days
 _SCORES = text(
-    f"""{_OBSERVED}
+    f"""{_OBSERVED.format(days=_EVERY_DAY)}
     SELECT round(score * 10)::int AS bin, churned, flagged, count(*) AS count, coalesce(sum(arr), 0) AS arr
       FROM observed GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     """  # noqa: S608 (constant fragments)
 )
+# each factor's score bins by churned, in one pass: each customer-day gives a row per factor that applies
 _FACTORS = text(
-    _OBSERVED
-    + " UNION ALL ".join(
-        f"""
-    SELECT '{key}' AS factor, round({key} * 10)::int AS bin, churned, count(*) AS count
-      FROM observed WHERE {key} IS NOT NULL GROUP BY 2, 3"""  # noqa: S608 (the factor keys)
-        for key in FACTOR_KEYS
-    )
+    f"""{_OBSERVED.format(days=_SAMPLED_DAYS)}
+    SELECT f.factor, round(f.score * 10)::int AS bin, o.churned, count(*) AS count
+      FROM observed o
+     CROSS JOIN LATERAL (VALUES {", ".join(f"('{key}', o.{key})" for key in FACTOR_KEYS)}) AS f (factor, score)
+     WHERE f.score IS NOT NULL
+     GROUP BY 1, 2, 3"""  # noqa: S608 (the factor keys)
 )
+# The churners' days before their churn, in one pass over the range joined to the churns (not an index probe per
+# churner: at 17,000 churners those read a heap page per customer-day).
 _CHURNERS = text(
     f"""
-    WITH {_CHURN}
-    SELECT ch.customer_id, ch.day, c.arr::float8 AS arr,
-           ch.day - min(h.day) FILTER (WHERE {FLAGGED}) AS lead_days,
-           coalesce(bool_or({FLAGGED} AND h.day <= ch.day - :lead), false) AS flagged_ahead
+    WITH {_CHURN},
+    seen AS (
+        SELECT h.customer_id, min(h.day) FILTER (WHERE {FLAGGED}) AS first_flagged,
+               coalesce(bool_or({FLAGGED} AND h.day <= ch.day - :lead), false) AS flagged_ahead
+          FROM score_history h
+          JOIN churn ch ON ch.customer_id = h.customer_id
+         WHERE h.day BETWEEN :first AND :last AND h.score IS NOT NULL
+           AND h.day >= ch.day - :horizon AND h.day < ch.day
+         GROUP BY h.customer_id
+    )
+    SELECT ch.customer_id, ch.day, c.arr::float8 AS arr, ch.day - s.first_flagged AS lead_days,
+           coalesce(s.flagged_ahead, false) AS flagged_ahead
       FROM churn ch
       JOIN customers c ON c.id = ch.customer_id
-      LEFT JOIN score_history h
-        ON h.customer_id = ch.customer_id AND h.day >= ch.day - :horizon AND h.day < ch.day
-       AND h.day BETWEEN :first AND :last AND h.score IS NOT NULL
+      LEFT JOIN seen s ON s.customer_id = ch.customer_id
      WHERE ch.day > CAST(:first AS date) AND ch.day <= CAST(:last AS date) + :horizon
-     GROUP BY ch.customer_id, ch.day, c.arr
      ORDER BY ch.customer_id
     """  # noqa: S608 (constant fragments)
 )
 _DAYS = text("SELECT min(day), max(day) FROM score_history_days")
-# every customer-day's factor scores, or an even sample of them: one in `every`, by a hash of customer and day
+# the sampled days' factor scores, or an even sample of them: one in `every`, by a hash of customer and day
 _FACTOR_ROWS = text(
-    f"""{_OBSERVED}
+    f"""{_OBSERVED.format(days=_SAMPLED_DAYS)}
     SELECT day - CAST(:first AS date) AS day, {", ".join(FACTOR_KEYS)}, churned, arr
       FROM observed
      WHERE mod(customer_id * 7919 + (day - DATE '2000-01-01') * 104729, :every) = 0
@@ -75,10 +90,24 @@ _FACTOR_ROWS = text(
 )
 
 
-def factor_rows(conn: Connection, first: dt.date, last: dt.date, horizon: int, every: int = 1) -> dict[str, np.ndarray]:
-    """Return the customer-days of a range (one in `every`) as columns: day (from `first`), each factor's score (NaN:
-    does not apply), churned within the horizon, ARR."""
-    params = {"first": first, "last": last, "horizon": horizon, "lead": 0, "every": every}
+def day_step(observations: int, limit: int | None = None) -> int:
+    """Return k such that every k-th day of a range of `observations` customer-days holds at most about `limit`
+    (default FACTOR_DAYS_READ)."""
+    most = FACTOR_DAYS_READ if limit is None else limit
+    return max(1, -(-observations // max(most, 1)))
+
+
+def sampled_days(first: dt.date, last: dt.date, step: int) -> list[dt.date]:
+    """Return every `step`-th day from `first` to `last`."""
+    return [first + dt.timedelta(days=n) for n in range(0, (last - first).days + 1, step)]
+
+
+def factor_rows(
+    conn: Connection, first: dt.date, days: list[dt.date], horizon: int, every: int = 1
+) -> dict[str, np.ndarray]:
+    """Return the customer-days of the given days (one in `every`) as columns: day (from `first`), each factor's
+    score (NaN: does not apply), churned within the horizon, ARR."""
+    params = {"first": first, "days": days, "horizon": horizon, "lead": 0, "every": every}
     rows = conn.execute(_FACTOR_ROWS, params).all()
     columns = list(zip(*rows, strict=True)) if rows else [()] * (len(FACTOR_KEYS) + 3)
     result = {"day": np.asarray(columns[0], dtype=np.int64)}
@@ -96,6 +125,7 @@ class BacktestCounts:
     scores: list[Any]  # rows (bin, churned, flagged, count, arr)
     factors: list[Any]  # rows (factor, bin, churned, count)
     churners: list[Any]  # rows (customer_id, day, arr, lead_days, flagged_ahead)
+    factor_step: int  # the factors' counts read every factor_step-th day of the range (1: every day)
 
 
 def history_days(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
@@ -105,10 +135,14 @@ def history_days(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
 
 
 def backtest_counts(conn: Connection, first: dt.date, last: dt.date, horizon: int, lead: int) -> BacktestCounts:
-    """Count the observations of the days from `first` to `last`, by score bin, and list the churners."""
-    params = {"first": first, "last": last, "horizon": horizon, "lead": lead}
+    """Count the observations of the days from `first` to `last`, by score bin, and list the churners; the factors'
+    counts read every day of the range while it holds at most FACTOR_DAYS_READ customer-days, else every k-th."""
+    params: dict[str, Any] = {"first": first, "last": last, "horizon": horizon, "lead": lead}
+    scores = list(conn.execute(_SCORES, params))
+    step = day_step(sum(int(row[3]) for row in scores))  # (bin, churned, flagged, count, arr)
     return BacktestCounts(
-        scores=list(conn.execute(_SCORES, params)),
-        factors=list(conn.execute(_FACTORS, params)),
+        scores=scores,
+        factors=list(conn.execute(_FACTORS, {**params, "days": sampled_days(first, last, step)})),
         churners=list(conn.execute(_CHURNERS, params)),
+        factor_step=step,
     )

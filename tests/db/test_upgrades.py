@@ -38,6 +38,7 @@ BEFORE = {
             'ticket_opened', 'ticket_closed', 'invoice_issued', 'invoice_paid'));
         ALTER TABLE customers DROP COLUMN external_id, DROP COLUMN arr, DROP COLUMN renewal_date, DROP COLUMN status;
     """,
+    "0004_churn_index": "DROP INDEX events_churned_idx;",
 }
 SCHEMA = (
     "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "

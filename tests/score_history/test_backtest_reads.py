@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, text
 
+from healthdash.db import backtest
 from healthdash.score_history.recorder import HistoryRecorder
 from healthdash.service import HealthService
 
@@ -78,6 +79,20 @@ def test_a_small_history_gives_the_figures_worked_by_hand(service: HealthService
     shorter = service.backtest(day(1), day(3), horizon=3, lead=3)
     # 1's churn on the 5th is past its healthy 1st plus 3 days: that day now counts as one that stayed
     assert (shorter.true_positives, shorter.false_negatives, shorter.true_negatives) == (3, 0, 4)
+
+
+def test_a_large_range_reads_the_factors_on_every_kth_day_and_says_so(
+    service: HealthService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond FACTOR_DAYS_READ customer-days the factors' AUCs read every k-th day: here 10 customer-days over a limit
+    of 4 read every third day, the 1st alone, where the churners scored 70 and 50 and those who stayed 80 and 55."""
+    build_history(service.engine)
+    assert service.backtest(day(1), day(3), horizon=10, lead=3).factor_step == 1
+    monkeypatch.setattr(backtest, "FACTOR_DAYS_READ", 4)
+    result = service.backtest(day(1), day(3), horizon=10, lead=3)
+    assert result.factor_step == 3 and result.as_dict()["factor_auc_every_days"] == 3
+    assert result.observations == 10  # the score's figures still count every day
+    assert result.factor_auc["login_frequency"] == pytest.approx(3 / 4)  # 50 < 80, 50 < 55, 70 < 80; not 70 < 55
 
 
 def flagged_on(service: HealthService, when: dt.date) -> tuple[int, int]:

@@ -400,6 +400,10 @@ class BacktestFigures(BaseModel):
     arr_share_flagged_ahead: float | None = Field(description="share of churned ARR flagged `lead`+ days ahead")
     median_lead_days: float | None = Field(description="median days between the first flag and the churn")
     factor_auc: dict[FactorKey, float | None] = Field(description="the ROC AUC of each factor's score alone")
+    factor_auc_every_days: int = Field(
+        description="the factors' AUCs read every k-th day of the range: 1 (every day) up to 3 million customer-days, "
+        "more in larger ranges, whose neighbouring days are nearly the same observations"
+    )
 
 
 class HeldOut(BaseModel):
