@@ -272,6 +272,8 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at_idx ON audit_log (at DESC, id DESC);
 CREATE INDEX audit_log_actor_idx ON audit_log (lower(actor), at DESC);
+-- failed sign-ins per address, for the throttle every instance shares (upgrade 0005)
+CREATE INDEX audit_log_failed_sign_in_idx ON audit_log (address, at DESC) WHERE action = 'sign_in.failed';
 
 -- Score history. Every scoring configuration a server ever started with, once: a hash of its canonical form (sorted
 -- keys, numbers as the model reads them) and the settings themselves, so that a past day can be scored again exactly
@@ -341,7 +343,7 @@ CREATE TABLE schema_upgrades (
     name       text        PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO schema_upgrades (name) VALUES ('0001_score_history'), ('0002_people'), ('0003_outcomes'), ('0004_churn_index');
+INSERT INTO schema_upgrades (name) VALUES ('0001_score_history'), ('0002_people'), ('0003_outcomes'), ('0004_churn_index'), ('0005_sign_in_throttle');
 
 -- Sample data: 64 invented customers with 150 days of history that ends yesterday.
 --

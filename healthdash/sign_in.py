@@ -1,7 +1,8 @@
 """The sign-in and sign-out pages, and the one-time sign-in link: server-rendered forms, no script, no CDN.
 
 A session's secret goes into an HttpOnly, SameSite=Lax cookie (Secure behind https) that lasts as long as the
-session; the database keeps only its hash. Failed sign-ins are throttled per account and per address.
+session; the database keeps only its hash. Failed sign-ins are throttled per account and per address, counted in
+the database so that every instance sees them.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class SignInPage(FormPage):
         people = self.api.people
         if people is None:
             raise HTTPError(404)
-        wait = self.throttle.retry_after(email, self.address())
+        wait = await self.api.run(people.sign_in_wait, email, self.address(), self.throttle)
         if wait > 0:
             self.set_header("Retry-After", str(int(wait) + 1))
             minutes = max(1, round(wait / 60))
@@ -122,11 +123,9 @@ class SignInPage(FormPage):
             self.form(target, email, message, 429)
             return
         signed = await self.api.run(people.sign_in, email, password, self.address())
-        if signed is None:
-            self.throttle.failed(email, self.address())
+        if signed is None:  # the audit log counts the failure, on every instance
             self.form(target, email, "Wrong email or password.", 401)
             return
-        self.throttle.succeeded(email)
         self.signed_in(signed, target)
 
 

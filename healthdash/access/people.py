@@ -15,6 +15,7 @@ from healthdash.access.credentials import API_PREFIX, LINK_PREFIX, PAGE_PREFIX, 
 from healthdash.access.passwords import hash_password, password_matches
 from healthdash.access.principal import Principal
 from healthdash.access.roles import checked_role
+from healthdash.access.throttle import SignInThrottle
 from healthdash.clock import utc_now
 from healthdash.db import people as sql
 
@@ -142,6 +143,13 @@ class People:
                 return None
             signed_in = self._session(conn, user, address, "password")
         return signed_in
+
+    def sign_in_wait(self, email: str, address: str, throttle: SignInThrottle) -> float:
+        """Return how many seconds to wait before a sign-in may be tried (0: go ahead), counting the failures that
+        every instance recorded in the audit log."""
+        with self.engine.connect() as conn:
+            return sql.sign_in_wait(conn, email, address, throttle.account_limit, throttle.address_limit,
+                                    throttle.window)  # fmt: skip
 
     def redeem_link(self, secret: str, address: str | None) -> SignedIn | None:
         """Open a session with a one-time sign-in link (None if it is unknown, used or expired)."""

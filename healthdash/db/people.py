@@ -236,6 +236,38 @@ def audit_many(conn: Connection, entries: Sequence[tuple[str, str | None, Mappin
     )
 
 
+def sign_in_wait(
+    conn: Connection, account: str, address: str, account_limit: int, address_limit: int, window: float
+) -> float:
+    """Seconds until a sign-in may be tried again (0: go ahead): until the account's `account_limit`-th failure since
+    its last sign-in, or the address's `address_limit`-th failure, is older than `window` seconds."""
+    wait = conn.execute(
+        text(
+            """
+            WITH cleared AS (
+                SELECT coalesce(max(at), '-infinity') AS at FROM audit_log
+                 WHERE lower(actor) = lower(:account) AND action = 'sign_in'
+            ), by_account AS (
+                SELECT f.at FROM audit_log f, cleared
+                 WHERE lower(f.actor) = lower(:account) AND f.action = 'sign_in.failed'
+                   AND f.at > greatest(cleared.at, now() - make_interval(secs => :window))
+                 ORDER BY f.at DESC OFFSET :account_limit - 1 LIMIT 1
+            ), by_address AS (
+                SELECT at FROM audit_log
+                 WHERE address = :address AND action = 'sign_in.failed'
+                   AND at > now() - make_interval(secs => :window)
+                 ORDER BY at DESC OFFSET :address_limit - 1 LIMIT 1
+            )
+            SELECT greatest(0, extract(epoch FROM (SELECT at FROM by_account) + make_interval(secs => :window) - now()),
+                            extract(epoch FROM (SELECT at FROM by_address) + make_interval(secs => :window) - now()))
+            """
+        ),
+        {"account": account, "address": address, "account_limit": account_limit, "address_limit": address_limit,
+         "window": window},  # fmt: skip
+    ).scalar_one()
+    return max(0.0, float(wait))
+
+
 def audit_entries(
     conn: Connection,
     actor: str | None,

@@ -1,4 +1,4 @@
-"""The small parts of access control: roles, throttling, passwords, secrets, bearer headers, proxies' networks, and
+"""The small parts of access control: roles, passwords, secrets, bearer headers, proxies' networks, and
 the page tokens' sweep."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from healthdash.access.authenticator import OPEN, Authenticator, Credentials, Pr
 from healthdash.access.credentials import API_PREFIX, new_secret, secret_hash
 from healthdash.access.passwords import PasswordError, hash_password, password_matches
 from healthdash.access.roles import RoleError, checked_role, role_allows
-from healthdash.access.throttle import SignInThrottle
 from healthdash.page_tokens import PageTokens
 from healthdash.settings import SettingsError, load_settings
 
@@ -22,26 +21,6 @@ def test_each_role_may_what_the_one_below_may() -> None:
     assert not role_allows("owner", "viewer")
     with pytest.raises(RoleError, match="viewer, csm, admin"):
         checked_role("owner")
-
-
-def test_failures_are_throttled_per_account_and_per_address_within_the_window() -> None:
-    now = [0.0]
-    throttle = SignInThrottle(account_limit=3, address_limit=5, window=60.0, clock=lambda: now[0])
-    for _ in range(3):
-        assert throttle.retry_after("Ana@x.org", "10.0.0.1") == 0
-        throttle.failed("ana@x.org", "10.0.0.1")
-    assert throttle.retry_after("ANA@x.org", "10.0.0.2") == 60.0  # the account, from anywhere, any case
-    assert throttle.retry_after("bo@x.org", "10.0.0.1") == 0  # the address, for another account: not yet
-    throttle.failed("bo@x.org", "10.0.0.1")
-    throttle.failed("cy@x.org", "10.0.0.1")
-    assert throttle.retry_after("dee@x.org", "10.0.0.1") == 60.0  # five from one address
-    now[0] = 30.0
-    assert throttle.retry_after("ana@x.org", "10.0.0.9") == 30.0
-    now[0] = 61.0
-    assert throttle.retry_after("ana@x.org", "10.0.0.1") == 0
-    throttle.failed("ed@x.org", "10.0.0.3")
-    throttle.succeeded("ed@x.org")
-    assert throttle.retry_after("ed@x.org", "10.0.0.4") == 0
 
 
 def test_passwords_are_hashed_with_argon2id_and_checked() -> None:

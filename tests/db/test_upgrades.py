@@ -39,6 +39,7 @@ BEFORE = {
         ALTER TABLE customers DROP COLUMN external_id, DROP COLUMN arr, DROP COLUMN renewal_date, DROP COLUMN status;
     """,
     "0004_churn_index": "DROP INDEX events_churned_idx;",
+    "0005_sign_in_throttle": "DROP INDEX audit_log_failed_sign_in_idx;",
 }
 SCHEMA = (
     "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "
