@@ -262,8 +262,13 @@ def sign_in_wait(
                             extract(epoch FROM (SELECT at FROM by_address) + make_interval(secs => :window) - now()))
             """
         ),
-        {"account": account, "address": address, "account_limit": account_limit, "address_limit": address_limit,
-         "window": window},  # fmt: skip
+        {
+            "account": account,
+            "address": address,
+            "window": window,
+            "account_limit": account_limit,
+            "address_limit": address_limit,
+        },
     ).scalar_one()
     return max(0.0, float(wait))
 

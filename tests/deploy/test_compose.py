@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -139,16 +140,47 @@ def test_proxy_profile_runs_several_replicas_behind_haproxy(compose: dict[str, A
     replica, proxy = service(compose, "replica"), service(compose, "proxy")
     assert replica["profiles"] == proxy["profiles"] == ["proxy"]
     assert replica["deploy"]["replicas"] >= 2
-    assert "ports" not in replica, "replicas are reached through the proxy only"
     assert replica["build"] == service(compose, "app")["build"]
-    assert replica["environment"] == service(compose, "app")["environment"]
+    assert replica["environment"].items() >= service(compose, "app")["environment"].items()
     assert replica["depends_on"]["db"]["condition"] == "service_healthy"
     assert proxy["image"].split(":")[0] == "haproxy"
     assert volume_mounts(proxy)["/usr/local/etc/haproxy/haproxy.cfg"] == "./deploy/haproxy.cfg"
     assert set(proxy["networks"]) & set(replica["networks"])
     assert proxy["depends_on"]["replica"]["condition"] == "service_healthy"
-    (port,) = published(proxy)
-    assert f"bind :{port[1]}" in HAPROXY_CFG.read_text()
+
+
+def test_proxy_profile_signs_people_in_with_oauth2_proxy_in_front_of_haproxy(compose: dict[str, Any]) -> None:
+    sso, proxy = service(compose, "sso"), service(compose, "proxy")
+    assert sso["profiles"] == ["proxy"]
+    assert sso["image"].split(":")[0] == "quay.io/oauth2-proxy/oauth2-proxy"
+    env = sso["environment"]
+    (bind,) = re.findall(r"^\s*bind :(\d+)", HAPROXY_CFG.read_text(), flags=re.MULTILINE)
+    assert env["OAUTH2_PROXY_UPSTREAMS"] == f"http://proxy:{bind}/"  # oauth2-proxy forwards to HAProxy
+    assert env["OAUTH2_PROXY_PASS_USER_HEADERS"] == "true"  # with X-Forwarded-Email
+    assert env["OAUTH2_PROXY_PROXY_WEBSOCKETS"] == "true"  # the kernels' websockets pass
+    assert env["OAUTH2_PROXY_COOKIE_SECRET"] == "" and env["OAUTH2_PROXY_CLIENT_ID"] == ""  # to fill in
+    emails = env["OAUTH2_PROXY_AUTHENTICATED_EMAILS_FILE"]
+    assert (ROOT / volume_mounts(sso)[emails]).is_file()
+    listening = env["OAUTH2_PROXY_HTTP_ADDRESS"].rsplit(":", 1)[1]
+    assert published(sso) == [("8080", listening)]
+    assert set(sso["networks"]) & set(proxy["networks"])
+
+
+def test_proxy_profile_replicas_trust_the_user_header_from_haproxy_alone(compose: dict[str, Any]) -> None:
+    replica, proxy, sso = service(compose, "replica"), service(compose, "proxy"), service(compose, "sso")
+    assert replica["environment"]["HEALTHDASH_AUTH"] == "proxy"
+    ((network, settings),) = proxy["networks"].items()  # HAProxy sits on one network, at a fixed address
+    trusted = replica["environment"]["HEALTHDASH_TRUSTED_PROXIES"]
+    assert trusted == settings["ipv4_address"], "the replicas trust HAProxy's address and nothing else"
+    apps = compose["networks"][network]
+    assert apps["internal"] is True, "nothing outside reaches HAProxy or the replicas"
+    (subnet,) = [c["subnet"] for c in apps["ipam"]["config"]]
+    assert ipaddress.ip_address(trusted) in ipaddress.ip_network(subnet)
+    assert network in replica["networks"] and network in sso["networks"]
+    assert "ipv4_address" not in str(sso["networks"]), "oauth2-proxy does not take the trusted address"
+    # what one reaches from outside is oauth2-proxy, never an instance in proxy mode nor HAProxy
+    assert "ports" not in replica and "ports" not in proxy
+    assert [name for name, spec in compose["services"].items() if spec.get("ports") and spec.get("profiles")] == ["sso"]
 
 
 def test_proxy_keeps_each_browser_on_one_instance(compose: dict[str, Any]) -> None:

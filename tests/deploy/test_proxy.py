@@ -18,29 +18,15 @@ from tornado.websocket import websocket_connect
 
 from tests.conftest import TEST_TOKEN
 from tests.deploy.conftest import ROOT
+from tests.deploy.haproxy import local_config
 from tests.people import ensure_person, people_of
-from tests.servers import PREHEATED, RunningServer, loopback_socket, start_server
+from tests.servers import PREHEATED, loopback_socket, start_server
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (apt-get install haproxy)"),
 ]
 COOKIE = "HDINSTANCE"
-
-
-def local_config(shipped: str, listening_fd: int, servers: list[RunningServer]) -> str:
-    """Return the shipped configuration with its Docker specifics replaced: a socket handed over and fixed servers."""
-    replacements = [
-        ("bind :8080", f"bind fd@{listening_fd}"),
-        (" resolvers docker init-addr none", ""),
-    ]
-    for old, new in replacements:
-        assert shipped.count(old) == 1, f"deploy/haproxy.cfg changed: update this test ({old!r})"
-        shipped = shipped.replace(old, new)
-    lines = "".join(f"    server app{n} {s.url.removeprefix('http://')}\n" for n, s in enumerate(servers, 1))
-    shipped, count = re.subn(r"^    server-template .*\n", lines, shipped, flags=re.MULTILINE)
-    assert count == 1
-    return shipped
 
 
 @pytest.fixture(scope="module")
