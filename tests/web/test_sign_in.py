@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,8 +115,11 @@ def test_a_viewer_sees_no_event_form_and_their_page_acts_as_them(app: WebApp, st
         pytest.fail(f"the page token of kernel {kernel} outlived it")
 
 
-def test_a_csm_sees_the_event_form(app: WebApp, stranger: Any) -> None:
-    app.sign_in(stranger, "csm")
+@pytest.mark.parametrize("role", ["csm", "admin"])
+def test_a_csm_or_an_admin_sees_the_event_form(app: WebApp, stranger: Any, role: str, tmp_path: Path) -> None:
+    app.sign_in(stranger, role)
     seen = visit(stranger, app.page("customer", "?id=1"))
     seen.page.locator(".hd-form").first.wait_for()
+    assert seen.page.get_by_role("button", name="Record event").is_visible()
     assert seen.problems() == []
+    seen.page.locator(".hd-form").first.screenshot(path=str(tmp_path / f"form-as-{role}.png"))
