@@ -84,6 +84,7 @@ class Verdict:
 
 DASHBOARD = "GET /api/dashboard (4 connections)"
 DASHBOARD_PERSON = "GET /api/dashboard with a person's API token (4 connections)"
+DASHBOARD_SESSION = "GET /api/dashboard with a signed-in browser's session cookie (4 connections)"
 CUSTOMERS = "GET /api/customers (page of 50, any sort or filter, each query new; 1 connection)"
 CUSTOMERS_MIXED = "GET /api/customers (page of 50, mixed queries, repeated; 2 connections)"
 HEALTH = "GET /api/customers/{id}/health (2 connections)"
@@ -149,13 +150,17 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
             )
         )
     person = result.endpoint(DASHBOARD_PERSON)
+    session = result.endpoint(DASHBOARD_SESSION)
     if dashboard and person:
-        cost = person.p50 - dashboard.p50
+        costs = {"token": person.p50 - dashboard.p50}
+        if session:
+            costs["session"] = session.p50 - dashboard.p50
         out.append(
             _check(
-                "authentication costs the dashboard <= 0.2 ms at p50 (a person's token against the bootstrap token)",
-                f"{cost:+.2f} ms (p50 {person.p50:.2f} ms)",
-                cost <= 0.2,
+                "authentication costs the dashboard <= 0.2 ms at p50 (a person's token and a browser's session "
+                "against the bootstrap token)",
+                ", ".join(f"{how} {cost:+.2f} ms" for how, cost in costs.items()) + f" (p50 {person.p50:.2f} ms)",
+                max(costs.values()) <= 0.2,
             )
         )
     customers = result.endpoint(CUSTOMERS)

@@ -32,6 +32,7 @@ from benchmarks.report import (
     CUSTOMERS_MIXED,
     DASHBOARD,
     DASHBOARD_PERSON,
+    DASHBOARD_SESSION,
     HEALTH,
     HEALTH_BUSY,
     HISTORY_BACKFILL,
@@ -47,6 +48,7 @@ from benchmarks.report import (
     Endpoint,
     ScaleResult,
 )
+from healthdash.access import SESSION_COOKIE
 from healthdash.analysis import Session
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
@@ -56,7 +58,7 @@ from healthdash.score_history.backfill import backfill
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from healthdash.settings import load_settings
-from tests.people import person_token
+from tests.people import person_token, session_secret
 from tests.servers import PREHEATED, RunningServer, start_server
 
 PHASE_SECONDS = 10.0
@@ -362,6 +364,13 @@ async def measure_server(
             run = await load.run_requests(server.port, [as_person], seconds, 4)
         result.endpoints.append(m.endpoint(DASHBOARD_PERSON, run))
         say(f"  {DASHBOARD_PERSON}: p50 {run.p(50):.2f} ms")
+        # and a browser's session (what the pages send), looked up the same way
+        cookie = (("Cookie", f"{SESSION_COOKIE}={session_secret(server.database_url, 'viewer')}"),)
+        with meter() as m:
+            run = await load.run_requests(server.port, [load.Request("GET", "/api/dashboard", headers=cookie)],
+                                          seconds, 4)  # fmt: skip
+        result.endpoints.append(m.endpoint(DASHBOARD_SESSION, run))
+        say(f"  {DASHBOARD_SESSION}: p50 {run.p(50):.2f} ms")
 
         paths = list_queries(names, int(30 * seconds))
         auth = load.bearer(server.token)

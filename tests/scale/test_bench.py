@@ -29,6 +29,8 @@ from benchmarks.report import (
     ANALYSIS_SCORES,
     BATCH,
     DASHBOARD,
+    DASHBOARD_PERSON,
+    DASHBOARD_SESSION,
     HEALTH,
     POST,
     POST_BUSY,
@@ -124,6 +126,16 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
     assert "**missed**" in report and "## Scale L" in report and "- a note" in report
 
 
+def test_authentication_is_held_to_its_cost_by_token_and_by_session() -> None:
+    result = ScaleResult("S", {"customers": 10})
+    result.endpoints = [Endpoint(DASHBOARD, 1.0, 2.0, 5000, 100), Endpoint(DASHBOARD_PERSON, 1.05, 2.0, 5000, 100)]
+    (auth,) = [v for v in verdicts(result, None) if v.target.startswith("authentication")]
+    assert auth.met and auth.measured == "token +0.05 ms (p50 1.05 ms)"
+    result.endpoints.append(Endpoint(DASHBOARD_SESSION, 1.3, 2.0, 5000, 100))  # a session 0.3 ms dearer: missed
+    (auth,) = [v for v in verdicts(result, None) if v.target.startswith("authentication")]
+    assert not auth.met and "session +0.30 ms" in auth.measured
+
+
 def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_back() -> None:
     pages = PagesResult(
         cold_cpu={"dashboard": 0.5, "explore": 0.8},
@@ -170,7 +182,7 @@ def test_a_short_run_of_the_whole_benchmark(fresh_db_url: str, tmp_path: Path) -
     said: list[str] = []
     result = bench_scale(fresh_db_url, "S", tmp_path, said.append, seconds=0.4, naive_budget=30)
     labels = {e.label for e in result.endpoints}
-    assert {DASHBOARD, HEALTH, POST} <= labels
+    assert {DASHBOARD, DASHBOARD_PERSON, DASHBOARD_SESSION, HEALTH, POST} <= labels
     assert all(e.requests > 0 and e.failures == 0 for e in result.endpoints), result.endpoints
     assert result.single_events_per_second > 0 and result.batch_events_per_second > 0
     assert {"day rollover", "configuration change"} <= set(result.rescore)
