@@ -240,13 +240,15 @@ def sign_in_wait(
     conn: Connection, account: str, address: str, account_limit: int, address_limit: int, window: float
 ) -> float:
     """Seconds until a sign-in may be tried again (0: go ahead): until the account's `account_limit`-th failure since
-    its last sign-in, or the address's `address_limit`-th failure, is older than `window` seconds."""
+    its last sign-in, or the address's `address_limit`-th failure, is older than `window` seconds. Every scan is of
+    the window alone (by the actor index, and the failed sign-ins' index by address)."""
     wait = conn.execute(
         text(
             """
             WITH cleared AS (
                 SELECT coalesce(max(at), '-infinity') AS at FROM audit_log
                  WHERE lower(actor) = lower(:account) AND action = 'sign_in'
+                   AND at > now() - make_interval(secs => :window)
             ), by_account AS (
                 SELECT f.at FROM audit_log f, cleared
                  WHERE lower(f.actor) = lower(:account) AND f.action = 'sign_in.failed'
