@@ -42,12 +42,21 @@ IDS = [f"{method} {path}" for method, path, _, _ in ROUTES]
 
 @pytest.fixture(scope="module")
 def tokens(database_url: str, server: RunningServer) -> dict[str, str]:
-    """An API token of a person of each role, and one revoked before it was ever used."""
+    """An API token of a person of each role, one revoked before it was ever used, and an admin's expired session."""
     made = {role: person_token(database_url, role) for role in ROLES}
     token_id, secret = service_token(database_url, "admin", "revoked at once")
     with people_of(database_url) as people:
         people.revoke_token(token_id, "tests")
     made["revoked"] = secret
+    expired = session_secret(database_url, "admin")  # never used before it expired: no answer kept anywhere
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE secret_hash = :h"),
+                         {"h": secret_hash(expired)})  # fmt: skip
+    finally:
+        engine.dispose()
+    made["expired session"] = expired
     return made
 
 
@@ -62,6 +71,8 @@ def test_each_route_answers_each_role_as_it_may(
     problem(send(server, method, path, body, None), 401)
     assert "sign in" in problem(send(server, method, path, body, None), 401)["detail"]
     problem(send(server, method, path, body, tokens["revoked"]), 401)
+    expired = {"Cookie": f"{SESSION_COOKIE}={tokens['expired session']}"}
+    problem(call(server, method, path, json_body=body, headers=expired, token=None), 401)
     for role in ROLES:
         reply = send(server, method, path, body, tokens[role])
         if ROLES.index(role) >= ROLES.index(needed):
