@@ -147,8 +147,9 @@ class People:
     def sign_in_wait(self, email: str, address: str, throttle: SignInThrottle) -> float:
         """Return how many seconds to wait before a sign-in may be tried (0: go ahead), counting the failures that
         every instance recorded in the audit log."""
+        actor = email[:200] or "-"  # as `sign_in` audits a failure
         with self.engine.connect() as conn:
-            return sql.sign_in_wait(conn, email, address, throttle.account_limit, throttle.address_limit,
+            return sql.sign_in_wait(conn, actor, address, throttle.account_limit, throttle.address_limit,
                                     throttle.window)  # fmt: skip
 
     def redeem_link(self, secret: str, address: str | None) -> SignedIn | None:

@@ -65,3 +65,9 @@ def test_a_sign_in_clears_its_account_s_failures_but_not_its_address_s(people: P
     fail(people, "ana@x.org", "10.0.0.1")
     assert people.sign_in_wait("ana@x.org", "10.0.0.7", THROTTLE) > 50
     assert people.sign_in_wait("bo@x.org", "10.0.0.1", THROTTLE) > 50  # five from that address in all
+
+
+def test_a_very_long_email_is_counted_as_its_failures_were_recorded(people: People) -> None:
+    long = "a" * 60 + "@" + "b" * 180 + ".org"  # longer than the audit log's 200 characters of actor
+    fail(people, long, "10.0.0.1", 3)
+    assert people.sign_in_wait(long, "10.0.0.2", THROTTLE) > 50
