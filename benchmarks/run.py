@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from benchmarks import load, machine
 from benchmarks.naive import agreement, naive_dashboard
@@ -48,7 +49,7 @@ from benchmarks.report import (
     Endpoint,
     ScaleResult,
 )
-from healthdash.access import SESSION_COOKIE
+from healthdash.access import SESSION_COOKIE, Authenticator, People
 from healthdash.analysis import Session
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
@@ -330,6 +331,31 @@ class Client:
         return status, json.loads(raw) if raw else None
 
 
+async def authentication_in_process(database_url: str, session: str, calls: int = 20_000) -> str:
+    """Time the authenticator alone on a session, as the server runs it for every request (its answers kept a few
+    seconds, a lookup in the thread pool when they expire); return the note that says what it costs."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1) as pool:
+
+        async def run(fn: Callable[..., Any], *args: Any) -> Any:
+            return await loop.run_in_executor(pool, fn, *args)
+
+        access = Authenticator(People(engine), run)
+        credentials = access.credentials({}, session, "127.0.0.1")
+        assert await access.identify(credentials) is not None, "the session is not known"
+        times = []
+        for _ in range(calls):
+            began = time.perf_counter_ns()
+            await access.identify(credentials)
+            times.append(time.perf_counter_ns() - began)
+    engine.dispose()
+    times.sort()
+    p50, p99 = times[len(times) // 2] / 1000, times[len(times) * 99 // 100] / 1000
+    kept = f"{access.cache_seconds:.0f} s"
+    return f"authentication alone, in process (a session, answers kept {kept}): p50 {p50:.1f} µs, p99 {p99:.1f} µs"
+
+
 async def measure_server(
     server: RunningServer,
     engine: Engine,
@@ -371,6 +397,7 @@ async def measure_server(
                                           seconds, 4)  # fmt: skip
         result.endpoints.append(m.endpoint(DASHBOARD_SESSION, run))
         say(f"  {DASHBOARD_SESSION}: p50 {run.p(50):.2f} ms")
+        result.notes.append(await authentication_in_process(server.database_url, cookie[0][1].split("=", 1)[1]))
 
         paths = list_queries(names, int(30 * seconds))
         auth = load.bearer(server.token)

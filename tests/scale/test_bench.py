@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import uuid
 from pathlib import Path
 
@@ -183,6 +184,8 @@ def test_a_short_run_of_the_whole_benchmark(fresh_db_url: str, tmp_path: Path) -
     result = bench_scale(fresh_db_url, "S", tmp_path, said.append, seconds=0.4, naive_budget=30)
     labels = {e.label for e in result.endpoints}
     assert {DASHBOARD, DASHBOARD_PERSON, DASHBOARD_SESSION, HEALTH, POST} <= labels
+    (alone,) = [note for note in result.notes if note.startswith("authentication alone, in process")]
+    assert re.search(r"p50 \d+\.\d µs", alone)
     assert all(e.requests > 0 and e.failures == 0 for e in result.endpoints), result.endpoints
     assert result.single_events_per_second > 0 and result.batch_events_per_second > 0
     assert {"day rollover", "configuration change"} <= set(result.rescore)
