@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from healthdash.api.models.query import MAX_PAGE, AsOfQuery, CustomerListQuery
 from healthdash.api.models.responses import (
     SCORES_CSV_COLUMNS,
+    Backtest,
     CustomerHealth,
     CustomerList,
     CustomerRow,
@@ -176,6 +177,14 @@ class ApiClient:
         """Get what moved one customer's score over the last 30 days; None when there is no such customer."""
         body = self._found(f"/api/customers/{int(customer_id)}/changes")
         return None if body is None else parse_model(ScoreChanges, body)
+
+    def backtest(self, horizon: int, lead: int, first: dt.date | None = None) -> Backtest:
+        """Get how well the score history foretold churn for a horizon and lead, judging the days from `first` (by
+        default the server's range) to the last whose horizon has passed."""
+        params = {"horizon": str(horizon), "lead": str(lead)}
+        if first is not None:
+            params["from"] = first.isoformat()
+        return parse_model(Backtest, self._get("/api/backtest", params))
 
     def _found(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         try:

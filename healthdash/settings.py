@@ -14,7 +14,7 @@ from typing import Any
 from healthdash.scoring import FACTOR_KEYS, ConfigError, ScoringConfig
 
 ENV_PREFIX = "HEALTHDASH_"
-PAGES = ("dashboard", "customers", "customer", "explore")  # the web app's pages: notebooks/<page>.ipynb
+PAGES = ("dashboard", "customers", "customer", "explore", "validation")  # the web app's pages: notebooks/<page>.ipynb
 HOME_POOL_SIZE = 3  # the dashboard's preheated kernels by default: the home page, where a burst of visitors lands
 _SCALAR_SCORING_FIELDS = {
     f.name: f.type for f in fields(ScoringConfig) if f.name not in ("weights", "ticket_priority_weights")

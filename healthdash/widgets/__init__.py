@@ -15,12 +15,14 @@ if TYPE_CHECKING:
     from healthdash.widgets.dashboard_page import DashboardPage
     from healthdash.widgets.explore_page import ExplorePage
     from healthdash.widgets.request import page_query_string, wait_for_page_request
+    from healthdash.widgets.validation_page import ValidationPage
 
 _HOMES = {
     "CustomerPage": "customer_page",
     "CustomersPage": "customers_page",
     "DashboardPage": "dashboard_page",
     "ExplorePage": "explore_page",
+    "ValidationPage": "validation_page",
     "page_query_string": "request",
     "wait_for_page_request": "request",
 }
@@ -30,6 +32,7 @@ __all__ = [
     "CustomersPage",
     "DashboardPage",
     "ExplorePage",
+    "ValidationPage",
     "page_query_string",
     "wait_for_page_request",
 ]

@@ -188,3 +188,52 @@ def stacked_columns_svg(columns: Sequence[tuple[str, Sequence[tuple[int, str, st
         f'<svg viewBox="0 0 {width} 100" preserveAspectRatio="none" role="img" aria-label="{text(caption)}" '
         f'xmlns="http://www.w3.org/2000/svg" class="hd-stacked-chart">{"".join(rects)}</svg>'
     )
+
+
+def rate_columns_svg(columns: Sequence[tuple[str, float | None, str]], caption: str) -> str:
+    """An SVG of one column per (label, rate 0..1 or None, tooltip), scaled to the largest rate, each column's rate
+    above it and its label below; a None rate (nothing to count) shows an en dash and no column."""
+    top = max((r for _, r, _ in columns if r), default=0.0) or 1.0
+    step, chart = 20, 80  # each column's width, the columns' height
+    parts = []
+    for i, (label, rate, title) in enumerate(columns):
+        x = i * step
+        if rate is not None:
+            height = rate / top * chart
+            parts.append(
+                f'<rect class="hd-rate" x="{x + 2}" y="{12 + chart - height:.2f}" width="{step - 4}" '
+                f'height="{height:.2f}" fill="#cf222e"><title>{text(title)}</title></rect>'
+            )
+        shown = "\u2013" if rate is None else f"{rate:.0%}"
+        parts.append(f'<text x="{x + step / 2}" y="{10 + chart - (rate or 0) / top * chart:.2f}">{text(shown)}</text>')
+        parts.append(f'<text x="{x + step / 2}" y="{chart + 22}" class="hd-axis-label">{text(label)}</text>')
+    width = max(len(columns), 1) * step
+    return (
+        f'<svg viewBox="0 0 {width} {chart + 26}" role="img" aria-label="{text(caption)}" '
+        f'xmlns="http://www.w3.org/2000/svg" class="hd-rate-chart" font-size="6.5" text-anchor="middle" '
+        f'fill="#59636e"><line x1="0" y1="{chart + 12}" x2="{width}" y2="{chart + 12}" stroke="#d1d9e0" '
+        f'stroke-width="0.6"/>{"".join(parts)}</svg>'
+    )
+
+
+def curve_svg(
+    points: Sequence[tuple[float, float]], marks: Sequence[tuple[float, float, str]], caption: str, most: int = 400
+) -> str:
+    """An SVG of a curve in the unit square (x to the right, y up; an ROC curve) with the diagonal of chance, and a
+    hoverable dot per mark (x, y, tooltip). At most `most` points are drawn (evenly chosen, the ends kept)."""
+    if len(points) > most:
+        every = -(-len(points) // most)
+        points = [*points[:-1:every], points[-1]]
+    line = " ".join(f"{x * 100:.2f},{100 - y * 100:.2f}" for x, y in points)
+    dots = "".join(
+        f'<circle class="hd-mark" cx="{x * 100:.2f}" cy="{100 - y * 100:.2f}" r="2.2">'
+        f"<title>{text(title)}</title></circle>"
+        for x, y, title in marks
+    )
+    return (
+        f'<svg viewBox="-2 -2 104 104" role="img" aria-label="{text(caption)}" xmlns="http://www.w3.org/2000/svg" '
+        'class="hd-curve-chart"><rect x="0" y="0" width="100" height="100" fill="none" stroke="#d1d9e0" '
+        'stroke-width="0.5"/><line x1="0" y1="100" x2="100" y2="0" stroke="#8c959f" stroke-width="0.5" '
+        f'stroke-dasharray="2,2"/><polyline points="{line}" fill="none" stroke="#0969da" stroke-width="1.2"/>'
+        f'<g fill="#cf222e">{dots}</g></svg>'
+    )

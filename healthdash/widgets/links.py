@@ -16,7 +16,9 @@ PAGES = {
     "customers": "customers.ipynb",
     "customer": "customer.ipynb",
     "explore": "explore.ipynb",
+    "validation": "validation.ipynb",
 }
+WEIGHT_PARAMETER = "w_"  # Explore's address names a factor's weight w_<factor key>: explore.ipynb?w_api_usage=10
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,7 @@ class PageLinks:
     def customer(self, customer_id: int) -> str:
         """Return the address of a customer's detail page."""
         return self.page("customer", id=int(customer_id))
+
+    def explore(self, weights: Mapping[str, float]) -> str:
+        """Return the address of Explore with its sliders set to these weights (factor key -> weight)."""
+        return self.page("explore", **{f"{WEIGHT_PARAMETER}{key}": f"{value:g}" for key, value in weights.items()})

@@ -10,13 +10,18 @@ from traitlets import Unicode
 from healthdash.widgets.fragments import text
 from healthdash.widgets.links import PageLinks
 
-ENTRIES = (("dashboard", "Dashboard"), ("customers", "Customers"), ("explore", "Explore"))
+ENTRIES = (
+    ("dashboard", "Dashboard"),
+    ("customers", "Customers"),
+    ("explore", "Explore"),
+    ("validation", "Validation"),
+)
 
 
 class NavBar(ipw.HTML):  # type: ignore[misc]
     """Links to the app's pages; the current one is marked."""
 
-    current = Unicode("", help="name of the page shown: dashboard, customers, customer or explore")
+    current = Unicode("", help="name of the page shown: dashboard, customers, customer, explore or validation")
 
     def __init__(self, links: PageLinks | None = None, **kwargs: Any) -> None:
         self.links = links or PageLinks.from_environment()

@@ -112,6 +112,10 @@ table.hd-table tr.hd-row a.hd-name { color: var(--hd-accent); font-weight: 600; 
 .hd-legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; }
 .hd-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px; }
 .hd-timeline svg { display: block; width: 100%; height: 56px; }
+.hd-rate-chart { display: block; width: 100%; max-height: 260px; }
+.hd-curve { max-width: 300px; margin: 0 auto; }
+.hd-curve-chart { display: block; width: 100%; height: auto; }
+.hd-curve-chart .hd-mark, .hd-rate-chart .hd-rate { cursor: help; }
 .hd-series { margin-bottom: 10px; }
 .hd-series-head { display: flex; justify-content: space-between; font-size: 13px; }
 .hd-header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: 12px; }

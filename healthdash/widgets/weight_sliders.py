@@ -55,6 +55,13 @@ class WeightSliders(ipw.VBox):  # type: ignore[misc]
             slider.max = max(MAX_WEIGHT, float(self.defaults[key]))
         self.restore()
 
+    def show(self, weights: Mapping[str, float]) -> None:
+        """Move the sliders to these weights (Reset still returns to the starting ones)."""
+        for key, slider in self.sliders.items():
+            value = float(weights.get(key, self.defaults[key]))
+            slider.max = max(MAX_WEIGHT, float(self.defaults[key]), value)
+            slider.value = value
+
     def restore(self) -> None:
         """Put every slider back to its starting weight."""
         for key, slider in self.sliders.items():

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from healthdash.widgets.charts import BarRow, Column, Segment, bar_rows, column_chart, share_bar, timeline_svg
+from healthdash.widgets.charts import (
+    BarRow,
+    Column,
+    Segment,
+    bar_rows,
+    column_chart,
+    curve_svg,
+    rate_columns_svg,
+    share_bar,
+    timeline_svg,
+)
 from tests.widgets.samples import HOSTILE
 
 
@@ -51,3 +61,24 @@ def test_timeline_draws_a_column_per_active_day_with_its_date() -> None:
     assert 'y="0.00" width="8" height="100.00"' in svg
     assert 'viewBox="0 0 30 100"' in svg
     assert timeline_svg([], "#000", "nothing").count("<rect") == 0
+
+
+def test_rate_columns_scale_to_the_highest_rate_and_escape_their_text() -> None:
+    html = rate_columns_svg([("0\u201310", 0.5, HOSTILE), ("10\u201320", None, "none"), (HOSTILE, 0.25, "q")], "c<")
+    assert html.count("<rect") == 2  # no column where nothing was counted
+    assert 'height="80.00"' in html and 'height="40.00"' in html
+    assert ">50%</text>" in html and ">\u2013</text>" in html and ">25%</text>" in html
+    assert "<img" not in html and "&lt;img src=x" in html
+    assert 'aria-label="c&lt;"' in html
+    assert 'viewBox="0 0 60 106"' in html  # three columns of 20
+    assert rate_columns_svg([("a", 0.0, "t")], "zero").count('height="0.00"') == 1
+
+
+def test_a_curve_keeps_its_ends_and_draws_at_most_so_many_points() -> None:
+    points = [(i / 999, (i / 999) ** 0.5) for i in range(1000)]
+    html = curve_svg(points, [(0.25, 0.5, HOSTILE)], "ROC")
+    drawn = html.split('<polyline points="')[1].split('"')[0].split()
+    assert len(drawn) <= 401
+    assert drawn[0] == "0.00,100.00" and drawn[-1] == "100.00,0.00"
+    assert '<circle class="hd-mark" cx="25.00" cy="50.00"' in html
+    assert "&lt;img src=x" in html and "<img" not in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from healthdash.client import ApiClient
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.widgets import ExplorePage
+from healthdash.widgets.explore_page import weights_in_query
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.weight_sliders import WeightSliders
 from healthdash.widgets.what_if_ranking import KNOWN_SCORES, WhatIfRanking, movement, ranks, rescore
@@ -151,3 +153,68 @@ def test_the_page_reads_the_scores_and_the_weights_from_the_api(
     assert list(page.scores["score"].fillna(-1)) == [
         -1 if r["score"] is None else r["score"] for r in body["customers"]
     ]
+
+
+def test_the_address_names_weights_by_factor() -> None:
+    assert weights_in_query("w_login_frequency=40&w_api_usage=0&other=x") == (
+        {"login_frequency": 40.0, "api_usage": 0.0}, ""
+    )  # fmt: skip
+    assert weights_in_query("") == ({}, "")
+    assert weights_in_query("w_ticket_volume=12.5&w_ticket_volume=30") == ({"ticket_volume": 30.0}, "")
+    assert LINKS.explore({"login_frequency": 40, "api_usage": 12.5}) == (
+        "/voila/render/explore.ipynb?w_login_frequency=40&w_api_usage=12.5"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("w_logins=40", "'w_logins' names no factor (the weights are w_login_frequency, w_feature_adoption,"),
+        ("w_api_usage=-5", "'-5' is not a weight for w_api_usage: weights are numbers from 0 to 100"),
+        ("w_api_usage=101", "'101' is not a weight for w_api_usage"),
+        ("w_api_usage=nan", "'nan' is not a weight"),
+        ("w_api_usage=1e3", "'1e3' is not a weight"),
+        ("w_api_usage=", "'' is not a weight"),
+        ("w_api_usage=%3Cb%3E", "'<b>' is not a weight"),
+    ],
+)
+def test_a_bad_weight_in_the_address_is_named(query: str, reason: str) -> None:
+    weights, problem = weights_in_query(query)
+    assert weights == {}
+    assert problem.startswith(reason)
+
+
+def test_the_sliders_start_at_the_address_s_weights(reader: ApiClient) -> None:
+    config = ScoringConfig()
+    page = ExplorePage(reader, LINKS)
+    page.show_query_string("w_login_frequency=60&w_api_usage=0")
+    assert page.notice.value == ""
+    assert page.sliders.weights == {**config.weights, "login_frequency": 60.0, "api_usage": 0.0}
+    assert page.ranking.weights == page.sliders.weights
+    assert page.sliders.sliders["login_frequency"].max == 60.0  # room for a weight above the usual 50
+    assert "Most at risk with these weights" in page.ranking.value
+    page.sliders.reset.click()  # Reset goes back to the configured weights
+    assert page.sliders.weights == dict(config.weights)
+    page.refresh()  # a refresh keeps what the visitor set since
+    assert page.sliders.weights == dict(config.weights)
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("w_login_frequency=abc", "The weights in the address were not used: 'abc' is not a weight"),
+        ("w_login_frequency=0&w_feature_adoption=0&w_ticket_volume=0&w_invoice_timeliness=0&w_api_usage=0",
+         "The weights in the address were not used: every weight would be 0"),
+    ],
+)  # fmt: skip
+def test_bad_weights_in_the_address_leave_the_configured_ones_with_a_notice(
+    reader: ApiClient, query: str, says: str
+) -> None:
+    page = ExplorePage(reader, LINKS)
+    page.show_query_string(query)
+    assert says in html.unescape(page.notice.value)
+    assert "The sliders show the configured weights." in page.notice.value
+    assert page.sliders.weights == dict(ScoringConfig().weights)
+    assert "Most at risk with these weights" in page.ranking.value
+    page.refresh()
+    assert page.notice.value == ""

@@ -17,3 +17,9 @@ def test_marks_the_current_page() -> None:
 def test_a_customer_belongs_to_the_customers_section() -> None:
     bar = NavBar(PageLinks(""), current="customer")
     assert '<a href="customers.ipynb" class="hd-current"' in bar.value
+
+
+def test_the_validation_page_is_in_the_navigation() -> None:
+    bar = NavBar(PageLinks("/voila/render/"), current="validation")
+    assert '<a href="/voila/render/validation.ipynb" class="hd-current" aria-current="page">Validation</a>' in bar.value
+    assert bar.value.count("<a ") == 5  # the brand and four pages
