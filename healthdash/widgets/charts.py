@@ -206,7 +206,9 @@ def rate_columns_svg(columns: Sequence[tuple[str, float | None, str]], caption: 
             )
         shown = "\u2013" if rate is None else f"{rate:.0%}"
         parts.append(f'<text x="{x + step / 2}" y="{10 + chart - (rate or 0) / top * chart:.2f}">{text(shown)}</text>')
-        parts.append(f'<text x="{x + step / 2}" y="{chart + 22}" class="hd-axis-label">{text(label)}</text>')
+        parts.append(
+            f'<text x="{x + step / 2}" y="{chart + 21}" class="hd-axis-label" font-size="5">{text(label)}</text>'
+        )
     width = max(len(columns), 1) * step
     return (
         f'<svg viewBox="0 0 {width} {chart + 26}" role="img" aria-label="{text(caption)}" '

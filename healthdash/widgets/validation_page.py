@@ -4,6 +4,7 @@ suggest, with a link that tries them in Explore."""
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from typing import Any
 
 import ipywidgets as ipw
@@ -39,8 +40,8 @@ class ValidationPage(Page):
             options=[(f"{d} days ago", d) for d in SPANS], value=self.days, description="Days from"
         )
         for choice in (self.horizon_choice, self.lead_choice, self.days_choice):
-            choice.layout.width = "240px"
-            choice.style.description_width = "90px"
+            choice.layout.width = "auto"
+            choice.style.description_width = "initial"
         ipw.link((self.horizon_choice, "value"), (self, "horizon"))
         ipw.link((self.lead_choice, "value"), (self, "lead"))
         ipw.link((self.days_choice, "value"), (self, "days"))
@@ -65,7 +66,37 @@ class ValidationPage(Page):
         self.results = ipw.VBox([self.headline, charts, tables, self.suggested])
         self.results.layout.grid_gap = "16px"
         self.body.children = [controls, self.results]
-        self.observe(lambda _: self.load(), names=["horizon", "lead", "days"])
+        self._choosing = False  # while the address's choices are set: one load for them all
+        self.observe(self._chosen, names=["horizon", "lead", "days"])
+
+    def show_query_string(self, query_string: str | None) -> None:
+        """Show the backtest for the choices a page address names (`days=90&horizon=30&lead=7`; each left out keeps
+        its default); a choice that is not offered is named in a notice and its default kept."""
+        given = urllib.parse.parse_qs(query_string or "")
+        problems = []
+        chosen = {}
+        for name, offered in (("days", SPANS), ("horizon", HORIZONS), ("lead", LEADS)):
+            text = given.get(name, [""])[-1].strip()
+            if not text:
+                continue
+            if text.isascii() and text.isdigit() and int(text) in offered:
+                chosen[name] = int(text)
+            else:
+                problems.append(f"{name}={text[:20]!r} is not offered ({', '.join(str(v) for v in offered)})")
+        self._choosing = True
+        try:
+            self.set_trait("horizon", chosen.get("horizon", self.horizon))
+            self.set_trait("lead", chosen.get("lead", self.lead))
+            self.set_trait("days", chosen.get("days", self.days))
+        finally:
+            self._choosing = False
+        self.load()
+        if problems and not self.notice.value:  # a failing API says more
+            self.show_notice(f"The address asks for what this page does not offer: {'; '.join(problems)}.")
+
+    def _chosen(self, change: Any) -> None:
+        if not self._choosing:
+            self.load()
 
     def fetch(self) -> None:
         if self.lead > self.horizon:

@@ -34,6 +34,7 @@ SCREENSHOTS = {
     "customers": "customers.ipynb",
     "customer": "customer.ipynb?id={customer}",
     "explore": "explore.ipynb",
+    "validation": "validation.ipynb?days=90&horizon=30&lead=7",
 }
 
 

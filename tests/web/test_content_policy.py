@@ -39,7 +39,7 @@ def test_cookies_last_the_session_and_stay_on_this_site(app: WebApp) -> None:
         assert "expires" not in cookie.lower() and "max-age" not in cookie.lower()
 
 
-@pytest.mark.parametrize("name", ["dashboard", "customers", "customer", "explore"])
+@pytest.mark.parametrize("name", ["dashboard", "customers", "customer", "explore", "validation"])
 def test_every_page_renders_its_widgets_under_the_policy(app: WebApp, context: Any, name: str) -> None:
     query = f"?id={app.hostile_id}" if name == "customer" else ""
     seen = visit(context, app.page(name, query))

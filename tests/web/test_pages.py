@@ -31,7 +31,7 @@ def test_every_page_shows_its_data_safely_without_errors_or_the_internet(app: We
     seen = visit(context, app.page(name, query.format(hostile=app.hostile_id)))
     page = seen.page
     expect(page.locator(item)).to_have_count(count)
-    expect(page.locator("nav.hd-nav a")).to_have_count(4)
+    expect(page.locator("nav.hd-nav a")).to_have_count(5)
     expect(page.locator(".hd-heading")).to_contain_text("as of ")
     # the customer named <img src=x onerror=alert(1)> is among the most at risk: shown as text, never run
     expect(page.locator(hostile, has_text=HOSTILE_NAME).first).to_be_visible()
@@ -176,7 +176,7 @@ def test_closing_a_page_shuts_its_kernel_down(app: WebApp, context: Any) -> None
     assert "403 POST /voila/api/shutdown" not in app.server.log.read_text(errors="replace")
 
 
-@pytest.mark.parametrize("name", ["dashboard", "customers", "customer"])
+@pytest.mark.parametrize("name", ["dashboard", "customers", "customer", "validation"])
 def test_a_narrow_screen_shows_the_page_without_sideways_scrolling(app: WebApp, browser: Any, name: str) -> None:
     ctx = browser.new_context(viewport={"width": 420, "height": 900})
     app.sign_in(ctx)

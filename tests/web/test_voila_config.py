@@ -48,6 +48,7 @@ def test_every_page_keeps_preheated_kernels_and_idle_ones_are_culled() -> None:
         "customers.ipynb": 2,
         "customer.ipynb": 2,
         "explore.ipynb": 2,
+        "validation.ipynb": 2,
     }
     assert config.PageKernels.pool_size == 0  # the analysis notebooks are for JupyterLab: none kept for them
     assert config.MappingKernelManager.cull_idle_timeout == 300
@@ -70,6 +71,7 @@ def test_each_page_may_keep_a_pool_of_its_own_size() -> None:
         "customers.ipynb": 0,
         "customer.ipynb": 2,
         "explore.ipynb": 0,
+        "validation.ipynb": 0,
     }
 
 

@@ -211,3 +211,22 @@ def test_an_unreachable_server_becomes_a_notice(unreachable_url: str) -> None:
     page.load()
     assert "The data cannot be loaded right now" in page.notice.value
     assert page.headline.backtest is None
+
+
+def test_the_address_chooses_the_range_horizon_and_lead(client: ApiClient) -> None:
+    page = ValidationPage(client, LINKS)
+    page.show_query_string("days=90&horizon=30&lead=7")
+    assert (page.days_choice.value, page.horizon_choice.value, page.lead_choice.value) == (90, 30, 7)
+    assert client.requests_sent == 1  # one backtest for the three choices
+    shown = page.headline.backtest
+    assert shown is not None and (shown.horizon, shown.lead) == (30, 7)
+    assert page.notice.value == ""
+
+
+def test_choices_the_page_does_not_offer_are_named_and_the_defaults_kept(client: ApiClient) -> None:
+    page = ValidationPage(client, LINKS)
+    page.show_query_string("horizon=45&lead=%3Cb%3E&days=60")
+    assert (page.days_choice.value, page.horizon_choice.value, page.lead_choice.value) == (60, 90, 30)
+    assert "horizon=&#x27;45&#x27; is not offered (30, 60, 90, 180)" in page.notice.value
+    assert "lead=&#x27;&lt;b&gt;&#x27; is not offered" in page.notice.value
+    assert page.headline.backtest is not None
