@@ -39,6 +39,7 @@ PAGES = {
     "customer list": "customers.ipynb",
     "customer detail": "customer.ipynb?id={customer}",
     "explore": "explore.ipynb",
+    "validation": "validation.ipynb",
 }
 BURST = 10  # visitors opening the dashboard at the same moment
 WIDGET_TIMEOUT = 60.0  # seconds a tab may take before it counts as failed

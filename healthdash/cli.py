@@ -9,6 +9,7 @@ import getpass
 import io
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("import", help="load a CSV file of customers or events, outcomes too (all or nothing)")
     load.add_argument("file", type=Path, help="customers.csv or events.csv (told apart by the header)")
+    load.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="load and check every row as an import does, then roll it all back: nothing is stored",
+    )
     load.set_defaults(run=_import)
     _people_commands(commands)
     return parser
@@ -241,13 +247,19 @@ def _import(args: argparse.Namespace) -> int:
     settings = get_settings()
     engine = make_engine(resolve_database_url(settings.database_url, settings.data_dir), pool_size=1)
     try:
-        done = import_csv(engine, args.file)
+        began = time.perf_counter()
+        done = import_csv(engine, args.file, keep=not args.dry_run)
+        seconds = time.perf_counter() - began
     except BadRow as exc:
         print(f"healthdash: {args.file}: {exc}; nothing was stored", file=sys.stderr)
         return 1
     finally:
         engine.dispose()
-    print(f"imported {done.rows:,} {done.kind} from {args.file}")
+    rate = f"{done.rows / seconds:,.0f} rows/s" if seconds > 0 else "at once"
+    if args.dry_run:
+        print(f"checked {done.rows:,} {done.kind} from {args.file} in {seconds:.1f} s ({rate}); nothing was stored")
+    else:
+        print(f"imported {done.rows:,} {done.kind} from {args.file} in {seconds:.1f} s ({rate})")
     return 0
 
 

@@ -3,6 +3,7 @@ its line and column."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,24 @@ def test_events_are_loaded_and_reach_the_rollup(fresh_db_url: str, tmp_path: Pat
     assert count(fresh_db_url, "SELECT count(*) FROM events") == before + 3
     assert count(fresh_db_url, "SELECT count(*) FROM events WHERE data ->> 'user' = 'Ann \"the admin\", ops'") == 1
     assert count(fresh_db_url, "SELECT sum(api_calls) FROM customer_daily WHERE customer_id = 2") == calls + 250
+
+
+def test_a_dry_run_checks_and_times_every_row_and_stores_none(fresh_db_url: str, tmp_path: Path) -> None:
+    before = count(fresh_db_url, "SELECT count(*) FROM events")
+    lines = ["customer_id,type,occurred_at,user,feature,count"]
+    lines += [f"{1 + i % 3},api_call,2026-11-02T10:00:00Z,,,{i + 1}" for i in range(500)]
+    path = write(tmp_path, "events.csv", lines)
+    result = run_cli("import", str(path), "--dry-run", database_url=fresh_db_url)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(
+        rf"checked 500 events from {re.escape(str(path))} in \d+\.\d s \([\d,]+ rows/s\); nothing was stored\n",
+        result.stdout,
+    )
+    assert count(fresh_db_url, "SELECT count(*) FROM events") == before
+    bad = write(tmp_path, "bad.csv", [*lines, "1,login,yesterday,,,"])
+    refused = run_cli("import", str(bad), "--dry-run", database_url=fresh_db_url)
+    assert refused.returncode == 1
+    assert "line 502, column occurred_at" in refused.stderr
 
 
 EVENT_HEADER = "customer_id,type,occurred_at,user,feature,count,reason,note,renewal_date,arr"

@@ -22,7 +22,7 @@ from tests.web.test_kernel_caps import kernel_of
 pytestmark = [pytest.mark.slow]
 PAGE = "/voila/render/dashboard.ipynb"
 BURST = 10
-POOLS = 3 + 1 + 1 + 1  # the dashboard's preheated kernels by default, and one for each other page
+POOLS = 3 + 1 + 1 + 1 + 1  # the dashboard's preheated kernels by default, and one for each other page
 
 
 @pytest.fixture(scope="module")
