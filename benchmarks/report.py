@@ -64,6 +64,7 @@ class ScaleResult:
     commit_ms: tuple[float, float] = (math.nan, math.nan)  # a durable commit's median, before and after the load
     backtest_seconds: float = math.nan  # the backtest of 180 days of history
     import_rows_per_second: float = math.nan  # python -m healthdash import of activity events
+    import_rows: int = 0  # the events in the file imported
     comparison: Comparison | None = None
     pages: PagesResult | None = None
     notes: list[str] = field(default_factory=list)
@@ -92,6 +93,7 @@ HEALTH_BUSY = "GET /api/customers/{id}/health (8 connections)"
 POST = "POST /api/customers/{id}/events (2 connections)"
 POST_BUSY = "POST /api/customers/{id}/events (16 connections)"
 BATCH = "POST /api/events/batch (10,000 events; 3 connections)"
+CRM_SYNC = "PUT /api/customers/external/{id} (a CRM's sync: a customer's new ARR and seats; 2 connections)"
 FIRST = "health, customers not read before (1 connection)"
 AGAIN = "health, customers read again (2 connections)"
 LONG = "health, events_limit=500, not read before (1 connection)"
@@ -199,6 +201,7 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 _busy(batch, _commits(result)) if batch else "",
             )
         )
+    out += _outcomes(result)
     slowest = max(
         (v for k, v in result.freshness.items() if k.startswith("dashboard") or k.startswith("list")), default=None
     )
@@ -246,6 +249,41 @@ def verdicts(result: ScaleResult, baseline_health_p50: float | None = None) -> l
                 "naive dashboard >= 50x slower",
                 f"{ratio:,.0f}x ({result.naive_seconds:.1f} s{' extrapolated' if result.naive_extrapolated else ''})",
                 ratio >= 50,
+            )
+        )
+    return out
+
+
+def _outcomes(result: ScaleResult) -> list[Verdict]:
+    """Hold a CRM's sync, the import of events and the backtest against their targets (set for L, held at every
+    scale)."""
+    out = []
+    sync = result.endpoint(CRM_SYNC)
+    if sync:
+        out.append(
+            _check(
+                "customer by CRM id (PUT /api/customers/external/{id}) p50 <= 15 ms",
+                f"p50 {sync.p50:.2f} ms, {sync.throughput:,.0f}/s",
+                sync.p50 <= 15,
+                _busy(sync, "each write's durable commit and the customer's rescoring"),
+            )
+        )
+    if not math.isnan(result.import_rows_per_second):
+        out.append(
+            _check(
+                "`python -m healthdash import` of events >= 50,000 rows/s (a million rows at L)",
+                f"{result.import_rows_per_second:,.0f} rows/s ({result.import_rows:,} rows, the whole command)",
+                result.import_rows_per_second >= 50_000,
+                "checking the rows in pandas, chunk by chunk, and the rollup's trigger on every COPY",
+            )
+        )
+    if not math.isnan(result.backtest_seconds):
+        out.append(
+            _check(
+                "backtest of 180 days of history <= 10 s",
+                f"{result.backtest_seconds:.2f} s",
+                result.backtest_seconds <= 10,
+                "counting every customer-day of the history against the churns in PostgreSQL",
             )
         )
     return out

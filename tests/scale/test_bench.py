@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from benchmarks import __main__ as bench_main
@@ -29,6 +29,7 @@ from benchmarks.report import (
     ANALYSIS_EVENTS_ONE,
     ANALYSIS_SCORES,
     BATCH,
+    CRM_SYNC,
     DASHBOARD,
     DASHBOARD_PERSON,
     DASHBOARD_SESSION,
@@ -42,7 +43,7 @@ from benchmarks.report import (
     page_verdicts,
     verdicts,
 )
-from benchmarks.run import batch_body, bench_scale, event_requests, list_queries
+from benchmarks.run import IMPORT_ROWS, batch_body, bench_scale, crm_requests, event_requests, list_queries
 from healthdash.clock import utc_now
 from healthdash.scoring import ScoringConfig
 from tests.conftest import drop_database
@@ -76,6 +77,25 @@ def test_generated_requests_are_distinct_and_valid() -> None:
     posts = event_requests(100, "token", 20)
     assert all(r.method == "POST" and r.path.startswith("/api/customers/") for r in posts)
     assert batch_body(10, 5, 1).startswith(b'{"events": [')
+    puts = crm_requests(100, "token", 20)
+    assert all(r.method == "PUT" and r.path.startswith("/api/customers/external/crm-") for r in puts)
+    assert all(1 <= int(r.path.rsplit("-", 1)[1]) <= 100 for r in puts)
+
+
+def test_a_crm_sync_the_import_and_the_backtest_are_held_against_their_targets() -> None:
+    result = ScaleResult("L", {"customers": 10})
+    result.endpoints = [Endpoint(CRM_SYNC, 18.0, 25.0, 100, 1000, server_cpu=0.4, database_cpu=0.3)]
+    result.import_rows, result.import_rows_per_second = 1_000_000, 42_000
+    result.backtest_seconds = 6.5
+    got = {v.target: v for v in verdicts(result)}
+    sync = got["customer by CRM id (PUT /api/customers/external/{id}) p50 <= 15 ms"]
+    assert not sync.met and sync.measured == "p50 18.00 ms, 100/s" and "durable commit" in sync.cause
+    imported = got["`python -m healthdash import` of events >= 50,000 rows/s (a million rows at L)"]
+    assert not imported.met and imported.measured == "42,000 rows/s (1,000,000 rows, the whole command)"
+    backtest = got["backtest of 180 days of history <= 10 s"]
+    assert backtest.met and backtest.measured == "6.50 s" and backtest.cause == ""
+    result.endpoints[0].p50, result.import_rows_per_second = 9.0, 80_000
+    assert all(v.met for v in verdicts(result))
 
 
 def test_the_machine_is_described_from_proc(tmp_path: Path) -> None:
@@ -181,11 +201,23 @@ def test_the_naive_way_stops_at_its_budget(sample_db_url: str) -> None:
 
 def test_a_short_run_of_the_whole_benchmark(fresh_db_url: str, tmp_path: Path) -> None:
     said: list[str] = []
+    profiles = "SELECT id, arr, seats, region FROM customers ORDER BY id"
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        before = conn.execute(text(profiles)).all()
     result = bench_scale(fresh_db_url, "S", tmp_path, said.append, seconds=0.4, naive_budget=30)
+    with engine.connect() as conn:
+        after = conn.execute(text(profiles)).all()
+        unknown = conn.execute(text("SELECT count(*) FROM customers WHERE external_id IS DISTINCT FROM 'crm-' || id"))
+        assert unknown.scalar_one() == 0  # every customer is known to the CRM by crm-<id>
+    engine.dispose()
+    assert after == before  # what the CRM's sync changed is put back
     labels = {e.label for e in result.endpoints}
-    assert {DASHBOARD, DASHBOARD_PERSON, DASHBOARD_SESSION, HEALTH, POST} <= labels
+    assert {DASHBOARD, DASHBOARD_PERSON, DASHBOARD_SESSION, HEALTH, POST, CRM_SYNC} <= labels
     (alone,) = [note for note in result.notes if note.startswith("authentication alone, in process")]
     assert re.search(r"p50 \d+\.\d µs", alone)
+    assert result.import_rows == IMPORT_ROWS["S"] and result.import_rows_per_second > 0
+    assert not math.isnan(result.backtest_seconds)
     assert all(e.requests > 0 and e.failures == 0 for e in result.endpoints), result.endpoints
     assert result.single_events_per_second > 0 and result.batch_events_per_second > 0
     assert {"day rollover", "configuration change"} <= set(result.rescore)
