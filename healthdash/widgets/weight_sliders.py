@@ -20,6 +20,7 @@ class WeightSliders(ipw.VBox):  # type: ignore[misc]
 
     def __init__(self, defaults: Mapping[str, float], **kwargs: Any) -> None:
         self.defaults = dict(defaults)
+        self._moving = False  # while `show` moves every slider: `weights` changes once, at the end
         self.sliders = {
             f.key: ipw.FloatSlider(
                 value=float(self.defaults[f.key]),
@@ -56,11 +57,16 @@ class WeightSliders(ipw.VBox):  # type: ignore[misc]
         self.restore()
 
     def show(self, weights: Mapping[str, float]) -> None:
-        """Move the sliders to these weights (Reset still returns to the starting ones)."""
-        for key, slider in self.sliders.items():
-            value = float(weights.get(key, self.defaults[key]))
-            slider.max = max(MAX_WEIGHT, float(self.defaults[key]), value)
-            slider.value = value
+        """Move the sliders to these weights, `weights` changing once (Reset still returns to the starting ones)."""
+        self._moving = True
+        try:
+            for key, slider in self.sliders.items():
+                value = float(weights.get(key, self.defaults[key]))
+                slider.max = max(MAX_WEIGHT, float(self.defaults[key]), value)
+                slider.value = value
+        finally:
+            self._moving = False
+        self._update()
 
     def restore(self) -> None:
         """Put every slider back to its starting weight."""
@@ -68,4 +74,6 @@ class WeightSliders(ipw.VBox):  # type: ignore[misc]
             slider.value = float(self.defaults[key])
 
     def _update(self, change: Any = None) -> None:
+        if self._moving:
+            return
         self.weights = {key: float(slider.value) for key, slider in self.sliders.items()}

@@ -187,6 +187,13 @@ def test_a_bad_weight_in_the_address_is_named(query: str, reason: str) -> None:
 def test_the_sliders_start_at_the_address_s_weights(reader: ApiClient) -> None:
     config = ScoringConfig()
     page = ExplorePage(reader, LINKS)
+    rankings: list[dict[str, float]] = []
+    page.load()
+    page.ranking.observe(lambda change: rankings.append(change["new"]), names="weights")
+    page.requested, _ = weights_in_query("w_login_frequency=60&w_api_usage=0")
+    page.refresh()
+    assert len(rankings) == 1  # re-ranked once for all the sliders moved
+    page = ExplorePage(reader, LINKS)
     page.show_query_string("w_login_frequency=60&w_api_usage=0")
     assert page.notice.value == ""
     assert page.sliders.weights == {**config.weights, "login_frequency": 60.0, "api_usage": 0.0}
