@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,14 @@ def most_at_risk(server: RunningServer) -> int:
         return int(json.loads(answer.read())["top_at_risk"][0]["id"])
 
 
-def screenshots(browser: Any, server: RunningServer, folder: Path, settle: float) -> None:
+def screenshots(
+    browser: Any, server: RunningServer, folder: Path, settle: float, pages: Sequence[str] = tuple(SCREENSHOTS)
+) -> None:
     """Screenshots of the pages at 1280 x 800 and, for the dashboard and detail, at 420 px wide."""
     customer = most_at_risk(server)
     folder.mkdir(parents=True, exist_ok=True)
-    shots = [(name, path, 1280, 800) for name, path in SCREENSHOTS.items()]
-    shots += [(f"{name}-narrow", SCREENSHOTS[name], 420, 900) for name in ("dashboard", "customer")]
+    shots = [(name, path, 1280, 800) for name, path in SCREENSHOTS.items() if name in pages]
+    shots += [(f"{name}-narrow", SCREENSHOTS[name], 420, 900) for name in ("dashboard", "customer") if name in pages]
     for name, path, width, height in shots:
         time.sleep(settle)
         context = browser.new_context(viewport={"width": width, "height": height})
@@ -78,6 +80,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settle", type=float, default=5.0, help="seconds between page loads")
     parser.add_argument("--screenshots", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--pages", nargs="+", choices=tuple(SCREENSHOTS), default=tuple(SCREENSHOTS),
+                        help="which pages (default: all)")  # fmt: skip
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hd-capture-", dir="/tmp"))
     folder.chmod(0o755)  # the embedded database's server account must reach its data dir below
@@ -85,7 +89,7 @@ def main() -> None:
         with standalone_sample_database(folder) as database_url, sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             with app_server(database_url, folder / "warm", pool_size=1) as server:
-                screenshots(browser, server, args.screenshots, settle=args.settle)
+                screenshots(browser, server, args.screenshots, settle=args.settle, pages=args.pages)
             browser.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

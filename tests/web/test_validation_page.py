@@ -93,3 +93,25 @@ def test_explore_names_a_bad_weight_in_its_address_and_keeps_the_configured_ones
     expect(page.locator("tr.hd-row")).to_have_count(15)
     assert slider_readouts(page) == dict(ScoringConfig().weights)
     assert seen.problems() == []
+
+
+def test_a_viewer_sees_the_page_and_a_stranger_is_asked_to_sign_in(app: WebApp, browser: Any) -> None:
+    stranger = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = stranger.new_page()
+        page.goto(app.page("validation"))
+        page.wait_for_url("**/login?next=*")
+        assert page.locator(".hd-page").count() == 0
+    finally:
+        stranger.close()
+    viewer = browser.new_context(viewport={"width": 1280, "height": 800})
+    viewer.set_default_timeout(30_000)
+    app.sign_in(viewer, "viewer")
+    try:
+        seen = visit(viewer, app.page("validation", "?days=90&horizon=30&lead=7"))
+        expect(seen.page.locator(".hd-headline .hd-tile")).to_have_count(6)
+        expect(seen.page.locator(".hd-headline + p")).to_contain_text("flagged 7 or more days ahead")
+        expect(seen.page.get_by_role("link", name="Try them in Explore")).to_be_visible()
+        assert seen.problems() == []
+    finally:
+        viewer.close()
