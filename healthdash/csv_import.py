@@ -100,7 +100,9 @@ def check_events(chunk: pd.DataFrame, first_line: int, catalogue: set[str], now:
     _require(
         chunk, first_line, "customer_id", chunk["customer_id"].str.fullmatch(_DIGITS, na=False), "an id: 1 or more"
     )
-    too_big = chunk["customer_id"].str.len().gt(18) & ~chunk["customer_id"].map(_fits_bigint)
+    long = chunk["customer_id"].str.len().gt(18)  # only these may be beyond a bigint: the others are not looked at
+    too_big = pd.Series(False, index=chunk.index)
+    too_big[long] = ~chunk["customer_id"][long].map(_fits_bigint).astype(bool)
     _require(chunk, first_line, "customer_id", ~too_big, f"an id up to {MAX_ID}")
     _require(
         chunk,

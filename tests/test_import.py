@@ -41,13 +41,15 @@ def test_events_are_loaded_and_reach_the_rollup(fresh_db_url: str, tmp_path: Pat
             '1,login,2026-11-02T09:00:00Z,"Ann ""the admin"", ops",,',
             "2,api_call,2026-11-02T10:00:00+01:00,,,250",
             "1,feature_use,2026-11-02T11:00:00Z,,reports,",
+            "1,login,2026-11-02T12:00:00Z,DOMAIN\\ann,,",
         ],
     )
     result = run_cli("import", str(path), database_url=fresh_db_url)
     assert result.returncode == 0, result.stderr
-    assert "imported 3 events" in result.stdout
-    assert count(fresh_db_url, "SELECT count(*) FROM events") == before + 3
+    assert "imported 4 events" in result.stdout
+    assert count(fresh_db_url, "SELECT count(*) FROM events") == before + 4
     assert count(fresh_db_url, "SELECT count(*) FROM events WHERE data ->> 'user' = 'Ann \"the admin\", ops'") == 1
+    assert count(fresh_db_url, "SELECT count(*) FROM events WHERE data ->> 'user' = 'DOMAIN\\ann'") == 1
     assert count(fresh_db_url, "SELECT sum(api_calls) FROM customer_daily WHERE customer_id = 2") == calls + 250
 
 
@@ -91,6 +93,7 @@ SOME_COLUMNS = "customer_id,type,occurred_at,count,reason,note,renewal_date,arr"
         ("1,arr_changed,2026-11-02T09:00:00Z,,,,,,,", "arr", "an arr_changed event needs an arr"),
         ("1,login,2026-11-02T09:00:00Z,,,,budget,,,", "reason", "only churned events have a reason"),
         ("1,churned,2026-11-02T09:00:00Z,,,,budget,,,100", "arr", "only arr_changed and renewed events have an arr"),
+        ("99999999999999999999,login,2026-11-02T09:00:00Z,,,,,,,", "customer_id", "an id up to"),
     ],
 )
 def test_a_bad_event_row_is_named_and_nothing_is_stored(

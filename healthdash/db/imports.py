@@ -35,6 +35,7 @@ _UNKNOWN = text(
 )
 _TAKEN = text("SELECT external_id FROM customers WHERE external_id = ANY(CAST(:keys AS text[]))")
 _DEFAULTS = {"industry": "other", "region": "emea", "arr": "0"}
+_PLAIN_JSON = r'[^"\\\x00-\x1f]*'  # text that JSON writes as it is, between quotes
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,10 @@ def _event_rows(chunk: pd.DataFrame) -> pd.DataFrame:
     data = pd.Series("{}", index=chunk.index, dtype=object)
     if "user" in chunk:
         users = chunk["user"].ne("")
-        data[users] = [json.dumps({"user": u}, ensure_ascii=False) for u in chunk["user"][users]]
+        plain = users & chunk["user"].str.fullmatch(_PLAIN_JSON, na=False)  # as json.dumps writes them, unescaped
+        data[plain] = '{"user": "' + chunk["user"][plain] + '"}'
+        quoted = users & ~plain
+        data[quoted] = [json.dumps({"user": u}, ensure_ascii=False) for u in chunk["user"][quoted]]
     if "feature" in chunk:
         uses = kind.eq("feature_use")
         data[uses] = '{"feature": "' + chunk["feature"][uses] + '"}'  # catalogue keys need no escaping

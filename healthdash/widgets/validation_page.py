@@ -22,7 +22,7 @@ SPANS = (60, 90, 120, 180)  # the days judged start this many days ago
 
 
 class ValidationPage(Page):
-    """The backtest for a horizon and a lead (`horizon`, `lead`), drawn by one view per figure."""
+    """The backtest of the days from `days` ago for a `horizon` and a `lead`, drawn by one view per figure."""
 
     horizon = Int(90, help="days after a day in which a churn counts against it")
     lead = Int(30, help="days ahead of a churn that a flag counts as in time")
