@@ -93,7 +93,7 @@ SOME_COLUMNS = "customer_id,type,occurred_at,count,reason,note,renewal_date,arr"
         ("1,arr_changed,2026-11-02T09:00:00Z,,,,,,,", "arr", "an arr_changed event needs an arr"),
         ("1,login,2026-11-02T09:00:00Z,,,,budget,,,", "reason", "only churned events have a reason"),
         ("1,churned,2026-11-02T09:00:00Z,,,,budget,,,100", "arr", "only arr_changed and renewed events have an arr"),
-        ("99999999999999999999,login,2026-11-02T09:00:00Z,,,,,,,", "customer_id", "an id up to"),
+        ("9999999999999999999,login,2026-11-02T09:00:00Z,,,,,,,", "customer_id", "an id up to"),
     ],
 )
 def test_a_bad_event_row_is_named_and_nothing_is_stored(
