@@ -29,6 +29,7 @@ PAGES = {
     "customers": "/voila/render/customers.ipynb",
     "customer": "/voila/render/customer.ipynb?id=1",
     "explore": "/voila/render/explore.ipynb",
+    "validation": "/voila/render/validation.ipynb",
 }
 PEOPLE = ("viewer", "csm", "admin")
 REFUSED = ("anonymous", "revoked token", "expired session")
