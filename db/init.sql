@@ -296,6 +296,11 @@ CREATE TABLE score_history_days (
 -- One row per customer and closed day: the score as of the end of that day (NULL with too little data), its tier,
 -- coverage and each factor's score (NULL when the factor does not apply). Keyed for the hot read: one customer's days
 -- in order. Customers appear from the day they existed.
+--
+-- Partitioned by month (score_history_YYYY_MM, added by score_history_add_months before a day is written): a day's
+-- rows go into one month's table, whose key index holds at most a month of days per customer. Unpartitioned, each
+-- day's rows landed in as many leaf pages of one large index as there are customers (each written whole to the WAL
+-- after a checkpoint); partitioned, in a few thousand. History older than anyone needs goes by dropping a month.
 CREATE TABLE score_history (
     customer_id        bigint   NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     day                date     NOT NULL,
@@ -309,9 +314,32 @@ CREATE TABLE score_history (
     config_id          smallint NOT NULL REFERENCES scoring_configs (id),
     tier               text     NOT NULL CHECK (tier IN ('healthy', 'at_risk', 'critical', 'insufficient_data')),
     PRIMARY KEY (customer_id, day)
-);
+) PARTITION BY RANGE (day);
 -- Days are written whole, one after another: a block range index finds a day's rows for a few kilobytes.
 CREATE INDEX score_history_day_idx ON score_history USING brin (day);
+
+-- Add the month partitions of score_history that the days from `first` to `last` need; return how many were added.
+-- Each is made apart and then attached, which holds a lock that reads never wait for (a partition made in place would
+-- lock the whole history against them). The caller holds the history writer's lock: one instance adds at a time.
+CREATE FUNCTION score_history_add_months(first date, last date) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    month date := date_trunc('month', first)::date;
+    name text;
+    added integer := 0;
+BEGIN
+    WHILE month <= last LOOP
+        name := 'score_history_' || to_char(month, 'YYYY_MM');
+        IF to_regclass(name) IS NULL THEN
+            EXECUTE format('CREATE TABLE %I (LIKE score_history INCLUDING CONSTRAINTS)', name);
+            EXECUTE format('ALTER TABLE score_history ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                           name, month, (month + interval '1 month')::date);
+            added := added + 1;
+        END IF;
+        month := (month + interval '1 month')::date;
+    END LOOP;
+    RETURN added;
+END;
+$$;
 
 -- Customers whose history must be scored again from a day on, because an event was recorded for a closed day. One
 -- instance drains it within seconds (healthdash.history).
@@ -343,7 +371,7 @@ CREATE TABLE schema_upgrades (
     name       text        PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO schema_upgrades (name) VALUES ('0001_score_history'), ('0002_people'), ('0003_outcomes'), ('0004_churn_index'), ('0005_sign_in_throttle');
+INSERT INTO schema_upgrades (name) VALUES ('0001_score_history'), ('0002_people'), ('0003_outcomes'), ('0004_churn_index'), ('0005_sign_in_throttle'), ('0006_score_history_partitions');
 
 -- Sample data: 64 invented customers with 150 days of history that ends yesterday.
 --

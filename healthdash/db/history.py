@@ -35,15 +35,61 @@ class HistoryRows:
     tier: np.ndarray
     factors: Mapping[str, np.ndarray]
 
-    def frame(self) -> pd.DataFrame:
-        """Return the rows as a frame with the table's columns, in its order."""
-        data: dict[str, Any] = {"customer_id": self.ids, "day": self.day.isoformat()}
-        data["score"] = self.score
-        data["coverage"] = self.coverage
-        data.update({key: self.factors[key] for key in FACTOR_KEYS})
-        data["config_id"] = self.config_id
-        data["tier"] = self.tier
-        return pd.DataFrame(data, columns=list(ROW_COLUMNS))
+    def copy_records(self) -> bytes:
+        """Return the rows as the tuples of a binary COPY into the staging table (no header, no trailer).
+
+        Every field has a fixed width, so that numpy lays out all rows at once: an unknown score or factor travels
+        as NaN (the staging table's NULL), the tier as its position in TIERS.
+        """
+        records = np.empty(len(self.ids), dtype=_STAGED_RECORD)
+        records["fields"] = len(ROW_COLUMNS)
+        for column in ROW_COLUMNS:
+            records[f"{column}_size"] = _STAGED_RECORD[column].itemsize
+        records["customer_id"] = self.ids
+        records["day"] = (self.day - _POSTGRES_EPOCH).days
+        records["score"] = self.score
+        records["coverage"] = self.coverage
+        for key in FACTOR_KEYS:
+            records[key] = self.factors[key]
+        records["config_id"] = self.config_id
+        records["tier"] = _tier_codes(self.tier)
+        return records.tobytes()
+
+
+_POSTGRES_EPOCH = dt.date(2000, 1, 1)  # a date travels in binary COPY as days since this one
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # the signature, no flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+# The staging table's columns that are not real (float4), in binary COPY and in SQL.
+_STAGED_TYPES = {"customer_id": ">i8", "day": ">i4", "config_id": ">i2", "tier": ">i2"}
+_STAGED_SQL = {"customer_id": "bigint", "day": "date", "config_id": "smallint", "tier": "smallint"}
+_STAGED_RECORD = np.dtype(
+    [("fields", ">i2")]
+    + [
+        part
+        for column in ROW_COLUMNS
+        for part in ((f"{column}_size", ">i4"), (column, _STAGED_TYPES.get(column, ">f4")))
+    ]
+)
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS history_staged ("
+    + ", ".join(f"{column} {_STAGED_SQL.get(column, 'real')}" for column in ROW_COLUMNS)
+    + ") ON COMMIT DELETE ROWS"
+)
+
+
+def _unstaged(column: str) -> str:
+    """Return a staged column as the table's: NaN back to NULL, the tier's position back to its name."""
+    if column == "tier":
+        return f"(ARRAY[{', '.join(repr(t) for t in TIERS)}])[tier + 1]"
+    return column if column in _STAGED_TYPES else f"nullif({column}, 'NaN')"
+
+
+def _tier_codes(tiers: np.ndarray) -> np.ndarray:
+    """Return each tier's position in TIERS (-1 for none: the staged row then breaks the table's NOT NULL)."""
+    codes = np.full(len(tiers), -1, dtype=np.int16)
+    for code, tier in enumerate(TIERS):
+        codes[np.asarray(tiers) == tier] = code
+    return codes
 
 
 def record_config(conn: Connection, fingerprint: str, settings: Mapping[str, Any]) -> int:
@@ -96,29 +142,58 @@ def mark_written(conn: Connection, day: dt.date, config_id: int) -> None:
     )
 
 
+def write_day_rows(conn: Connection, rows: HistoryRows) -> int:
+    """Write the rows of a day not written yet (replacing any left without its day listed); return the count.
+
+    A plain insert: the upsert's look for a conflict in the key index costs as much again for a whole day.
+    """
+    if not _stage(conn, [rows]):
+        return 0
+    conn.execute(text("DELETE FROM score_history WHERE day = :day"), {"day": rows.day})
+    result = conn.execute(text(f"{_INSERT_STAGED} ORDER BY customer_id"))
+    return int(result.rowcount)
+
+
 def write_rows(conn: Connection, days: Sequence[HistoryRows]) -> int:
     """Write (or overwrite) history rows of any days and customers with one COPY and one upsert; return the count."""
-    frames = [rows.frame() for rows in days if len(rows.ids)]
-    if not frames:
+    if not _stage(conn, days):
         return 0
-    buffer = io.StringIO()
-    pd.concat(frames, ignore_index=True).to_csv(buffer, index=False, header=False, na_rep="", float_format="%.7g")
-    buffer.seek(0)
-    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS history_rows (LIKE score_history) ON COMMIT DELETE ROWS"))
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.copy_expert(f"COPY history_rows ({', '.join(ROW_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
-    finally:
-        cursor.close()
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ROW_COLUMNS[2:])
-    columns = ", ".join(ROW_COLUMNS)
     result = conn.execute(
-        text(
-            f"INSERT INTO score_history ({columns}) SELECT {columns} FROM history_rows "  # noqa: S608
-            f"ORDER BY customer_id, day ON CONFLICT (customer_id, day) DO UPDATE SET {updates}"
-        )
+        text(f"{_INSERT_STAGED} ORDER BY customer_id, day ON CONFLICT (customer_id, day) DO UPDATE SET {updates}")
     )
     return int(result.rowcount)
+
+
+_INSERT_STAGED = (
+    f"INSERT INTO score_history ({', '.join(ROW_COLUMNS)}) "  # noqa: S608
+    f"SELECT {', '.join(map(_unstaged, ROW_COLUMNS))} FROM history_staged"
+)
+
+
+def _stage(conn: Connection, days: Sequence[HistoryRows]) -> int:
+    """Copy rows into the transaction's staging table in PostgreSQL's binary COPY format, laid out by numpy (no
+    number turned into text and back); return how many."""
+    records = [rows.copy_records() for rows in days if len(rows.ids)]
+    if not records:
+        return 0
+    conn.execute(text(_STAGE))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        data = io.BytesIO(b"".join([_COPY_HEADER, *records, _COPY_TRAILER]))
+        cursor.copy_expert(f"COPY history_staged ({', '.join(ROW_COLUMNS)}) FROM STDIN WITH (FORMAT binary)", data)
+    finally:
+        cursor.close()
+    return sum(len(rows.ids) for rows in days)
+
+
+def add_months(conn: Connection, first: dt.date, last: dt.date) -> int:
+    """Add the month partitions of the history that the days from `first` to `last` need; return how many."""
+    return int(
+        conn.execute(
+            text("SELECT score_history_add_months(:first, :last)"), {"first": first, "last": last}
+        ).scalar_one()
+    )
 
 
 def take_stale(conn: Connection) -> dict[int, dt.date]:

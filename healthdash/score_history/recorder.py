@@ -13,10 +13,11 @@ from healthdash.db import history as db
 from healthdash.db.history import HistoryRows
 from healthdash.db.signals import window_signals
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
-from healthdash.service import scores_from
+from healthdash.scoring.model import score_columns
 
 DayWritten = Callable[[dt.date, int], None]  # told of each day written, with how many customers it holds
 WRITTEN_ELSEWHERE = -1  # what write_day answers for a day another instance wrote meanwhile
+MONTH_AHEAD = dt.timedelta(days=31)  # the month after a day's is added with it: the first of a month finds its table
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,17 @@ class HistoryRecorder:
         """Write one closed day for every customer that existed on it; return how many (None: another is writing;
         WRITTEN_ELSEWHERE: another wrote it meanwhile)."""
         config_id = self.config_id if self.config_id is not None else self.record_config()
+        with self.engine.connect() as conn, conn.begin():  # apart: the new month's table is not locked for the write
+            if not db.claim_writer(conn, wait):
+                return None
+            db.add_months(conn, day, day + MONTH_AHEAD)
         with self.engine.connect() as conn, conn.begin():
             if not db.claim_writer(conn, wait):
                 return None
             if db.written_days(conn, day, day):
                 return WRITTEN_ELSEWHERE
             rows = self._score(conn, day, self.config, config_id)
-            db.write_rows(conn, [rows])
+            db.write_day_rows(conn, rows)
             db.mark_written(conn, day, config_id)
         return len(rows.ids)
 
@@ -127,13 +132,14 @@ class HistoryRecorder:
         config_id: int,
         customer_ids: Sequence[int] | None = None,
     ) -> HistoryRows:
-        """Score all customers (or the given ones) as of the end of `day` with one signal query."""
-        table = scores_from(window_signals(conn, day, config, customer_ids, trend=False), config)  # no trend kept
-        columns = table.columns
+        """Score all customers (or the given ones) as of the end of `day` with one signal query (no trend: the
+        history keeps none, so the customers are scored once, as of the day)."""
+        signals = window_signals(conn, day, config, customer_ids, trend=False)
+        columns = score_columns(signals.current, len(signals.ids), config)
         return HistoryRows(
             day=day,
             config_id=config_id,
-            ids=table.ids,
+            ids=signals.ids,
             score=columns["score"].astype(float),
             coverage=columns["coverage"].astype(float),
             tier=columns["tier"],

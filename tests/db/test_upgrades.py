@@ -40,6 +40,25 @@ BEFORE = {
     """,
     "0004_churn_index": "DROP INDEX events_churned_idx;",
     "0005_sign_in_throttle": "DROP INDEX audit_log_failed_sign_in_idx;",
+    "0006_score_history_partitions": """
+        DROP TABLE score_history;
+        DROP FUNCTION score_history_add_months(date, date);
+        CREATE TABLE score_history (
+            customer_id        bigint   NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            day                date     NOT NULL,
+            score              real     CHECK (score BETWEEN 0 AND 100),
+            coverage           real     NOT NULL CHECK (coverage BETWEEN 0 AND 1),
+            login_frequency    real,
+            feature_adoption   real,
+            ticket_volume      real,
+            invoice_timeliness real,
+            api_usage          real,
+            config_id          smallint NOT NULL REFERENCES scoring_configs (id),
+            tier               text NOT NULL CHECK (tier IN ('healthy', 'at_risk', 'critical', 'insufficient_data')),
+            PRIMARY KEY (customer_id, day)
+        );
+        CREATE INDEX score_history_day_idx ON score_history USING brin (day);
+    """,
 }
 SCHEMA = (
     "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "
@@ -113,6 +132,33 @@ def test_an_old_database_is_upgraded_to_the_schema_of_a_new_one(copy_url: str, s
         "VALUES (3, 'login', now() - interval '5 days', '{}')",
     )
     assert run(copy_url, "SELECT customer_id FROM score_history_stale") == [(3,)]
+
+
+def test_the_history_of_an_old_database_moves_into_month_partitions(copy_url: str) -> None:
+    """Written days survive the partitioning whole, each in its month's table, and the next days are written."""
+    engine = create_engine(copy_url, poolclass=NullPool)
+    today = dt.date.today()
+    try:
+        assert HistoryRecorder(engine, ScoringConfig(), 40).write_missing(today).written == 40
+        before = run(copy_url, "SELECT * FROM score_history ORDER BY customer_id, day")
+        old = BEFORE["0006_score_history_partitions"]
+        run(
+            copy_url,
+            f"CREATE TEMP TABLE kept AS SELECT * FROM score_history; {old} INSERT INTO score_history TABLE kept",
+        )
+        run(copy_url, "DELETE FROM schema_upgrades WHERE name = '0006_score_history_partitions'")
+
+        assert upgrade_schema(copy_url) == ["0006_score_history_partitions"]
+        assert run(copy_url, "SELECT * FROM score_history ORDER BY customer_id, day") == before
+        months = run(
+            copy_url,
+            "SELECT DISTINCT tableoid::regclass::text, to_char(day, 'YYYY_MM') FROM score_history ORDER BY 1",
+        )
+        assert [table for table, _ in months] == [f"score_history_{month}" for _, month in months]
+        assert len(months) >= 2  # 40 days span two months at least
+        assert HistoryRecorder(engine, ScoringConfig(), 42).write_missing(today).written == 2
+    finally:
+        engine.dispose()
 
 
 def test_a_failing_upgrade_applies_nothing_and_says_which(copy_url: str, tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ def build_history(engine: Engine) -> None:
         config = conn.execute(
             text("INSERT INTO scoring_configs (hash, settings) VALUES (repeat('a', 64), '{}') RETURNING id")
         ).scalar_one()
+        conn.execute(text("SELECT score_history_add_months(:first, :last)"), {"first": day(1), "last": day(3)})
         for n in (1, 2, 3):
             conn.execute(
                 text("INSERT INTO score_history_days (day, config_id) VALUES (:d, :c)"), {"d": day(n), "c": config}
