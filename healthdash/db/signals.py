@@ -31,19 +31,28 @@ params AS NOT MATERIALIZED (
 _USAGE = """
 usage AS (
     SELECT u.customer_id,
-           count(*) FILTER (WHERE u.logins > 0 AND u.day > p.d - p.w) AS login_days_0,
-           count(*) FILTER (WHERE u.logins > 0 AND u.day <= p.d - p.w AND u.day > p.d - 2 * p.w) AS login_days_1,
-           coalesce(bit_or(u.feature_mask) FILTER (WHERE u.day > p.d - p.w), 0) AS feature_mask_0,
-           coalesce(bit_or(u.feature_mask) FILTER (WHERE u.day <= p.d - p.w AND u.day > p.d - 2 * p.w), 0)
-               AS feature_mask_1,
-           coalesce(sum(u.api_calls) FILTER (WHERE u.day > p.d - p.w), 0)::bigint AS api_calls_0,
-           coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - p.w AND u.day > p.d - 2 * p.w), 0)::bigint
-               AS api_calls_1,
-           coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - 2 * p.w), 0)::bigint AS api_calls_2
+           {usage_aggregates}
       FROM params p
       JOIN customer_daily u ON u.day > p.d - {blocks} * p.w AND u.day <= p.d {usage_filter}
      GROUP BY u.customer_id
 ),"""
+# Each usage column from the rollup rows, and whether the signals as of the day itself read it (the rest serve only
+# the signals a window earlier, for the trend: without it they are not aggregated at all, and come out as 0).
+_USAGE_AGGREGATES = {
+    "login_days_0": ("count(*) FILTER (WHERE u.logins > 0 AND u.day > p.d - p.w)", True),
+    "login_days_1": ("count(*) FILTER (WHERE u.logins > 0 AND u.day <= p.d - p.w AND u.day > p.d - 2 * p.w)", False),
+    "feature_mask_0": ("coalesce(bit_or(u.feature_mask) FILTER (WHERE u.day > p.d - p.w), 0)", True),
+    "feature_mask_1": (
+        "coalesce(bit_or(u.feature_mask) FILTER (WHERE u.day <= p.d - p.w AND u.day > p.d - 2 * p.w), 0)",
+        False,
+    ),
+    "api_calls_0": ("coalesce(sum(u.api_calls) FILTER (WHERE u.day > p.d - p.w), 0)::bigint", True),
+    "api_calls_1": (
+        "coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - p.w AND u.day > p.d - 2 * p.w), 0)::bigint",
+        True,  # the day's api_calls_prev
+    ),
+    "api_calls_2": ("coalesce(sum(u.api_calls) FILTER (WHERE u.day <= p.d - 2 * p.w), 0)::bigint", False),
+}
 _REST = """
 ticket AS (
     SELECT t.customer_id,
@@ -129,12 +138,15 @@ def _sql(filtered: bool, trend: bool = True) -> str:
         ticket_blocks=2 if trend else 1,
         invoice_start="p.d - p.w - p.iw" if trend else "p.d - p.iw",
     )
-    usage = _USAGE.format(usage_filter=only("u.customer_id"), blocks=3 if trend else 2)
+    aggregates = ",\n           ".join(
+        f"{sql if trend or needed else '0'} AS {name}" for name, (sql, needed) in _USAGE_AGGREGATES.items()
+    )
+    usage = _USAGE.format(usage_aggregates=aggregates, usage_filter=only("u.customer_id"), blocks=3 if trend else 2)
     return "WITH" + _PARAMS + "," + usage + body
 
 
 # Without the trend, the signals a window earlier are not needed: the scans stop a window sooner (a third less of the
-# rollup), and the earlier window's columns come out incomplete.
+# rollup), the aggregates only they read are left out, and the earlier window's columns come out incomplete.
 _QUERIES = {(filtered, trend): _sql(filtered, trend) for filtered in (False, True) for trend in (False, True)}
 
 
