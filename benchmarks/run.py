@@ -754,7 +754,9 @@ def fill_history(engine: Engine, result: ScaleResult, say: Say) -> None:
     say(f"  {HISTORY_DAY}: {result.history[HISTORY_DAY]:.2f} s")
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT count(*) FROM score_history")).scalar_one()
-        size = conn.execute(text("SELECT pg_total_relation_size('score_history')")).scalar_one()
+        size = conn.execute(  # a partitioned table has no storage of its own: its months hold the rows
+            text("SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('score_history')")
+        ).scalar_one()
     result.notes.append(
         f"score history table: {rows:,} rows, {size / 2**20:,.0f} MiB with its indexes, "
         f"{size / max(rows, 1):.0f} bytes per customer-day"
