@@ -90,3 +90,39 @@ def test_a_new_configuration_is_recorded_once_and_old_days_keep_theirs(engine: E
 
 def _other_weights() -> dict[str, float]:
     return {"feature_adoption": 10, "ticket_volume": 10, "invoice_timeliness": 10, "api_usage": 10}
+
+
+def test_a_month_is_added_while_a_read_holds_the_history_and_neither_waits(
+    engine: Engine, recorder: HistoryRecorder, today: dt.date
+) -> None:
+    recorder.write_missing(today, days=3)
+    later = dt.date(today.year + 2, 1, 15)  # a month no day has reached yet
+    with engine.connect() as reader, reader.begin():
+        assert (
+            reader.execute(text("SELECT count(*) FROM score_history")).scalar_one() > 0
+        )  # holds its lock till the end
+        with engine.connect() as writer, writer.begin():
+            writer.execute(text("SET LOCAL lock_timeout = '2s'"))
+            added = writer.execute(text("SELECT score_history_add_months(:d, :d)"), {"d": later}).scalar_one()
+        assert added == 1
+        assert reader.execute(text("SELECT count(*) FROM score_history WHERE day < :d"), {"d": later}).scalar_one() > 0
+    with engine.connect() as conn:
+        month = f"score_history_{later:%Y_%m}"
+        assert conn.execute(text("SELECT to_regclass(:m) IS NOT NULL"), {"m": month}).scalar_one()
+
+
+def test_each_day_lands_in_its_month_and_the_next_month_is_there_before_its_first_day(
+    engine: Engine, recorder: HistoryRecorder, today: dt.date
+) -> None:
+    recorder.write_missing(today)
+    with engine.connect() as conn:
+        placed = conn.execute(
+            text("SELECT DISTINCT tableoid::regclass::text, to_char(day, 'YYYY_MM') FROM score_history")
+        ).all()
+        months = set(
+            conn.execute(text("SELECT relid::text FROM pg_partition_tree('score_history') WHERE isleaf")).scalars()
+        )
+    assert placed and all(table == f"score_history_{month}" for table, month in placed)
+    yesterday = today - dt.timedelta(days=1)
+    following = (yesterday.replace(day=1) + dt.timedelta(days=31)).replace(day=1)
+    assert f"score_history_{following:%Y_%m}" in months  # added with yesterday's month: ready for its first day
