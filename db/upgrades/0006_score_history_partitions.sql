@@ -3,7 +3,8 @@
 -- db/init.sql holds the same objects for a new database.
 --
 -- The rows move into the month partitions (the months of the days written, and the one after the last, as the
--- server adds them): about a minute per ten million rows, once. Reads of the history wait for it.
+-- server adds them), once: 5 minutes for 100,000 customers' 180 days (18 million rows) on 2 busy cores. The server
+-- answers after its upgrades are applied.
 
 CREATE OR REPLACE FUNCTION score_history_add_months(first date, last date) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
