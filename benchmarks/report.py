@@ -313,8 +313,8 @@ def _history(result: ScaleResult) -> list[Verdict]:
                 "score history: writing a closed day <= 5 s; backfill of 180 days <= 15 min",
                 f"a day {day:.2f} s, backfill {backfill / 60:.1f} min{how}",
                 day <= 5 and backfill <= 900,
-                "the signal query over every customer's rollup of two windows takes most of it (1.2-2.1 s at 100,000 "
-                "customers); storing the rows in their month's partition 1.3-1.6 s after a checkpoint",
+                "the signal query over every customer's rollup of two windows and storing the rows in their month's "
+                "partition (1.3-1.6 s at 100,000 customers after a checkpoint) share the two cores with other work",
             )
         )
     quiet, writing = result.p99.get(READS_QUIET), result.p99.get(READS_WRITING)
