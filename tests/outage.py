@@ -60,11 +60,22 @@ class Database:
         return [pid, *children]
 
     def freeze(self) -> list[int]:
-        """Stop every process of the database with SIGSTOP: it hangs rather than refuses, as behind a broken network."""
-        frozen = self.processes()
-        for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
+        """Stop every process of the database with SIGSTOP: it hangs rather than refuses, as behind a broken network.
+        Return the processes stopped (a child that ended meanwhile is left out)."""
+        frozen = []
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                frozen.append(pid)
         return frozen
+
+    @staticmethod
+    def thaw(frozen: list[int]) -> None:
+        """Resume what `freeze` stopped: the children first, the postmaster last, so that it reaps a child that had
+        ended only after every other has been resumed; a child already gone has nothing to resume."""
+        for pid in reversed(frozen):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
     def stored_with(self, marker: str) -> int:
         """Return how many stored events carry the marker in their data."""

@@ -5,8 +5,6 @@ The server runs over a throwaway embedded PostgreSQL of its own, whose postmaste
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -98,8 +96,7 @@ def test_the_health_check_answers_503_quickly_when_the_database_hangs(
         problem(reply, 503)
         assert reply.headers["Retry-After"].isdigit()
     finally:
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        database.thaw(frozen)
     deadline = time.monotonic() + 10
     while call(outage_server, "GET", "/api/healthz").status != 200:
         assert time.monotonic() < deadline, "the server did not recover once the database answered again"
@@ -126,8 +123,7 @@ def test_a_frozen_database_is_answered_503_within_the_deadline_and_cached_routes
             reply, seconds = timed(outage_server, "GET", path)
             assert reply.status == 200 and seconds < FAST, (path, reply.status, seconds)
     finally:
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        database.thaw(frozen)
     deadline = time.monotonic() + 30
     while call(outage_server, "GET", f"/api/customers/{customer}/health").status != 200:
         assert time.monotonic() < deadline, "the server did not recover once the database answered again"
@@ -168,8 +164,7 @@ def test_writes_to_a_frozen_database_are_answered_503_quickly_and_never_stored_b
                 )
             )
     finally:
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        database.thaw(frozen)
     for reply, seconds in answers:
         assert seconds < FAST, f"a write took {seconds:.2f} s with the database frozen"
         detail = problem(reply, 503)["detail"]

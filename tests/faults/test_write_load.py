@@ -6,8 +6,6 @@ The server runs over a throwaway embedded PostgreSQL of its own, so that no othe
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 import uuid
@@ -146,8 +144,7 @@ def test_events_acknowledged_are_those_stored_when_the_database_is_frozen_and_re
         try:
             time.sleep(4.0)  # longer than the deadline: writes held in the database are answered meanwhile
         finally:
-            for pid in frozen:
-                os.kill(pid, signal.SIGCONT)
+            database.thaw(frozen)
 
     load.during(freeze)
     check(load, database)
