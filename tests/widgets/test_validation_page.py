@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from healthdash.api.models.responses import Backtest
-from healthdash.backtest_figures import Churner, ScoreCounts, figures
+from healthdash.backtest_figures import figures
 from healthdash.client import ApiClient
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.widgets import ValidationPage
@@ -19,18 +19,9 @@ from healthdash.widgets.backtest_views import Calibration, ConfusionTable, Facto
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.suggested_weights import SuggestedWeights
 from tests.servers import RunningServer
+from tests.test_backtest import CASE, CHURNERS  # the figures' case, worked by hand there
 
 LINKS = PageLinks("/voila/render/")
-# customer-days (score, flagged, churned, ARR): 20 flagged churned 100 | 30 flagged stayed 50 | 50 churned 200 |
-# 80 stayed 300 | 90 stayed 400 | 50 stayed 10; churners flagged 40 and 10 days ahead, one never
-CASE = ScoreCounts(
-    bin=[200, 300, 500, 800, 900, 500],
-    churned=[True, False, True, False, False, False],
-    flagged=[True, True, False, False, False, False],
-    count=[1, 1, 1, 1, 1, 1],
-    arr=[100.0, 50.0, 200.0, 300.0, 400.0, 10.0],
-)
-CHURNERS = [Churner(100.0, 40, True), Churner(200.0, None, False), Churner(50.0, 10, False)]
 FACTORS = {
     "login_frequency": ([100, 900], [True, False], [1, 1]),  # separates perfectly
     "api_usage": ([500, 500], [True, False], [1, 1]),  # a coin toss
