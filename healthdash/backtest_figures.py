@@ -123,8 +123,10 @@ def figures(
     scores: ScoreCounts,
     churners: Sequence[Churner],
     factors: Mapping[str, tuple[Sequence[int], Sequence[bool], Sequence[int]]] | None = None,
+    factor_step: int = 1,
 ) -> Figures:
-    """Compute every figure from the counts per score bin, the churners and each factor's counts per bin."""
+    """Compute every figure from the counts per score bin, the churners and each factor's counts per bin (read on
+    every `factor_step`-th day of the range)."""
     bins = np.asarray(scores.bin, dtype=np.int64)
     churned = np.asarray(scores.churned, dtype=bool)
     flagged = np.asarray(scores.flagged, dtype=bool)
@@ -171,6 +173,7 @@ def figures(
         arr_share_flagged_ahead=_ratio(ahead_arr, churned_arr),
         median_lead_days=float(np.median(lead)) if lead else None,
         factor_auc=factor_auc,
+        factor_step=factor_step,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
@@ -286,8 +285,7 @@ class HealthService:
             churns.append(churned)
             counted.append(count)
         churners = [Churner(float(r.arr), r.lead_days, bool(r.flagged_ahead)) for r in counts.churners]
-        result = figures(scores or ScoreCounts([], [], [], [], []), churners, factors)
-        return dataclasses.replace(result, factor_step=counts.factor_step)
+        return figures(scores or ScoreCounts([], [], [], [], []), churners, factors, counts.factor_step)
 
     def feature_keys(self) -> list[str]:
         """Return the keys of the feature catalogue, in catalogue order."""
