@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,9 +120,8 @@ def test_make_lab_shares_the_running_embedded_database_and_serves_jupyterlab(
     try:
         address, token = _wait_for_address(lab, log)
         assert f"the notebooks read the embedded database in {running_embedded.data_dir}".encode() in log.read_bytes()
-        with urllib.request.urlopen(f"{address}/lab?token={token}", timeout=30) as answer:
-            assert answer.status == 200
-            assert b"JupyterLab" in answer.read()
+        page = _first_answer(f"{address}/lab?token={token}", lab, log)
+        assert b"JupyterLab" in page
         with urllib.request.urlopen(f"{address}/api/contents/analysis?token={token}", timeout=30) as answer:
             listed = {item["name"] for item in json.loads(answer.read())["content"]}
         assert {"cohorts.ipynb", "what-if.ipynb", "declining-customer.ipynb"} <= listed
@@ -149,3 +149,19 @@ def _wait_for_address(process: subprocess.Popen[bytes], log: Path, timeout: floa
         assert process.poll() is None, log.read_text(errors="replace")[-2000:]
         time.sleep(0.2)
     raise AssertionError("JupyterLab did not print its address: " + log.read_text(errors="replace")[-2000:])
+
+
+def _first_answer(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> bytes:
+    """Return the body of the first 200 for `url`: Jupyter Server prints its address before the event loop has run
+    the callback that listens on the port, so under load the first connections may be refused."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as answer:
+                assert answer.status == 200
+                return bytes(answer.read())
+        except urllib.error.URLError as error:
+            if not isinstance(error.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+        assert process.poll() is None, log.read_text(errors="replace")[-2000:]
+        time.sleep(0.2)
