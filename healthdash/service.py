@@ -15,14 +15,14 @@ from sqlalchemy import Connection, Engine
 from healthdash.backtest_figures import Churner, Figures, ScoreCounts, figures
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_ticket import CommitTicket, committed, start_commit
-from healthdash.db import backtest, batches, customers, reads, writes
+from healthdash.db import backtest, batches, customers, history, reads, writes
 from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
 from healthdash.recording import Activity, Answer, Author, EventRejected, NewEvent
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
-from healthdash.scoring.trend import trend_columns
+from healthdash.scoring.trend import columns_with_trend, trend_columns
 from healthdash.vocabulary import ACTIVITY_TYPES, FACTOR_KEYS
 from healthdash.weights_fit import Observations, Suggestion, suggest_weights
 
@@ -62,7 +62,17 @@ class HealthService:
 
     def _scores_on(self, conn: Connection, as_of: dt.datetime, customer_ids: Sequence[int] | None) -> ScoreTable:
         started = time.monotonic()
-        signals = window_signals(conn, as_of_day(as_of), self.config, customer_ids)
+        day = as_of_day(as_of)
+        if customer_ids is None:
+            # Every customer's score a window earlier is kept in the score history when that day was written under
+            # this configuration: read there, the signals query aggregates two windows of the rollup instead of three.
+            earlier = day - dt.timedelta(days=self.config.window_days)
+            kept = history.day_scores(conn, earlier, self.config.fingerprint())
+            if kept is not None:
+                signals = window_signals(conn, day, self.config, trend=False)
+                columns = columns_with_trend(signals.current, signals.ids, len(signals.ids), self.config, *kept)
+                return ScoreTable(signals.ids, columns, started)
+        signals = window_signals(conn, day, self.config, customer_ids)
         return scores_from(signals, self.config, started)
 
     def record_event(

@@ -131,6 +131,25 @@ def written_days(conn: Connection, first: dt.date, last: dt.date) -> dict[dt.dat
     return {day: int(config_id) for day, config_id in rows}
 
 
+def day_scores(conn: Connection, day: dt.date, fingerprint: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return every customer's score of a written day (ids ascending, NaN for too little data) if the day was scored
+    under the configuration with this fingerprint and no customer's history of it waits to be restated; else None."""
+    usable = conn.execute(
+        text(
+            "SELECT EXISTS (SELECT FROM score_history_days d JOIN scoring_configs c ON c.id = d.config_id"
+            "               WHERE d.day = :day AND c.hash = :hash)"
+            "   AND NOT EXISTS (SELECT FROM score_history_stale WHERE since <= :day)"
+        ),
+        {"day": day, "hash": fingerprint},
+    ).scalar_one()
+    if not usable:
+        return None
+    query = f"SELECT customer_id, score FROM score_history WHERE day = DATE '{day.isoformat()}' ORDER BY customer_id"  # noqa: S608
+    frame = _copy_frame(conn, query, {"customer_id": np.int64, "score": np.float64})
+    # stored as a real: the score's tenths come back exactly once rounded again
+    return frame["customer_id"].to_numpy(), frame["score"].to_numpy().round(1)
+
+
 def mark_written(conn: Connection, day: dt.date, config_id: int) -> None:
     """List a day as written under a configuration."""
     conn.execute(

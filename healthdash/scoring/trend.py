@@ -35,16 +35,29 @@ def trend_columns(
     config: ScoringConfig,
 ) -> dict[str, np.ndarray]:
     """Do what `score_with_trend` does on signal columns: return the profile, score and trend columns as arrays."""
+    before = score_columns(previous, previous_size, config)["score"] if previous_size and current_size else None
+    return columns_with_trend(current, current_ids, current_size, config, previous_ids, before)
+
+
+def columns_with_trend(
+    current: Columns,
+    current_ids: np.ndarray,
+    current_size: int,
+    config: ScoringConfig,
+    previous_ids: np.ndarray,
+    previous_scores: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Score customers from their signals now; their trend from the scores they had a window earlier (given, e.g. as
+    the score history kept them: customers not among `previous_ids` have no trend)."""
     result = {c: np.asarray(current[c]) for c in PROFILE_COLUMNS if c in current}
     result.update(score_columns(current, current_size, config))
     previous_score = np.full(current_size, np.nan)
-    if previous_size and current_size:
-        before = score_columns(previous, previous_size, config)["score"]
+    if previous_scores is not None and len(previous_ids) and current_size:
         ids = np.asarray(current_ids)
         order = np.argsort(ids, kind="stable")
         found = order[np.minimum(np.searchsorted(ids, previous_ids, sorter=order), current_size - 1)]
         known = ids[found] == previous_ids
-        previous_score[found[known]] = before[known]
+        previous_score[found[known]] = np.asarray(previous_scores)[known]
     result["previous_score"] = previous_score
     result["trend"] = (result["score"] - previous_score).round(1)
     return result
