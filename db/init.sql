@@ -928,8 +928,8 @@ UPDATE customers c
                       ::date;
 
 -- Outcomes follow the stories (sample_customer.churn_days above): each churned customer left for a reason its story
--- suggests. Customers at risk that stayed renewed on their anniversary when it fell in
--- the last 120 days.
+-- suggests. Customers at risk that stayed, and those that recovered from a rough month, renewed on their anniversary
+-- when it fell in the last 120 days.
 CREATE TEMP TABLE sample_churn AS
 SELECT p.customer_id,
        current_date - p.end_k AS day,
@@ -956,7 +956,7 @@ SELECT c.id, 'renewed', (a.day + time '10:00')::timestamptz,
   FROM customers c
   JOIN sample_profile p ON p.customer_id = c.id
  CROSS JOIN LATERAL (SELECT (c.renewal_date - interval '1 year')::date AS day) a
- WHERE p.story IN ('payment_trouble', 'support_heavy', 'sudden_drop', 'declining')
+ WHERE p.story IN ('payment_trouble', 'support_heavy', 'sudden_drop', 'declining', 'recovering')
    AND a.day BETWEEN current_date - 120 AND current_date - 1
    AND c.id NOT IN (SELECT customer_id FROM sample_churn)
  ORDER BY 3, 1;
