@@ -373,7 +373,7 @@ CREATE TABLE schema_upgrades (
 );
 INSERT INTO schema_upgrades (name) VALUES ('0001_score_history'), ('0002_people'), ('0003_outcomes'), ('0004_churn_index'), ('0005_sign_in_throttle'), ('0006_score_history_partitions');
 
--- Sample data: 64 invented customers with 150 days of history that ends yesterday.
+-- Sample data: 64 invented customers with 210 days of history that ends yesterday.
 --
 -- Every date is an offset in days from the day of loading, and every varying choice is a hash of a fixed seed
 -- (customer, day offset, salt), never random(): two loads on the same day give identical rows, and a load on any day
@@ -390,6 +390,10 @@ INSERT INTO schema_upgrades (name) VALUES ('0001_score_history'), ('0002_people'
 --                    down, a high ticket), and back to normal since
 --   seasonal         steady logins, but API traffic that rises and falls over a quarter (month-end and quarter-end
 --                    batch jobs): its API factor drops each time traffic ebbs, though nothing is wrong
+-- The times above are those of the customers still here. A churned customer's story played out before its churn
+-- (the declining ones stayed on at their low for a few weeks, the silent ones left at the end of their silence), on
+-- days spread over the 210 days, so that the score history shows flags well ahead of churns: the backtest of the
+-- default 180 days, with a 90-day horizon, has churners to judge on every day.
 -- ---------------------------------------------------------------------------------------------------------------------
 
 -- Day offsets count UTC days, the days customer_daily groups by. The statements below are large but cheap: compiling
@@ -416,7 +420,8 @@ INSERT INTO features (key, label, bit) VALUES
     ('audit_log',     'Audit log',        10),
     ('custom_fields', 'Custom fields',    11);
 
--- age_days: how many days before the load the customer signed up; story: which of the stories above it follows.
+-- age_days: how many days before the load the customer signed up; story: which of the stories above it follows;
+-- churn_days: how many days before the load it churned (NULL: still a customer).
 CREATE TEMP TABLE sample_customer (
     id       bigint  PRIMARY KEY,
     name     text    NOT NULL,
@@ -427,7 +432,8 @@ CREATE TEMP TABLE sample_customer (
     region   text    NOT NULL,
     owner    text    NOT NULL,
     age_days integer NOT NULL,
-    story    text
+    story    text,
+    churn_days integer
 );
 
 INSERT INTO sample_customer (id, name, segment, plan, seats, industry, region, owner, age_days) VALUES
@@ -513,6 +519,17 @@ UPDATE sample_customer c
  WHERE c.id = ANY (s.ids);
 ALTER TABLE sample_customer ALTER COLUMN story SET NOT NULL;
 
+-- The customers that churned, and how many days ago: 12 of the 64 (19 %), on days spread over the history, each
+-- after its story played out (a decline, a sudden drop, a silence; sample_profile.last_k); nothing happens after a
+-- churn. Most of the customers that declined or went silent for weeks left; so did one after a sudden drop, one with
+-- payment trouble, and two healthy ones that gave no warning (a merger, a budget cut). The others of those stories
+-- are still customers, at risk today; some of them renewed.
+UPDATE sample_customer c
+   SET churn_days = s.churn_days
+  FROM (VALUES (22, 165), (20, 150), (28, 138), (50, 126), (26, 112), (45, 99), (44, 86), (35, 73), (29, 60),
+               (56, 46), (47, 31), (53, 15)) AS s (id, churn_days)
+ WHERE c.id = s.id;
+
 INSERT INTO customers (id, name, segment, plan, seats, industry, region, owner, created_at)
 SELECT id, name, segment, plan, seats, industry, region, owner,
        (current_date - age_days) + make_interval(mins => 480 + floor(540 * sample_noise('signup:' || id))::integer)
@@ -522,12 +539,14 @@ SELECT id, name, segment, plan, seats, industry, region, owner,
 DO $$ BEGIN PERFORM setval(pg_get_serial_sequence('customers', 'id'), (SELECT max(id) FROM customers)); END $$;
 
 -- How each story behaves. Each pair is a range; a customer draws its own value from it, so that customers of one
--- story differ in intensity. *_start applies 150 days ago and *_end yesterday; in between the value moves along
--- progress^curve (curve 2: slow at first, fast lately). login_*: chance of any login on a weekday; features_*: how
--- many of the customer's favourite features are in use; api_end: API traffic yesterday relative to 150 days ago.
--- quiet_*: the customer has been quiet for that many days (login chance quiet_login, no API traffic).
--- rough_*: a rough month (30 days) ended that many days ago: a quarter of the login chance, half the features, 40 %
--- of the API traffic. season: API traffic swings by +-70 % over a cycle of that many days (0: no cycle).
+-- story differ in intensity. A story plays out over the 150 days up to its last day (yesterday, or the day a churned
+-- customer left): *_start applies 150 days before that day and earlier, *_end on it; in between the value moves
+-- along progress^curve (curve 2: slow at first, fast lately). login_*: chance of any login on a weekday; features_*:
+-- how many of the customer's favourite features are in use; api_end: API traffic on the last day relative to the
+-- start. quiet_*: the customer has been quiet for that many days up to its last day (login chance quiet_login, no
+-- API traffic). rough_*: a rough month (30 days) ended that many days before its last day: a quarter of the login
+-- chance, half the features, 40 % of the API traffic. season: API traffic swings by +-70 % over a cycle of that many
+-- days (0: no cycle).
 CREATE TEMP TABLE sample_story (story, login_start_lo, login_start_hi, login_end_lo, login_end_hi, curve,
                                 features_start_lo, features_start_hi, features_end_lo, features_end_hi,
                                 api_end_lo, api_end_hi, quiet_lo, quiet_hi, quiet_login, rough_lo, rough_hi,
@@ -550,6 +569,13 @@ SELECT c.id AS customer_id,
        c.story,
        c.age_days,
        c.seats,
+       -- end_k: the day offset of the customer's last day, yesterday (1) or the day it churned; last_k: that of its
+       -- story's last day. A churned customer that declined or dropped stays on at its story's end for some weeks
+       -- before it leaves; one that went silent leaves at the end of its silence; a healthy one without warning.
+       coalesce(c.churn_days, 1) AS end_k,
+       coalesce(c.churn_days + CASE c.story WHEN 'declining' THEN 25 + floor(26 * sample_noise('linger:' || c.id))
+                                            WHEN 'sudden_drop' THEN 10 + floor(16 * sample_noise('linger:' || c.id))
+                                            ELSE 0 END, 1)::integer AS last_k,
        -- The customer's working day starts at first_minute (minutes after midnight UTC) and lasts ten hours.
        CASE c.region WHEN 'amer' THEN 780 WHEN 'emea' THEN 420 ELSE 0 END AS first_minute,
        CASE c.segment WHEN 'enterprise' THEN 6 WHEN 'mid_market' THEN 4 ELSE 2 END AS max_logins,
@@ -590,21 +616,22 @@ SELECT p.customer_id,
   FROM sample_profile p
  CROSS JOIN features f;
 
--- One row per customer and day since sign-up, k = 1 (yesterday) .. 150: whether anyone logged in, how many favourite
--- features were in use, and the day's API calls. Weekends are quieter.
+-- One row per customer and day since sign-up, from k = 210 to its story's last day (k = 1 is yesterday): whether
+-- anyone logged in, how many favourite features were in use, and the day's API calls. Weekends are quieter. A
+-- churned customer does nothing after its churn day.
 CREATE TEMP TABLE sample_day AS
 SELECT p.customer_id,
        d.k,
        current_date - d.k AS day,
        sample_noise('login:' || p.customer_id || ':' || d.k)
-           < CASE WHEN d.k <= p.quiet_days THEN p.quiet_login
+           < CASE WHEN d.k < p.last_k + p.quiet_days AND p.quiet_days > 0 THEN p.quiet_login
                   ELSE p.login_start + (p.login_end - p.login_start) * t.progress END
              * CASE WHEN t.weekend THEN 0.3 ELSE 1 END
              * CASE WHEN t.rough THEN 0.25 ELSE 1 END AS active,
        round((p.features_start + (p.features_end - p.features_start) * t.progress)
              * CASE WHEN t.rough THEN 0.5 ELSE 1 END) AS features_in_use,
        -- The API is connected a few days after sign-up, and goes silent when the customer does.
-       CASE WHEN d.k <= p.quiet_days OR d.k > p.age_days - 3 THEN 0
+       CASE WHEN (d.k < p.last_k + p.quiet_days AND p.quiet_days > 0) OR d.k > p.age_days - 3 THEN 0
             ELSE round(p.api_per_day * (1 + (p.api_end - 1) * t.progress)
                        * CASE WHEN t.weekend THEN 0.35 ELSE 1 END
                        * CASE WHEN t.rough THEN 0.4 ELSE 1 END
@@ -613,15 +640,16 @@ SELECT p.customer_id,
                        * (0.8 + 0.4 * sample_noise('api:' || p.customer_id || ':' || d.k)))
        END::integer AS api_calls
   FROM sample_profile p
- CROSS JOIN generate_series(1, 150) AS d(k)
- CROSS JOIN LATERAL (SELECT ((150 - d.k) / 149.0) ^ p.curve AS progress,
+ CROSS JOIN generate_series(1, 210) AS d(k)
+ CROSS JOIN LATERAL (SELECT least(1, greatest(0, (p.last_k + 149 - d.k) / 149.0)) ^ p.curve AS progress,
                             extract(isodow FROM current_date - d.k) >= 6 AS weekend,
-                            d.k > p.rough_end AND d.k <= p.rough_end + 30 AND p.rough_end > 0 AS rough) t
- WHERE d.k < p.age_days;
+                            d.k - p.last_k + 1 > p.rough_end AND d.k - p.last_k + 1 <= p.rough_end + 30
+                                AND p.rough_end > 0 AS rough) t
+ WHERE d.k < p.age_days AND d.k >= p.end_k;
 
--- Tickets: a background rate per story (every 10 days, a chance of one ticket, none in the last calm_days days), plus
--- the tickets each story implies. *_share are cumulative: the part of background tickets that are low, low or medium,
--- low to high (the rest urgent).
+-- Tickets: a background rate per story (every 10 days, a chance of one ticket, none in the story's last calm_days
+-- days), plus the tickets each story implies, on days counted back from the story's last day (last_k). *_share are
+-- cumulative: the part of background tickets that are low, low or medium, low to high (the rest urgent).
 CREATE TEMP TABLE sample_ticket_mix (story, rate, calm_days, low_share, medium_share, high_share) AS
 VALUES
     ('thriving',        0.07,  0, 0.85, 1.00, 1.00),
@@ -646,54 +674,57 @@ SELECT customer_id, k, 'general' AS topic,
                    AS k,
                sample_noise('ticket-priority:' || p.customer_id || ':' || b.block) AS draw,
                m.low_share, m.medium_share, m.high_share,
-               greatest(m.calm_days, p.quiet_days) AS calm_days,
+               greatest(m.calm_days, p.quiet_days) + p.last_k - 1 AS calm_days,
                'background:' || p.customer_id || ':' || b.block AS seed
           FROM sample_profile p
           JOIN sample_ticket_mix m USING (story)
-         CROSS JOIN generate_series(0, 14) AS b(block)
+         CROSS JOIN generate_series(0, 20) AS b(block)
          WHERE sample_noise('ticket:' || p.customer_id || ':' || b.block) < m.rate) background
  WHERE k > calm_days
 UNION ALL
 -- support_heavy: two to four high or urgent tickets in the last 30 days, and a medium one.
-SELECT p.customer_id, 2 + floor(26 * sample_noise('escalation-day:' || p.customer_id || ':' || i))::integer,
-       'general',
+SELECT p.customer_id,
+       p.last_k + 1 + floor(26 * sample_noise('escalation-day:' || p.customer_id || ':' || i))::integer, 'general',
        CASE WHEN sample_noise('escalation:' || p.customer_id || ':' || i) < 0.35 THEN 'urgent' ELSE 'high' END,
        'escalation:' || p.customer_id || ':' || i
   FROM sample_profile p
  CROSS JOIN LATERAL generate_series(1, 2 + floor(3 * sample_noise('escalations:' || p.customer_id))::integer) AS i
  WHERE p.story = 'support_heavy'
 UNION ALL
-SELECT p.customer_id, 1 + floor(28 * sample_noise('follow-up-day:' || p.customer_id))::integer, 'general', 'medium',
-       'follow-up:' || p.customer_id
+SELECT p.customer_id, p.last_k + floor(28 * sample_noise('follow-up-day:' || p.customer_id))::integer, 'general',
+       'medium', 'follow-up:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'support_heavy'
 UNION ALL
 -- sudden_drop: an urgent incident on the last good day, usually followed by a high ticket.
-SELECT p.customer_id, p.quiet_days + 1, 'incident', 'urgent', 'incident:' || p.customer_id
+SELECT p.customer_id, p.last_k + p.quiet_days, 'incident', 'urgent', 'incident:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'sudden_drop'
 UNION ALL
-SELECT p.customer_id, p.quiet_days - 1 - floor(3 * sample_noise('aftermath-day:' || p.customer_id))::integer,
+SELECT p.customer_id,
+       p.last_k + p.quiet_days - 2 - floor(3 * sample_noise('aftermath-day:' || p.customer_id))::integer,
        'incident', 'high', 'aftermath:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'sudden_drop' AND sample_noise('aftermath:' || p.customer_id) < 0.7
 UNION ALL
 -- recovering: a high ticket as the rough month begins, a medium one in its middle.
-SELECT p.customer_id, p.rough_end + 27, 'general', 'high', 'rough-start:' || p.customer_id
+SELECT p.customer_id, p.last_k + p.rough_end + 26, 'general', 'high', 'rough-start:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'recovering'
 UNION ALL
-SELECT p.customer_id, p.rough_end + 12, 'general', 'medium', 'rough-middle:' || p.customer_id
+SELECT p.customer_id, p.last_k + p.rough_end + 11, 'general', 'medium', 'rough-middle:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'recovering'
 UNION ALL
 -- payment_trouble: billing questions, one of them recent.
-SELECT p.customer_id, 3 + floor(22 * sample_noise('billing-day:' || p.customer_id))::integer, 'billing', 'medium',
+SELECT p.customer_id, p.last_k + 2 + floor(22 * sample_noise('billing-day:' || p.customer_id))::integer, 'billing',
+       'medium',
        'billing:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'payment_trouble'
 UNION ALL
-SELECT p.customer_id, 40 + floor(40 * sample_noise('billing-early-day:' || p.customer_id))::integer, 'billing', 'low',
+SELECT p.customer_id, p.last_k + 39 + floor(40 * sample_noise('billing-early-day:' || p.customer_id))::integer,
+       'billing', 'low',
        'billing-early:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'payment_trouble'
@@ -706,7 +737,7 @@ SELECT p.customer_id, p.age_days - 1 - floor(2 * sample_noise('setup-day:' || p.
  WHERE p.story = 'onboarding'
 UNION ALL
 -- silent: some asked about their contract shortly before going quiet.
-SELECT p.customer_id, p.quiet_days + 2 + floor(5 * sample_noise('renewal-day:' || p.customer_id))::integer,
+SELECT p.customer_id, p.last_k + p.quiet_days + 1 + floor(5 * sample_noise('renewal-day:' || p.customer_id))::integer,
        'renewal', 'low', 'renewal:' || p.customer_id
   FROM sample_profile p
  WHERE p.story = 'silent' AND sample_noise('renewal:' || p.customer_id) < 0.6;
@@ -777,11 +808,12 @@ SELECT t.customer_id,
                                                                                  WHEN 'medium' THEN 120 ELSE 240 END
                                                                * CASE p.story WHEN 'support_heavy' THEN 2 ELSE 1 END
                                                               )::integer) AS resolved_at) o
- WHERE t.k BETWEEN 1 AND 150 AND t.k < p.age_days
+ WHERE t.k BETWEEN p.end_k AND 210 AND t.k < p.age_days
  ORDER BY o.opened_at, t.customer_id, t.seed;
 
--- Invoices: quarterly in advance for enterprise customers, monthly for the others, on the sign-up anniversary;
--- payment terms 30 days (14 for small businesses). Priced per seat by plan, with volume discounts.
+-- Invoices: quarterly in advance for enterprise customers, monthly for the others, on the sign-up anniversary, up to
+-- the day a churned customer left; payment terms 30 days (14 for small businesses). Priced per seat by plan, with
+-- volume discounts.
 CREATE TEMP TABLE sample_invoice AS
 SELECT c.id AS customer_id,
        i.n,
@@ -795,22 +827,23 @@ SELECT c.id AS customer_id,
  CROSS JOIN LATERAL (SELECT CASE c.segment WHEN 'enterprise' THEN 3 ELSE 1 END AS months) b
  CROSS JOIN generate_series(0, 40) AS i(n)
  WHERE ((current_date - c.age_days) + make_interval(months => i.n * b.months))::date
-       BETWEEN current_date - 200 AND current_date - 1;
+       BETWEEN current_date - 300 AND current_date - coalesce(c.churn_days, 1);
 
 -- When each invoice gets paid, in days after issue (NULL: not paid). Good payers pay within terms; a few steady,
 -- declining and support-heavy customers are sometimes a little late. payment_trouble customers paid their older
--- invoices late and leave some recent ones unpaid; some silent customers stopped paying when they went quiet.
+-- invoices late and leave some of those of their story's last 100 days unpaid; some silent customers stopped paying
+-- when they went quiet.
 INSERT INTO invoices (customer_id, amount, issued_at, due_at, paid_at)
 SELECT customer_id, amount, issued_at, issued_at + terms,
        CASE WHEN issued_at + paid_after < current_date THEN issued_at + paid_after END
   FROM (SELECT i.*,
                CASE
-                   WHEN p.story = 'payment_trouble' AND i.issued_at >= current_date - 100 THEN
+                   WHEN p.story = 'payment_trouble' AND i.issued_at >= current_date - p.last_k - 99 THEN
                        CASE WHEN r.draw < 0.25 + 0.3 * sample_noise('arrears:' || i.customer_id) THEN NULL
                             WHEN r.draw < 0.7 THEN i.terms + 16 + floor(25 * r.days)::integer
                             ELSE i.terms + 3 + floor(12 * r.days)::integer END
                    WHEN p.story = 'payment_trouble' THEN i.terms + 2 + floor(18 * r.days)::integer
-                   WHEN p.story = 'silent' AND i.issued_at >= current_date - p.quiet_days
+                   WHEN p.story = 'silent' AND i.issued_at >= current_date - p.last_k + 1 - p.quiet_days
                         AND sample_noise('stopped-paying:' || i.customer_id) < 0.6 THEN NULL
                    WHEN p.story IN ('steady', 'declining', 'support_heavy') AND r.draw < 0.1 THEN
                        i.terms + 1 + floor(10 * r.days)::integer
@@ -894,34 +927,24 @@ UPDATE customers c
                        + make_interval(years => extract(year FROM age(current_date, c.created_at::date))::integer + 1))
                       ::date;
 
--- Outcomes follow the stories, with noise: most customers that went silent or declined for weeks have churned (some
--- days after going quiet, or in the last weeks of their decline), a few with payment trouble or a sudden drop did
--- too, and a healthy customer now and then left anyway (a budget cut). Customers at risk that stayed renewed on
--- their anniversary when it fell in the last 120 days. About 10-20 % of the customers churned.
+-- Outcomes follow the stories (sample_customer.churn_days above): each churned customer left for a reason its story
+-- suggests. Customers at risk that stayed, and those that recovered from a rough month, renewed on their anniversary
+-- when it fell in the last 120 days.
 CREATE TEMP TABLE sample_churn AS
 SELECT p.customer_id,
+       current_date - p.end_k AS day,
        CASE p.story
-           WHEN 'silent' THEN current_date - p.quiet_days + 8 + floor(16 * sample_noise('churn-day:' || p.customer_id))::integer
-           WHEN 'sudden_drop' THEN current_date - p.quiet_days + 3 + floor(4 * sample_noise('churn-day:' || p.customer_id))::integer
-           WHEN 'declining' THEN current_date - 1 - floor(21 * sample_noise('churn-day:' || p.customer_id))::integer
-           WHEN 'payment_trouble' THEN current_date - 1 - floor(30 * sample_noise('churn-day:' || p.customer_id))::integer
-           ELSE current_date - 1 - floor(90 * sample_noise('churn-day:' || p.customer_id))::integer
-       END AS day,
-       CASE p.story
-           WHEN 'silent' THEN (ARRAY['product_fit', 'competitor', 'other'])[1 + floor(3 * sample_noise('reason:' || p.customer_id))::integer]
-           WHEN 'declining' THEN (ARRAY['competitor', 'product_fit'])[1 + floor(2 * sample_noise('reason:' || p.customer_id))::integer]
+           WHEN 'silent' THEN (ARRAY['product_fit', 'competitor', 'other'])
+                                  [1 + floor(3 * sample_noise('reason:' || p.customer_id))::integer]
+           WHEN 'declining' THEN
+               (ARRAY['competitor', 'product_fit'])[1 + floor(2 * sample_noise('reason:' || p.customer_id))::integer]
            WHEN 'sudden_drop' THEN 'support'
            WHEN 'payment_trouble' THEN 'budget'
            ELSE (ARRAY['budget', 'consolidation'])[1 + floor(2 * sample_noise('reason:' || p.customer_id))::integer]
        END AS reason
   FROM sample_profile p
- WHERE sample_noise('churn:' || p.customer_id) < CASE p.story WHEN 'silent' THEN 0.3
-                                                             WHEN 'declining' THEN 0.3
-                                                             WHEN 'sudden_drop' THEN 0.25
-                                                             WHEN 'payment_trouble' THEN 0.1
-                                                             WHEN 'onboarding' THEN 0
-                                                             WHEN 'support_heavy' THEN 0
-                                                             ELSE 0.1 END;
+  JOIN sample_customer c ON c.id = p.customer_id
+ WHERE c.churn_days IS NOT NULL;
 
 INSERT INTO events (customer_id, type, occurred_at, data, recorded_at)
 SELECT customer_id, 'churned', (day + time '15:00')::timestamptz, jsonb_build_object('reason', reason),
@@ -933,7 +956,7 @@ SELECT c.id, 'renewed', (a.day + time '10:00')::timestamptz,
   FROM customers c
   JOIN sample_profile p ON p.customer_id = c.id
  CROSS JOIN LATERAL (SELECT (c.renewal_date - interval '1 year')::date AS day) a
- WHERE p.story IN ('payment_trouble', 'support_heavy', 'sudden_drop', 'declining')
+ WHERE p.story IN ('payment_trouble', 'support_heavy', 'sudden_drop', 'declining', 'recovering')
    AND a.day BETWEEN current_date - 120 AND current_date - 1
    AND c.id NOT IN (SELECT customer_id FROM sample_churn)
  ORDER BY 3, 1;

@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="load a large synthetic data set (the sample data's stories)")
     generate.add_argument("--customers", type=_positive, required=True, help="how many customers")
-    generate.add_argument("--days", type=_positive, default=150, help="days of history up to yesterday (150)")
+    generate.add_argument("--days", type=_positive, default=210, help="days of history up to yesterday (210)")
     generate.add_argument("--seed", type=int, default=0, help="the same seed on the same day gives the same data")
     generate.add_argument("--replace", action="store_true", help="delete the data already in the database first")
     generate.set_defaults(run=_generate)

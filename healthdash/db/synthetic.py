@@ -3,7 +3,9 @@
 The numbers follow db/init.sql: the same ten stories with the same ranges, the same working hours, ticket mix,
 billing terms and payment habits. Variation comes from a seeded random generator instead of hashes, so a plan is
 deterministic for (customers, days, seed, today). Every date lies before `today`: day offsets k count back from
-yesterday (k = 1) to `days` days ago, and a customer has activity only on days after signing up.
+yesterday (k = 1) to `days` days ago, and a customer has activity only on days after signing up and, when it churned,
+up to its churn day. A story plays out over the STORY_DAYS days up to its last day: yesterday for a customer still
+here, and before its churn for one that left, on a day anywhere in the `days`.
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ THRIVING, STEADY, DECLINING, SUDDEN_DROP, PAYMENT_TROUBLE, SUPPORT_HEAVY, ONBOAR
     range(10)
 )
 # Per story: the chance that the customer churned, and the reasons it may give (CHURN_REASONS positions): about 10-20 %
-# churn over the 150 days, as in the sample data; most that went silent or declined, now and then a healthy one.
+# churn over the days, as in the sample data; most that went silent or declined, now and then a healthy one.
 CHURN_CHANCE = np.array([0.02, 0.06, 0.55, 0.2, 0.2, 0.0, 0.0, 0.5, 0.03, 0.03])
+# Per story: the days (lo, hi) a churned customer stays on at its story's end before it leaves (declined customers
+# for weeks at their low, dropped ones after their silence; the others leave on their story's last day).
+CHURN_LINGER = np.array([[0, 0], [0, 0], [25, 50], [10, 25], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]])
+STORY_DAYS = 150  # a story's *_start values apply this many days before its last day (as in db/init.sql)
 CHURN_REASON = np.array([0, 4, 2, 3, 0, 6, 6, 1, 0, 4])  # per story, a position in vocabulary.CHURN_REASONS
 PRICE = np.array([9, 19, 32, 48])  # per seat and month, by plan (as the invoices)
 
-# Per story (rows in STORIES order): login chance 150 days ago (lo, hi) and yesterday (lo, hi), curve, favourite
+# Per story (rows in STORIES order): login chance at the story's start (lo, hi) and end (lo, hi), curve, favourite
 # features in use then (lo, hi) and now (lo, hi), API traffic now relative to then (lo, hi), quiet days (lo, hi) and
 # the login chance while quiet, the days since a rough month ended (lo, hi) and the API's cycle in days. The same table
 # as sample_story in db/init.sql.
@@ -184,6 +190,8 @@ class Outcomes:
     churned: npt.NDArray[np.bool_]
     churn_day: IntArray  # -1: not churned
     reason: IntArray  # index into CHURN_REASONS
+    last_k: IntArray  # the day offset of the customer's last day: 1 (yesterday), or its churn day
+    story_end_k: IntArray  # the day offset of its story's last day: last_k, or weeks before a churn
 
 
 @dataclass(frozen=True)
@@ -306,29 +314,28 @@ class Plan:
 
     @cached_property
     def outcomes(self) -> Outcomes:
-        """ARR and renewal by plan, seats and signup; churn by story with noise (as in db/init.sql), on a day after a
-        silent or dropped customer went quiet, late in a decline, or any time for the others."""
-        c, p, rng = self.customers, self.profile, self.rng(9)
+        """ARR and renewal by plan, seats and signup; churn by story with noise (as in db/init.sql), on a day spread
+        over the whole history, after the customer's story played out (its decline, its drop, its silence)."""
+        c, rng = self.customers, self.rng(9)
         discount = np.where(c.seats > 1000, 0.75, np.where(c.seats > 250, 0.85, 1.0))
         arr = np.round(c.seats * 12 * PRICE[c.plan] * discount, 2)
         signup = self.epoch_day - c.age_days
         renewal = signup + 365 * (c.age_days // 365 + 1)
         churned = rng.random(self.size) < CHURN_CHANCE[c.story]
-        quiet = p["quiet_days"].astype(np.int64)
-        ago = np.select(
-            [c.story == SILENT, c.story == SUDDEN_DROP, c.story == DECLINING, c.story == PAYMENT_TROUBLE],
-            [quiet - 8 - rng.integers(0, 16, size=self.size), quiet - 3 - rng.integers(0, 4, size=self.size),
-             1 + rng.integers(0, 21, size=self.size), 1 + rng.integers(0, 30, size=self.size)],
-            1 + rng.integers(0, 90, size=self.size),
-        )  # fmt: skip
+        ago = rng.integers(1, self.days + 1, size=self.size)
         ago = np.clip(ago, 1, np.maximum(np.minimum(c.age_days - 1, self.days), 1))
         churned &= c.age_days > 1
+        linger = CHURN_LINGER[c.story]
+        stays = linger[:, 0] + np.floor((linger[:, 1] - linger[:, 0] + 1) * rng.random(self.size)).astype(np.int64)
+        last = np.where(churned, ago, 1).astype(np.int64)
         return Outcomes(
             arr=arr,
             renewal_day=renewal.astype(np.int64),
             churned=churned,
             churn_day=np.where(churned, self.epoch_day - ago, -1).astype(np.int64),
             reason=CHURN_REASON[c.story].astype(np.int64),
+            last_k=last,
+            story_end_k=np.where(churned, last + stays, 1).astype(np.int64),
         )
 
     @cached_property
@@ -343,7 +350,8 @@ class Plan:
         c, p, rng = self.customers, self.profile, self.rng(4)
         parts: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []  # customer, day offset, topic, priority
         mix = _TICKET_MIX[c.story]
-        calm = np.maximum(mix[:, 1], p["quiet_days"])
+        end = self.outcomes.story_end_k  # the story's tickets count back from its last day
+        calm = np.maximum(mix[:, 1], p["quiet_days"]) + end - 1
         for block in range((self.days + 9) // 10):
             k = block * 10 + 1 + rng.integers(0, 10, size=self.size)
             draw = rng.random(self.size)
@@ -354,20 +362,21 @@ class Plan:
         count = 2 + rng.integers(0, 3, size=self.size)
         for i in range(4):
             urgent = rng.random(self.size) < 0.35
-            parts.append(_pick(heavy & (i < count), 2 + rng.integers(0, 26, size=self.size), 0, np.where(urgent, 3, 2)))
-        parts.append(_pick(heavy, 1 + rng.integers(0, 28, size=self.size), 0, 1))
+            day = end + 1 + rng.integers(0, 26, size=self.size)
+            parts.append(_pick(heavy & (i < count), day, 0, np.where(urgent, 3, 2)))
+        parts.append(_pick(heavy, end + rng.integers(0, 28, size=self.size), 0, 1))
         drop = c.story == SUDDEN_DROP
-        quiet = p["quiet_days"].astype(np.int64)
+        quiet = p["quiet_days"].astype(np.int64) + end - 1  # the first quiet day, counted back
         parts.append(_pick(drop, quiet + 1, 4, 3))
         aftermath = drop & (rng.random(self.size) < 0.7)
         parts.append(_pick(aftermath, quiet - 1 - rng.integers(0, 3, size=self.size), 4, 2))
         recovering = c.story == RECOVERING
-        rough = p["rough_end"].astype(np.int64)
+        rough = p["rough_end"].astype(np.int64) + end - 1
         parts.append(_pick(recovering, rough + 27, 0, 2))
         parts.append(_pick(recovering, rough + 12, 0, 1))
         trouble = c.story == PAYMENT_TROUBLE
-        parts.append(_pick(trouble, 3 + rng.integers(0, 22, size=self.size), 1, 1))
-        parts.append(_pick(trouble, 40 + rng.integers(0, 40, size=self.size), 1, 0))
+        parts.append(_pick(trouble, end + 2 + rng.integers(0, 22, size=self.size), 1, 1))
+        parts.append(_pick(trouble, end + 39 + rng.integers(0, 40, size=self.size), 1, 0))
         onboarding = c.story == ONBOARDING
         setup = np.where(rng.random(self.size) < 0.5, 0, 1)
         parts.append(_pick(onboarding, c.age_days - 1 - rng.integers(0, 2, size=self.size), 2, setup))
@@ -375,7 +384,7 @@ class Plan:
         parts.append(_pick(renewal, quiet + 2 + rng.integers(0, 5, size=self.size), 3, 0))
 
         customer, k, topic, priority = (np.concatenate(column) for column in zip(*parts, strict=True))
-        keep = (k >= 1) & (k <= self.days) & (k < c.age_days[customer])
+        keep = (k >= self.outcomes.last_k[customer]) & (k <= self.days) & (k < c.age_days[customer])
         customer, k, topic, priority = customer[keep], k[keep], topic[keep], priority[keep]
         n = len(customer)
         minute = p["first_minute"][customer].astype(np.int64) + rng.integers(0, 600, size=n)
@@ -404,7 +413,7 @@ class Plan:
         signup = np.datetime64(self.today, "D") - c.age_days
         signup_month = signup.astype("datetime64[M]")
         day_of_month = (signup - signup_month.astype("datetime64[D]")).astype(np.int64)
-        first, last = self.epoch_day - self.days, self.epoch_day - 1
+        first, last = self.epoch_day - self.days, self.epoch_day - self.outcomes.last_k  # none after a churn
         rows: list[tuple[IntArray, IntArray]] = []
         for n in range(int(c.age_days.max()) // 28 + 2):
             month = signup_month + n * months
@@ -431,8 +440,9 @@ class Plan:
         draw, days = rng.random(n), rng.random(n)
         arrears = rng.random(self.size)[customer]
         stopped = rng.random(self.size)[customer] < 0.6
-        quiet = self.profile["quiet_days"][customer]
-        recent = issued >= self.epoch_day - 100
+        end = self.outcomes.story_end_k[customer]
+        quiet = self.profile["quiet_days"][customer] + end - 1  # the first quiet day, counted back
+        recent = issued >= self.epoch_day - end - 99  # in the story's last 100 days
         result = np.floor(terms * (0.2 + 0.8 * days))
         sometimes_late = np.isin(story, (STEADY, DECLINING, SUPPORT_HEAVY)) & (draw < 0.1)
         result = np.where(sometimes_late, terms + 1 + np.floor(10 * days), result)
@@ -459,10 +469,12 @@ class Plan:
         n = self.size
         date = self.today - dt.timedelta(days=k)
         weekend = date.isoweekday() >= 6
-        progress = ((self.days - k) / max(self.days - 1, 1)) ** p["curve"]
-        alive = k < c.age_days
-        quiet = k <= p["quiet_days"]
-        rough = (p["rough_end"] > 0) & (k > p["rough_end"]) & (k <= p["rough_end"] + ROUGH_DAYS)
+        end = self.outcomes.story_end_k
+        story_day = k - end + 1  # counted back from the story's last day (1)
+        progress = np.clip((STORY_DAYS - story_day) / (STORY_DAYS - 1), 0, 1) ** p["curve"]
+        alive = (k < c.age_days) & (k >= self.outcomes.last_k)
+        quiet = (p["quiet_days"] > 0) & (story_day <= p["quiet_days"])
+        rough = (p["rough_end"] > 0) & (story_day > p["rough_end"]) & (story_day <= p["rough_end"] + ROUGH_DAYS)
         chance = np.where(quiet, p["quiet_login"], p["login_start"] + (p["login_end"] - p["login_start"]) * progress)
         active = alive & (rng.random(n) < chance * (0.3 if weekend else 1.0) * np.where(rough, 0.25, 1.0))
         in_use = np.round(

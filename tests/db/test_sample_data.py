@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -19,6 +21,8 @@ from healthdash.db.embedded import EmbeddedPostgres
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
 from tests.conftest import drop_database, rollup_differences
+from tests.databases import sample_data_copy
+from tests.test_cli import run_cli
 
 INIT_SQL = Path(__file__).parents[2] / "db" / "init.sql"
 
@@ -155,3 +159,60 @@ def test_seasonal_customers_api_factor_ebbs_and_flows(sample_db_url: str) -> Non
     )
     for customer_id, row in api.iterrows():
         assert row.max() == 100 and row.min() <= 40, f"customer {customer_id}'s API traffic cycles: {row.tolist()}"
+
+
+def test_churns_are_spread_over_the_history_and_end_their_customer_s_activity(sample_db_url: str) -> None:
+    engine = create_engine(sample_db_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        customers = conn.execute(text("SELECT count(*) FROM customers")).scalar_one()
+        churns = conn.execute(
+            text(
+                "SELECT c.customer_id, current_date - (c.occurred_at AT TIME ZONE 'UTC')::date AS days_ago, "
+                "       (SELECT count(*) FROM events e WHERE e.customer_id = c.customer_id "
+                "           AND e.type IN ('login', 'feature_use', 'api_call', 'ticket_opened', 'invoice_issued') "
+                "           AND (e.occurred_at AT TIME ZONE 'UTC')::date > (c.occurred_at AT TIME ZONE 'UTC')::date) "
+                "  FROM events c WHERE c.type = 'churned'"
+            )
+        ).all()
+        churned = conn.execute(text("SELECT count(*) FROM customers WHERE status = 'churned'")).scalar_one()
+    engine.dispose()
+    assert churned == len(churns) and 0.10 <= churned / customers <= 0.20, (churned, customers)
+    days_ago = sorted(days for _, days, _ in churns)
+    for first, last in ((1, 60), (61, 120), (121, 180)):
+        assert any(first <= days <= last for days in days_ago), f"a churn {first} to {last} days ago: {days_ago}"
+    assert all(after == 0 for _, _, after in churns), "no activity, ticket or invoice after a churn (a last bill paid)"
+
+
+@pytest.fixture(scope="module")
+def backfilled_url(admin_url: str, template_db: str) -> Iterator[str]:
+    """A copy of the sample data with the 180 days of score history a server writes on its first start."""
+    with sample_data_copy(admin_url, template_db, "hd_backfilled") as url:
+        result = run_cli("history", "backfill", "--days", "180", database_url=url)
+        assert result.returncode == 0, result.stderr
+        yield url
+
+
+def backtest(url: str, *args: str) -> dict[str, Any]:
+    result = run_cli("backtest", "--format", "json", *args, database_url=url)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_the_backtest_at_its_defaults_shows_the_score_warned_before_churns(backfilled_url: str) -> None:
+    report = backtest(backfilled_url)
+    figures = report["figures"]
+    assert (report["horizon"], report["lead"]) == (90, 30)
+    assert figures["auc"] >= 0.7 and figures["lift"] >= 1.5, figures
+    assert figures["precision"] >= 2 * figures["base_rate"], "flagged customers churned far more often than others"
+    assert figures["churners_flagged_ahead"] >= 3, "churners were flagged 30 days or more before they left"
+    assert figures["median_lead_days"] >= 14, "weeks of warning"
+    assert report["suggested"] is not None, "churns enough on both sides of the held-out split to fit weights on"
+    # informative, not perfect: some churners were never flagged (healthy ones left without warning), and some
+    # flagged customers stayed
+    assert figures["recall"] < 1 and figures["precision"] < 1
+
+
+def test_the_backtest_over_a_short_horizon_is_informative_too(backfilled_url: str) -> None:
+    figures = backtest(backfilled_url, "--horizon", "30", "--lead", "7")["figures"]
+    assert figures["auc"] >= 0.7 and figures["lift"] >= 1.5, figures
+    assert figures["churners_flagged_ahead"] >= 3

@@ -129,7 +129,8 @@ def test_events_after_a_day_do_not_change_how_that_day_is_judged(service: Health
 def test_the_sample_data_gives_an_informative_backtest_and_suggested_weights(
     service: HealthService, today: dt.date
 ) -> None:
-    HistoryRecorder(service.engine, service.config, 60).write_missing(today)
+    # the sample's churns are spread over its history: four months of it hold churns enough to fit weights on
+    HistoryRecorder(service.engine, service.config, 120).write_missing(today)
     report = service.backtest_report(None, None, horizon=30, lead=7)
     figures = report["figures"]
     assert report["to"] == today - dt.timedelta(days=31)  # the last day of history less the horizon
@@ -138,6 +139,6 @@ def test_the_sample_data_gives_an_informative_backtest_and_suggested_weights(
     assert figures["lift"] > 1.0
     assert report["current_weights"] == dict(service.config.weights)
     suggested = report["suggested"]
-    assert report["from"] == today - dt.timedelta(days=60)  # the first day of history
+    assert report["from"] == today - dt.timedelta(days=120)  # the first day of history
     assert suggested is not None and sum(suggested["weights"].values()) == 100
     assert suggested["held_out"] > 0 and suggested["trained_on"] > suggested["held_out"]
