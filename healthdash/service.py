@@ -246,15 +246,21 @@ class HealthService:
     def backtest_report(self, first: dt.date | None, last: dt.date | None, horizon: int, lead: int) -> dict[str, Any]:
         """Return the backtest of a range of days, by default the last BACKTEST_DAYS days of the score history whose
         horizon has passed entirely (a range without its end given ends there; without its start, spans
-        BACKTEST_DAYS days or starts on the first day of history), with its figures and the suggested weights."""
+        BACKTEST_DAYS days or starts on the first day of history whose window holds recorded activity throughout),
+        with its figures and the suggested weights."""
         with self._reading() as conn:
-            oldest, newest = backtest.history_days(conn)
+            oldest, newest, activity = backtest.history_days(conn)
         if last is None:
             last = (newest or as_of_day(utc_now()) - dt.timedelta(days=1)) - dt.timedelta(days=horizon)
             if first is not None and first > last:
                 last = first
         if first is None:
-            first = min(last, max(oldest or last, last - dt.timedelta(days=BACKTEST_DAYS - 1)))
+            # Days scored over a window that reaches before the first recorded activity (a history written back
+            # further than the events imported) flag every customer: they would say nothing of churn.
+            start = max(oldest or last, last - dt.timedelta(days=BACKTEST_DAYS - 1))
+            if activity is not None:
+                start = max(start, activity + dt.timedelta(days=self.config.window_days - 1))
+            first = min(last, start)
         result = self.backtest(first, last, horizon, lead)
         suggestion = self.suggest_weights(first, last, horizon, result.observations)
         return {

@@ -79,7 +79,10 @@ _CHURNERS = text(
      ORDER BY ch.customer_id
     """  # noqa: S608 (constant fragments)
 )
-_DAYS = text("SELECT min(day), max(day) FROM score_history_days")
+_DAYS = text(
+    "SELECT (SELECT min(day) FROM score_history_days), (SELECT max(day) FROM score_history_days),"
+    "       (SELECT min(day) FROM customer_daily)"
+)
 # the sampled days' factor scores, or an even sample of them: one in `every`, by a hash of customer and day
 _FACTOR_ROWS = text(
     f"""{_OBSERVED.format(days=_SAMPLED_DAYS)}
@@ -128,10 +131,11 @@ class BacktestCounts:
     factor_step: int  # the factors' counts read every factor_step-th day of the range (1: every day)
 
 
-def history_days(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
-    """Return the first and last day the score history holds (None, None when it holds none)."""
-    first, last = conn.execute(_DAYS).one()
-    return first, last
+def history_days(conn: Connection) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
+    """Return the first and last day the score history holds (None, None when it holds none), and the first day of
+    recorded activity (None when there is none)."""
+    first, last, activity = conn.execute(_DAYS).one()
+    return first, last, activity
 
 
 def backtest_counts(conn: Connection, first: dt.date, last: dt.date, horizon: int, lead: int) -> BacktestCounts:

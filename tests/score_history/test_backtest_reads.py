@@ -142,3 +142,23 @@ def test_the_sample_data_gives_an_informative_backtest_and_suggested_weights(
     assert report["from"] == today - dt.timedelta(days=120)  # the first day of history
     assert suggested is not None and sum(suggested["weights"].values()) == 100
     assert suggested["held_out"] > 0 and suggested["trained_on"] > suggested["held_out"]
+
+
+def test_by_default_the_days_whose_window_reaches_before_the_first_activity_are_not_judged(
+    service: HealthService, today: dt.date
+) -> None:
+    # a history written back further than the activity recorded: its first days flag everyone, they say nothing
+    HistoryRecorder(service.engine, service.config, 90).write_missing(today)
+    began = today - dt.timedelta(days=70)
+    with service.engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM events WHERE type IN ('login', 'api_call', 'feature_use') AND occurred_at < :began"),
+            {"began": dt.datetime.combine(began, dt.time(), dt.UTC)},
+        )
+        conn.execute(text("SELECT customer_daily_rebuild()"))
+    report = service.backtest_report(None, None, horizon=30, lead=7)
+    assert report["from"] == began + dt.timedelta(days=service.config.window_days - 1)
+    assert report["to"] == today - dt.timedelta(days=31)
+    # a range asked for is judged as asked
+    asked = service.backtest_report(today - dt.timedelta(days=90), None, horizon=30, lead=7)
+    assert asked["from"] == today - dt.timedelta(days=90)
