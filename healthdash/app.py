@@ -273,7 +273,14 @@ def serve(settings: Settings | None = None) -> None:
     # large bodies are built apart from the database's threads, which a hanging database may hold
     builder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthdash-build")
     executor = ThreadPoolExecutor(max_workers=settings.db_pool_size, thread_name_prefix="healthdash-db")
-    service = HealthService(engine, settings.scoring)
+    reader = make_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+        autocommit=True,
+    )
+    service = HealthService(engine, settings.scoring, reader)
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
     limits = BodyLimits(settings.max_body_size, max(settings.max_batch_body_size, settings.max_body_size))
     board = ScoreBoard(service, executor, settings.cache_seconds)
@@ -329,4 +336,5 @@ def serve(settings: Settings | None = None) -> None:
         listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)
         builder.shutdown(wait=False, cancel_futures=True)
+        reader.dispose()
         engine.dispose()

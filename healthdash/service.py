@@ -38,9 +38,10 @@ Rescored = Callable[[ScoreTable, dt.date], None]  # a customer's fresh scores (s
 class HealthService:
     """Compute health scores and gather the evidence behind them."""
 
-    def __init__(self, engine: Engine, config: ScoringConfig) -> None:
+    def __init__(self, engine: Engine, config: ScoringConfig, reader: Engine | None = None) -> None:
         self.engine = engine
         self.config = config
+        self.reader = reader  # an engine of autocommit connections for reads (make_engine(autocommit=True)), if any
         self.rescored: list[Rescored] = []  # told of the customer's fresh scores after each recorded event
 
     def score_frame(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
@@ -58,6 +59,8 @@ class HealthService:
         Under READ COMMITTED every statement sees what was committed when it began, in a transaction or not; a
         single INSERT is atomic and durable on its own.
         """
+        if self.reader is not None:
+            return self.reader.connect()
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def _scores_on(self, conn: Connection, as_of: dt.datetime, customer_ids: Sequence[int] | None) -> ScoreTable:

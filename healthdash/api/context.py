@@ -73,7 +73,7 @@ class ApiContext:
     def __post_init__(self) -> None:
         self.access = Authenticator(self.people, self.run, bootstrap_tokens=self.tokens)
         self.activity = CommitGroup(self._record_activities)
-        self.history = HistoryReports(self.service.engine, self.service.config)
+        self.history = HistoryReports(self.service.engine, self.service.config, self.service.reader)
 
     def prepare_digest(self) -> None:
         """Start reading the recent history unless it is fresh or being read, without waiting for it."""

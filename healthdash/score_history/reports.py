@@ -22,8 +22,9 @@ WINDOWS = ("window_days", "invoice_window_days", "invoice_grace_days")  # the se
 class HistoryReports:
     """One customer's score history and its changes, read for the API."""
 
-    def __init__(self, engine: Engine, config: ScoringConfig) -> None:
+    def __init__(self, engine: Engine, config: ScoringConfig, reader: Engine | None = None) -> None:
         self.engine = engine
+        self.reader = reader  # autocommit connections for the reads, if any (see HealthService)
         self.config = config
         self._configs: dict[int, ScoringConfig] = {}
 
@@ -105,6 +106,8 @@ class HistoryReports:
         }
 
     def _reading(self) -> Connection:
+        if self.reader is not None:
+            return self.reader.connect()
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def _load(self, conn: Connection, config_ids: set[int]) -> dict[int, ScoringConfig]:
