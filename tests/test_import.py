@@ -3,15 +3,27 @@ its line and column."""
 
 from __future__ import annotations
 
+import collections
+import csv
+import datetime as dt
+import io
 import re
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from healthdash.clock import utc_now
 from healthdash.csv_import import BadRow
+from healthdash.db import imports
+from healthdash.db.database import create_database
 from healthdash.db.imports import import_csv
+from healthdash.db.writes import record_event
+from tests.conftest import _url_for, drop_database
 from tests.test_cli import run_cli
 
 
@@ -237,3 +249,87 @@ def test_a_file_of_events_may_hold_every_activity_and_outcome_type() -> None:
     from healthdash.vocabulary import ACTIVITY_TYPES, OUTCOME_TYPES
 
     assert set(EVENT_TYPES) == ACTIVITY_TYPES | OUTCOME_TYPES
+
+
+@pytest.fixture
+def twin_db_url(admin_url: str, template_db: str) -> Iterator[str]:
+    """A second private copy of the sample data, to record the same events another way."""
+    name = f"hd_test_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name, template=template_db)
+    yield _url_for(admin_url, name)
+    drop_database(admin_url, name)
+
+
+# What an import must leave exactly as the same events recorded one by one leave it (ids and recording times aside).
+DERIVED = {
+    "rollup": "SELECT customer_id, day, logins, api_calls, feature_uses, feature_mask FROM customer_daily",
+    "stale": "SELECT customer_id, since FROM score_history_stale",
+    "customers": "SELECT id, status, arr, renewal_date FROM customers",
+    "events": "SELECT customer_id, type, occurred_at, data, recorded_by FROM events",
+}
+
+
+def derived_state(url: str) -> dict[str, collections.Counter[tuple[object, ...]]]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return {
+                name: collections.Counter(tuple(map(repr, row)) for row in conn.execute(text(sql)))
+                for name, sql in DERIVED.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def test_an_import_leaves_the_rollup_and_every_derived_table_as_the_same_events_recorded_one_by_one(
+    fresh_db_url: str, twin_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Activity staged in several chunks and loaded with one statement at the end, outcomes between them: the daily
+    rollup, the score history's stale marks, the customers' records and the events equal those of a twin database
+    where each event was recorded on its own, as the API records it."""
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 4)  # several chunks, so that staging across them is exercised
+    a, b, c, d = active_customers(fresh_db_url)[:4]
+    now = utc_now().replace(microsecond=0)
+    today, closed = now - dt.timedelta(minutes=5), now - dt.timedelta(days=3, hours=2)
+    rows: list[tuple[int, str, dt.datetime, dict[str, object]]] = [
+        (a, "login", closed, {"user": 'Ann "the admin", ops'}),
+        (a, "login", closed, {}),
+        (a, "api_call", closed + dt.timedelta(hours=1), {"count": 250}),
+        (b, "feature_use", closed, {"feature": "reports"}),
+        (b, "feature_use", today, {"feature": "reports"}),
+        (b, "api_call", today, {"count": 1}),
+        (c, "login", today, {"user": "DOMAIN\\ann ünïcode"}),
+        (c, "login", today, {"user": "a\ttab, a\nline and\r\\n as text"}),
+        (a, "feature_use", closed - dt.timedelta(days=20), {"feature": "reports"}),
+        (c, "arr_changed", closed, {"arr": Decimal("51000.50")}),
+        (d, "api_call", closed - dt.timedelta(days=1), {"count": 1_000_000_000}),
+        (d, "churned", today, {"reason": "budget", "note": "cut, sadly"}),
+        (d, "login", today, {"user": "still, after churning"}),
+        (c, "renewed", today, {"renewal_date": dt.date(2028, 6, 30)}),
+        (a, "api_call", closed, {"count": 7}),
+    ]
+    lines = [EVENT_HEADER]
+    for customer, kind, when, data in rows:
+        arr, renewal = data.get("arr", ""), data.get("renewal_date", "")
+        values = [customer, kind, when.isoformat(), data.get("user", ""), data.get("feature", ""),
+                  data.get("count", ""), data.get("reason", ""), data.get("note", ""), renewal, arr]  # fmt: skip
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(values)
+        lines.append(out.getvalue())
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    try:
+        assert import_csv(engine, write(tmp_path, "events.csv", lines)).rows == len(rows)
+    finally:
+        engine.dispose()
+    twin = create_engine(twin_db_url, poolclass=NullPool)
+    try:
+        for customer, kind, when, data in rows:
+            with twin.begin() as conn:
+                record_event(conn, customer, kind, when, data)
+    finally:
+        twin.dispose()
+    imported, recorded = derived_state(fresh_db_url), derived_state(twin_db_url)
+    assert imported["rollup"] == recorded["rollup"]
+    assert imported["stale"] == recorded["stale"] and imported["stale"]  # the closed days are marked to restate
+    assert imported["customers"] == recorded["customers"]
+    assert imported["events"] == recorded["events"]
