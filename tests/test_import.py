@@ -3,7 +3,6 @@ its line and column."""
 
 from __future__ import annotations
 
-import collections
 import csv
 import datetime as dt
 import io
@@ -265,16 +264,21 @@ DERIVED = {
     "rollup": "SELECT customer_id, day, logins, api_calls, feature_uses, feature_mask FROM customer_daily",
     "stale": "SELECT customer_id, since FROM score_history_stale",
     "customers": "SELECT id, status, arr, renewal_date FROM customers",
-    "events": "SELECT customer_id, type, occurred_at, data, recorded_by FROM events",
+    # a customer's events of one moment in the order of their ids, as the events page lists them: the file's order
+    # among the activity and among the outcomes (an import records the outcomes first)
+    "events": "SELECT customer_id, type, occurred_at, data, recorded_by FROM events "
+    "ORDER BY customer_id, occurred_at, type IN ('login', 'api_call', 'feature_use'), id",
 }
 
 
-def derived_state(url: str) -> dict[str, collections.Counter[tuple[object, ...]]]:
+def derived_state(url: str) -> dict[str, list[tuple[str, ...]]]:
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
             return {
-                name: collections.Counter(tuple(map(repr, row)) for row in conn.execute(text(sql)))
+                name: sorted(tuple(map(repr, row)) for row in conn.execute(text(sql)))
+                if name != "events"
+                else [tuple(map(repr, row)) for row in conn.execute(text(sql))]
                 for name, sql in DERIVED.items()
             }
     finally:

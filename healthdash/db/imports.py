@@ -36,14 +36,16 @@ _UNKNOWN = text(
 _TAKEN = text("SELECT external_id FROM customers WHERE external_id = ANY(CAST(:keys AS text[]))")
 # The activity of the file as it is checked, its data still in the file's columns (text, empty when not given).
 _STAGE = text(
-    'CREATE TEMPORARY TABLE import_events (customer_id bigint, type text, occurred_at timestamptz, "user" text, '
-    "feature text, count text) ON COMMIT DROP"
+    "CREATE TEMPORARY TABLE import_events (line bigint, customer_id bigint, type text, occurred_at timestamptz, "
+    '"user" text, feature text, count text) ON COMMIT DROP'
 )
-_STAGED = ("customer_id", "type", "occurred_at", "user", "feature", "count")
-_COPY_STAGED = 'COPY import_events (customer_id, type, occurred_at, "user", feature, count) FROM STDIN'
+_STAGED = ("customer_id", "type", "occurred_at", "user", "feature", "count")  # after the line
+_COPY_STAGED = 'COPY import_events (line, customer_id, type, occurred_at, "user", feature, count) FROM STDIN'
 # COPY's text format: a backslash, a tab, a line feed or a carriage return inside a value is written escaped
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-# One statement for all of it, so that the triggers on events run once; a type's data as the API stores it.
+# One statement for all of it, so that the triggers on events run once; a type's data as the API stores it. A
+# customer's activity of one moment keeps the file's order in its ids, as when recorded one by one (the outcomes,
+# recorded as they are checked, come before it).
 _INSERT_STAGED = text(
     """
     INSERT INTO events (customer_id, type, occurred_at, data)
@@ -53,7 +55,7 @@ _INSERT_STAGED = text(
                 WHEN type = 'api_call' THEN jsonb_build_object('count', CAST(count AS bigint))
                 ELSE '{}'::jsonb END
       FROM import_events
-     ORDER BY customer_id, occurred_at
+     ORDER BY customer_id, occurred_at, line
     """
 )
 # Memory for that statement's sort of the file's rows and the triggers' tables of them (a million events take about
@@ -88,7 +90,7 @@ def import_csv(engine: Engine, path: Path, progress: TextIO | None = None, keep:
                 check_events(chunk, first_line, catalogue)
                 _known_customers(conn, chunk, first_line)
                 outcomes = chunk["type"].isin(sorted(OUTCOME_TYPES))
-                _stage(conn, chunk[~outcomes])
+                _stage(conn, chunk[~outcomes], first_line)
                 _record_outcomes(conn, chunk[outcomes], first_line)
             else:
                 check_customers(chunk, first_line)
@@ -141,9 +143,10 @@ def _record_outcomes(conn: Connection, rows: pd.DataFrame, first_line: int) -> N
             raise BadRow(first_line + int(position), column if column in row else "type", str(exc)) from None
 
 
-def _stage(conn: Connection, chunk: pd.DataFrame) -> None:
-    """COPY checked activity rows into the staging table, in COPY's text format built column by column."""
-    columns = [_column_values(chunk, name).tolist() for name in _STAGED]
+def _stage(conn: Connection, chunk: pd.DataFrame, first_line: int) -> None:
+    """COPY checked activity rows with their lines into the staging table, in COPY's text format."""
+    lines = (chunk.index.to_numpy() + first_line).astype(str).tolist()
+    columns = [lines, *(_column_values(chunk, name).tolist() for name in _STAGED)]
     buffer = io.StringIO("".join(line + "\n" for line in map("\t".join, zip(*columns, strict=True))))
     cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
