@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,12 +15,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from healthdash.clock import utc_now
 from healthdash.csv_import import BadRow
 from healthdash.db import imports
 from healthdash.db.database import create_database
+from healthdash.db.engine import make_engine
 from healthdash.db.imports import import_csv
 from healthdash.db.writes import record_event
 from tests.conftest import _url_for, drop_database
@@ -337,3 +340,46 @@ def test_an_import_leaves_the_rollup_and_every_derived_table_as_the_same_events_
     assert imported["stale"] == recorded["stale"] and imported["stale"]  # the closed days are marked to restate
     assert imported["customers"] == recorded["customers"]
     assert imported["events"] == recorded["events"]
+
+
+def test_the_load_of_the_activity_is_not_cut_by_the_statement_timeout_but_a_wait_for_a_lock_is(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    """The statement that moves a file's activity into the events grows with the file: the connection's statement
+    timeout (meant for a statement stuck behind a lock) does not limit it, and a wait for a lock stays bounded by it."""
+    a = active_customers(fresh_db_url)[0]
+    path = write(tmp_path, "events.csv", [SOME_COLUMNS, f"{a},api_call,2026-11-02T09:00:00Z,5,,,,"])
+    admin = create_engine(fresh_db_url, poolclass=NullPool)
+    engine = make_engine(fresh_db_url, pool_size=1, statement_timeout=1.5)
+    try:
+        with admin.begin() as conn:  # what the load statement runs under, seen by a trigger of its own
+            conn.execute(text("CREATE TABLE load_settings (statement_timeout text, lock_timeout text)"))
+            conn.execute(
+                text(
+                    "CREATE FUNCTION note_load_settings() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "INSERT INTO load_settings VALUES (current_setting('statement_timeout'), "
+                    "current_setting('lock_timeout')); RETURN NULL; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER note_load_settings AFTER INSERT ON events "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION note_load_settings()"
+                )
+            )
+        import_csv(engine, path)
+        with admin.connect() as conn:
+            seen = conn.execute(text("SELECT statement_timeout, lock_timeout FROM load_settings")).all()
+        assert [tuple(row) for row in seen] == [("0", "1500ms")]
+        with admin.connect() as holder, holder.begin():  # another transaction holds the customer's day in the rollup
+            holder.execute(
+                text(f"SELECT 1 FROM customer_daily WHERE customer_id = {a} AND day = '2026-11-02' FOR UPDATE")
+            )
+            began = time.monotonic()
+            with pytest.raises(OperationalError, match="lock timeout"):
+                import_csv(engine, path)
+            assert time.monotonic() - began < 30
+    finally:
+        engine.dispose()
+        admin.dispose()
+    assert count(fresh_db_url, "SELECT count(*) FROM load_settings") == 1

@@ -58,9 +58,15 @@ _INSERT_STAGED = text(
      ORDER BY customer_id, occurred_at, line
     """
 )
-# Memory for that statement's sort of the file's rows and the triggers' tables of them (a million events take about
-# 100 MB to sort): in memory rather than in temporary files. For the rest of the import's transaction only.
-_SORT_MEMORY = text("SET LOCAL work_mem = '256MB'")
+# For that statement, for the rest of the import's transaction only: memory for its sort of the file's rows and the
+# triggers' tables of them (a million events take about 100 MB to sort), in memory rather than in temporary files;
+# and no limit to its time, which grows with the file (a million events take 10 to 30 s on two busy cores), while a
+# wait for a lock stays bounded by the connection's statement timeout.
+_LOAD_SETTINGS = (
+    text("SET LOCAL work_mem = '256MB'"),
+    text("SELECT set_config('lock_timeout', current_setting('statement_timeout'), true)"),
+    text("SET LOCAL statement_timeout = 0"),
+)
 _DEFAULTS = {"industry": "other", "region": "emea", "arr": "0"}
 
 
@@ -99,7 +105,9 @@ def import_csv(engine: Engine, path: Path, progress: TextIO | None = None, keep:
             rows += len(chunk)
             bar.update(len(chunk))
         if kind == "events":
-            conn.execute(_SORT_MEMORY)
+            bar.set_postfix_str("storing the activity", refresh=True)
+            for setting in _LOAD_SETTINGS:
+                conn.execute(setting)
             conn.execute(_INSERT_STAGED)
         if not keep:
             transaction.rollback()
