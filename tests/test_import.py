@@ -383,3 +383,28 @@ def test_the_load_of_the_activity_is_not_cut_by_the_statement_timeout_but_a_wait
         engine.dispose()
         admin.dispose()
     assert count(fresh_db_url, "SELECT count(*) FROM load_settings") == 1
+
+
+def test_the_first_bad_row_is_named_when_a_later_chunk_is_bad_too(
+    fresh_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are read and checked ahead while the one before is loaded: a row the database refuses (an unknown
+    customer, an outcome the record refuses) is still named before a badly written row in a later chunk."""
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    a = active_customers(fresh_db_url)[0]
+    later = [f"{a},login,2026-11-02T10:00:00Z,,,,,", "1,login,yesterday,,,,,"]  # the second chunk: line 5 is bad
+    cases = [
+        ([f"{a},login,2026-11-02T08:00:00Z,,,,,", "999999,login,2026-11-02T09:00:00Z,,,,,"], 3, "customer_id"),
+        ([f"{a},churned,2026-11-02T08:00:00Z,,budget,,,", f"{a},churned,2026-11-02T09:00:00Z,,other,,,"], 3, "type"),
+        ([f"{a},login,2026-11-02T08:00:00Z,,,,,", f"{a},login,2026-11-02T09:00:00Z,,,,,"], 5, "occurred_at"),
+    ]
+    before = count(fresh_db_url, "SELECT count(*) FROM events")
+    engine = create_engine(fresh_db_url, poolclass=NullPool)
+    try:
+        for first, line, column in cases:
+            with pytest.raises(BadRow) as refused:
+                import_csv(engine, write(tmp_path, "events.csv", [SOME_COLUMNS, *first, *later]))
+            assert (refused.value.line, refused.value.column) == (line, column)
+    finally:
+        engine.dispose()
+    assert count(fresh_db_url, "SELECT count(*) FROM events") == before

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -91,15 +92,13 @@ def import_csv(engine: Engine, path: Path, progress: TextIO | None = None, keep:
         catalogue = {r[0] for r in conn.execute(text("SELECT key FROM features"))}
         if kind == "events":
             conn.execute(_STAGE)
-        for first_line, chunk in _chunks(path):
+        for first_line, chunk in _checked(path, kind, catalogue):
             if kind == "events":
-                check_events(chunk, first_line, catalogue)
                 _known_customers(conn, chunk, first_line)
                 outcomes = chunk["type"].isin(sorted(OUTCOME_TYPES))
                 _stage(conn, chunk[~outcomes], first_line)
                 _record_outcomes(conn, chunk[outcomes], first_line)
             else:
-                check_customers(chunk, first_line)
                 _free_external_ids(conn, chunk, first_line)
                 _copy(conn, f"customers ({', '.join(_customer_rows(chunk).columns)})", _customer_rows(chunk))
             rows += len(chunk)
@@ -116,10 +115,36 @@ def import_csv(engine: Engine, path: Path, progress: TextIO | None = None, keep:
 
 def _chunks(path: Path) -> Iterator[tuple[int, pd.DataFrame]]:
     line = 2
-    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], chunksize=CHUNK_ROWS)
-    for chunk in reader:
-        yield line, chunk.reset_index(drop=True)
-        line += len(chunk)
+    with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], chunksize=CHUNK_ROWS) as reader:
+        for chunk in reader:
+            yield line, chunk.reset_index(drop=True)
+            line += len(chunk)
+
+
+def _checked(path: Path, kind: str, catalogue: set[str]) -> Iterator[tuple[int, pd.DataFrame]]:
+    """The file's chunks, each read and checked in a thread of its own while the caller loads the one before (the
+    parser and the checks leave Python's lock while they work); a bad row is raised when the caller reaches its
+    chunk, after every row before it has been loaded, so the first bad row of the file is the one named."""
+    chunks = _chunks(path)
+
+    def read_and_check() -> tuple[int, pd.DataFrame] | None:
+        item = next(chunks, None)
+        if item is not None:
+            first_line, chunk = item
+            if kind == "events":
+                check_events(chunk, first_line, catalogue)
+            else:
+                check_customers(chunk, first_line)
+        return item
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            ahead = reader.submit(read_and_check)
+            while (item := ahead.result()) is not None:
+                ahead = reader.submit(read_and_check)
+                yield item
+    finally:
+        chunks.close()  # the file, once the thread has let go of it
 
 
 def _known_customers(conn: Connection, chunk: pd.DataFrame, first_line: int) -> None:
