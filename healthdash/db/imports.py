@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +113,7 @@ def import_csv(engine: Engine, path: Path, progress: TextIO | None = None, keep:
     return Imported(kind, rows)
 
 
-def _chunks(path: Path) -> Iterator[tuple[int, pd.DataFrame]]:
+def _chunks(path: Path) -> Generator[tuple[int, pd.DataFrame], None, None]:
     line = 2
     with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], chunksize=CHUNK_ROWS) as reader:
         for chunk in reader:
