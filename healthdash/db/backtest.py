@@ -6,9 +6,12 @@ churn fell in (D, D + horizon]. Only the history row of day D judges day D: noth
 back-dated event restates the days from its own on, never the days before).
 
 At 100,000 customers a range of 180 days holds 16.5 million customer-days. The churns are found through a partial
-index of the `churned` events; the score figures count every customer-day in one parallel pass; the per-factor counts
-and the rows the weights are fitted on read every customer-day up to FACTOR_DAYS_READ of them, and beyond that every
-k-th day of the range (a customer's neighbouring days are nearly the same observation), in one pass over those days.
+index of the `churned` events; a customer-day finds its customer's ARR and churn day by subscript of two arrays
+indexed by customer id, built once per statement, instead of a join per row. The score figures count every
+customer-day in one parallel pass, their ARR summed in whole cents (exact below 2^53 cents, about 90 trillion
+dollar-days, so the sums do not depend on the order the workers add them in); the per-factor counts and the rows the
+weights are fitted on read every customer-day up to FACTOR_DAYS_READ of them, and beyond that every k-th day of the
+range (a customer's neighbouring days are nearly the same observation), in one pass over those days.
 """
 
 from __future__ import annotations
@@ -29,32 +32,56 @@ _CHURN = """
         SELECT customer_id, min((occurred_at AT TIME ZONE 'UTC')::date) AS day
           FROM events WHERE type = 'churned' GROUP BY customer_id
     )"""
+# Each customer's ARR (in cents, exact in a float8) and churn day ('infinity': none), in two arrays indexed by the
+# customer's id: a row of the history finds its customer's by subscript, for a fraction of what a hash join with
+# customers and the churns costs per row (16.5 million rows: 6.3 s of one backend against 14.1 s). Customer ids are
+# an identity from 1, so the arrays hold about one slot per customer (12 bytes each: 1.2 MB at 100,000 customers).
+_LOOKUP = """
+    lookup AS (
+        SELECT array_agg(coalesce(c.arr * 100, 0)::float8 ORDER BY g.id) AS arr_cents,
+               array_agg(coalesce(ch.day, 'infinity') ORDER BY g.id) AS churn_day
+          FROM generate_series(1, (SELECT max(id) FROM customers)) AS g (id)
+          LEFT JOIN customers c ON c.id = g.id
+          LEFT JOIN churn ch ON ch.customer_id = g.id
+    )"""
 _OBSERVED = f"""
-    WITH {_CHURN},
-    observed AS (
-        SELECT h.*, c.arr::float8 AS arr, {FLAGGED} AS flagged,
-               coalesce(ch.day <= h.day + :horizon, false) AS churned
+    WITH {_CHURN},{_LOOKUP},
+    customer_day AS (
+        SELECT h.*, (SELECT arr_cents FROM lookup)[h.customer_id] AS arr_cents,
+               (SELECT churn_day FROM lookup)[h.customer_id] AS churn_day
           FROM score_history h
-          JOIN customers c ON c.id = h.customer_id
-          LEFT JOIN churn ch ON ch.customer_id = h.customer_id
-         WHERE {{days}} AND h.score IS NOT NULL AND (ch.day IS NULL OR ch.day > h.day)
+         WHERE {{days}} AND h.score IS NOT NULL
+    ),
+    observed AS (
+        SELECT h.*, {FLAGGED} AS flagged, h.churn_day <= h.day + :horizon AS churned
+          FROM customer_day h
+         WHERE h.churn_day > h.day
     )"""  # noqa: S608 (constant fragments)
 _EVERY_DAY = "h.day BETWEEN :first AND :last"
 _SAMPLED_DAYS = "h.day = ANY (CAST(:days AS date[]))"  # the block range index on day reads only those days
 _SCORES = text(
     f"""{_OBSERVED.format(days=_EVERY_DAY)}
-    SELECT round(score * 10)::int AS bin, churned, flagged, count(*) AS count, coalesce(sum(arr), 0) AS arr
+    SELECT round(score * 10)::int AS bin, churned, flagged, count(*) AS count,
+           coalesce(sum(arr_cents), 0) / 100 AS arr
       FROM observed GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     """  # noqa: S608 (constant fragments)
 )
-# each factor's score bins by churned, in one pass: each customer-day gives a row per factor that applies
+# Each factor's score bins by churned, in one pass: one grouping set per factor (each customer-day counted once in
+# each, a set's other factors' bins left null), the groups of a factor that does not apply (null bin) then dropped.
+# Half the CPU of a row per factor and customer-day grouped by factor name (2.3 s against 4.6 s over 2.75 million).
 _FACTORS = text(
-    f"""{_OBSERVED.format(days=_SAMPLED_DAYS)}
-    SELECT f.factor, round(f.score * 10)::int AS bin, o.churned, count(*) AS count
-      FROM observed o
-     CROSS JOIN LATERAL (VALUES {", ".join(f"('{key}', o.{key})" for key in FACTOR_KEYS)}) AS f (factor, score)
-     WHERE f.score IS NOT NULL
-     GROUP BY 1, 2, 3"""  # noqa: S608 (the factor keys)
+    f"""{_OBSERVED.format(days=_SAMPLED_DAYS)},
+    binned AS (
+        SELECT {", ".join(f"round({key} * 10)::int AS {key}" for key in FACTOR_KEYS)}, churned FROM observed
+    ),
+    counted AS (
+        SELECT {", ".join(FACTOR_KEYS)}, churned, count(*) AS count
+          FROM binned GROUP BY GROUPING SETS ({", ".join(f"({key}, churned)" for key in FACTOR_KEYS)})
+    )
+    SELECT f.factor, f.bin, c.churned, c.count
+      FROM counted c
+     CROSS JOIN LATERAL (VALUES {", ".join(f"('{key}', c.{key})" for key in FACTOR_KEYS)}) AS f (factor, bin)
+     WHERE f.bin IS NOT NULL"""  # noqa: S608 (the factor keys)
 )
 # The churners' days before their churn, in one pass over the range joined to the churns (not an index probe per
 # churner: at 17,000 churners those read a heap page per customer-day).
@@ -86,7 +113,7 @@ _DAYS = text(
 # the sampled days' factor scores, or an even sample of them: one in `every`, by a hash of customer and day
 _FACTOR_ROWS = text(
     f"""{_OBSERVED.format(days=_SAMPLED_DAYS)}
-    SELECT day - CAST(:first AS date) AS day, {", ".join(FACTOR_KEYS)}, churned, arr
+    SELECT day - CAST(:first AS date) AS day, {", ".join(FACTOR_KEYS)}, churned, arr_cents / 100 AS arr
       FROM observed
      WHERE mod(customer_id * 7919 + (day - DATE '2000-01-01') * 104729, :every) = 0
     """  # noqa: S608 (constant fragments)

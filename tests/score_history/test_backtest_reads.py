@@ -82,6 +82,27 @@ def test_a_small_history_gives_the_figures_worked_by_hand(service: HealthService
     assert (shorter.true_positives, shorter.false_negatives, shorter.true_negatives) == (3, 0, 4)
 
 
+def test_a_customer_far_past_the_others_ids_is_judged_alike(service: HealthService) -> None:
+    """Customer ids have gaps (deleted customers, rolled back imports): customer 3 of the worked example, moved to id
+    5,000 with its history, churn and ARR, gives the same figures."""
+    build_history(service.engine)
+    with service.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, name, segment, plan, seats, arr) "
+                "SELECT 5000, name || ' (moved)', segment, plan, seats, arr FROM customers WHERE id = 3"
+            )
+        )
+        for table in ("score_history", "events"):
+            conn.execute(text(f"UPDATE {table} SET customer_id = 5000 WHERE customer_id = 3"))
+    result = service.backtest(day(1), day(3), horizon=10, lead=3)
+    confusion = (result.true_positives, result.false_positives, result.false_negatives, result.true_negatives)
+    assert confusion == (3, 3, 1, 3)
+    assert result.arr_precision == pytest.approx(2500 / 2800) and result.arr_recall == pytest.approx(2500 / 3500)
+    assert (result.churners, result.churners_flagged_ahead, result.median_lead_days) == (2, 1, 2.0)
+    assert result.arr_share_flagged_ahead == pytest.approx(1000 / 1500)
+
+
 def test_a_large_range_reads_the_factors_on_every_kth_day_and_says_so(
     service: HealthService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
