@@ -54,7 +54,7 @@ from benchmarks.report import (
     ScaleResult,
 )
 from healthdash.access import SESSION_COOKIE, Authenticator, People
-from healthdash.analysis import Session
+from healthdash.analysis import connect
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
 from healthdash.score_history import HistoryRecorder
@@ -204,7 +204,7 @@ def measure_rescore(engine: Engine, say: Say) -> dict[str, float]:
 
 def measure_analysis(url: str, say: Say, repeats: int = 5, seed: int = 3) -> dict[str, float]:
     """Time what an analyst's notebook asks most: every score, and raw events of one or 100 customers' 90 days."""
-    session = Session(create_engine(url, pool_size=1))
+    session = connect(url)  # as an analyst opens one: its two connections read the profiles beside the scores
     try:
         ids = session.customers().index.to_numpy()
         rng = random.Random(seed)
