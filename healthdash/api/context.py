@@ -160,7 +160,7 @@ class ApiContext:
 
         Readers that arrive while it is built wait for the same build; a build that failed is tried again next time.
         """
-        built: asyncio.Future[T] = snapshot.view(key, lambda: asyncio.ensure_future(self._build(build, *args)))
+        built: asyncio.Future[T] = snapshot.view(key, lambda: asyncio.ensure_future(self.build(build, *args)))
         try:
             return await asyncio.shield(built)
         finally:
@@ -198,7 +198,9 @@ class ApiContext:
         health = self.service.customer_health(customer_id, as_of, events_limit, events_offset, signals)
         return None if health is None else jsonio.dumps(health)
 
-    async def _build(self, build: Callable[..., T], *args: Any) -> T:
+    async def build(self, build: Callable[..., T], *args: Any) -> T:
+        """Run CPU-heavy work (a large body built, or validated) apart from the event loop and the database's threads
+        (when the server has builder threads)."""
         executor = self.builder or self.executor
         return await asyncio.get_running_loop().run_in_executor(executor, build, *args)
 
