@@ -3,6 +3,7 @@ template database, per-test copies for tests that write, and a real healthdash s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -114,22 +115,27 @@ def template_db(admin_url: str) -> Iterator[str]:
     drop_database(admin_url, name)
 
 
-@pytest.fixture(scope="session")
-def sample_db_url(admin_url: str, template_db: str) -> Iterator[str]:
-    """URL of a session-wide copy of the sample data, for tests that only read."""
-    name = f"hd_read_{uuid.uuid4().hex[:8]}"
+@contextlib.contextmanager
+def sample_copy(admin_url: str, template_db: str, prefix: str = "hd_test") -> Iterator[str]:
+    """Yield the URL of a new copy of the sample data; drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     create_database(admin_url, name, template=template_db)
     yield _url_for(admin_url, name)
     drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def sample_db_url(admin_url: str, template_db: str) -> Iterator[str]:
+    """URL of a session-wide copy of the sample data, for tests that only read."""
+    with sample_copy(admin_url, template_db, "hd_read") as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_db_url(admin_url: str, template_db: str) -> Iterator[str]:
     """URL of a private copy of the sample data, for a test that writes."""
-    name = f"hd_test_{uuid.uuid4().hex[:8]}"
-    create_database(admin_url, name, template=template_db)
-    yield _url_for(admin_url, name)
-    drop_database(admin_url, name)
+    with sample_copy(admin_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,11 +20,10 @@ from sqlalchemy.pool import NullPool
 from healthdash.clock import utc_now
 from healthdash.csv_import import BadRow
 from healthdash.db import imports
-from healthdash.db.database import create_database
 from healthdash.db.engine import make_engine
 from healthdash.db.imports import import_csv
 from healthdash.db.writes import record_event
-from tests.conftest import _url_for, drop_database
+from tests.conftest import sample_copy
 from tests.test_cli import run_cli
 
 
@@ -256,10 +254,8 @@ def test_a_file_of_events_may_hold_every_activity_and_outcome_type() -> None:
 @pytest.fixture
 def twin_db_url(admin_url: str, template_db: str) -> Iterator[str]:
     """A second private copy of the sample data, to record the same events another way."""
-    name = f"hd_test_{uuid.uuid4().hex[:8]}"
-    create_database(admin_url, name, template=template_db)
-    yield _url_for(admin_url, name)
-    drop_database(admin_url, name)
+    with sample_copy(admin_url, template_db) as url:
+        yield url
 
 
 # What an import must leave exactly as the same events recorded one by one leave it (ids and recording times aside).

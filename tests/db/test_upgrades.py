@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from healthdash.db.database import INIT_SQL, UPGRADES, DatabaseSetupError, create_database, upgrade_schema
 from healthdash.score_history import HistoryRecorder
 from healthdash.scoring import ScoringConfig
-from tests.conftest import _url_for, drop_database
+from tests.conftest import _url_for, drop_database, sample_copy
 
 # What a database loaded before each upgrade lacked: taking these away turns a new database into an old one.
 BEFORE = {
@@ -93,10 +93,8 @@ def run(url: str, sql: str) -> list[tuple[object, ...]]:
 
 @pytest.fixture
 def copy_url(admin_url: str, template_db: str) -> Iterator[str]:
-    name = f"hd_upgrade_{uuid.uuid4().hex[:8]}"
-    create_database(admin_url, name, template=template_db)
-    yield _url_for(admin_url, name)
-    drop_database(admin_url, name)
+    with sample_copy(admin_url, template_db, "hd_upgrade") as url:
+        yield url
 
 
 def test_init_sql_lists_every_upgrade_it_holds() -> None:
