@@ -30,34 +30,58 @@ EVENT_ROWS = """ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
            WITH ORDINALITY AS e (customer_id, type, occurred_at, data, recorded_by, n)"""
 
 # Activity (a login, API calls, a feature used: ACTIVITY_TYPES) touches no other record: one statement checks and
-# stores it.
+# stores it, and audits the events that someone recorded (the k-th event accepted is the k-th stored: identities are
+# drawn in the order rows are inserted).
 _INSERT_ACTIVITIES = text(
-    f"""
-    INSERT INTO events (customer_id, type, occurred_at, data, recorded_by)
-    SELECT e.customer_id, e.type, e.occurred_at, e.data, e.recorded_by
-      FROM {EVENT_ROWS}
-     WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = e.customer_id)
-       AND (e.type <> 'feature_use' OR EXISTS (SELECT 1 FROM features f WHERE f.key = e.data ->> 'feature'))
-     ORDER BY e.n
-    RETURNING id, customer_id, type, occurred_at, data, recorded_at, recorded_by
-    """  # noqa: S608 (a constant fragment)
+    """
+    WITH accepted AS MATERIALIZED (
+        SELECT e.customer_id, e.type, e.occurred_at, e.data, e.recorded_by, e.address, e.n
+          FROM ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
+                          AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb, recorded_by text,
+                              address text))
+               WITH ORDINALITY AS e (customer_id, type, occurred_at, data, recorded_by, address, n)
+         WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = e.customer_id)
+           AND (e.type <> 'feature_use' OR EXISTS (SELECT 1 FROM features f WHERE f.key = e.data ->> 'feature'))
+    ), stored AS (
+        INSERT INTO events (customer_id, type, occurred_at, data, recorded_by)
+        SELECT customer_id, type, occurred_at, data, recorded_by FROM accepted ORDER BY n
+        RETURNING id, customer_id, type, occurred_at, data, recorded_at, recorded_by
+    ), audited AS (
+        INSERT INTO audit_log (actor, action, target, detail, address)
+        SELECT a.recorded_by, 'event.record', 'customer ' || s.customer_id,
+               jsonb_build_object('event_id', s.id, 'type', s.type), a.address
+          FROM (SELECT id, customer_id, type, row_number() OVER (ORDER BY id) AS k FROM stored) AS s
+          JOIN (SELECT recorded_by, address, row_number() OVER (ORDER BY n) AS k FROM accepted) AS a USING (k)
+         WHERE a.recorded_by IS NOT NULL
+         ORDER BY s.id
+    )
+    SELECT * FROM stored ORDER BY id
+    """
 )
 
 
-def event_rows(events: Iterable[Activity], authors: Sequence[Author | None] = ()) -> str:
-    """Encode events (customer, type, when, data) and who records each as the JSON array that EVENT_ROWS reads."""
+def event_rows(events: Iterable[Activity], authors: Sequence[Author | None] = (), addresses: bool = False) -> str:
+    """Encode events (customer, type, when, data) and who records each (and from where, with `addresses`) as the
+    JSON array that EVENT_ROWS reads."""
     who = list(authors)
-    return to_json(
-        [
-            {"customer_id": c, "type": t, "occurred_at": w, "data": d, "recorded_by": _actor(who, i)}
-            for i, (c, t, w, d) in enumerate(events)
-        ]
-    ).decode()
+    rows = [
+        {"customer_id": c, "type": t, "occurred_at": w, "data": d, "recorded_by": _actor(who, i)}
+        for i, (c, t, w, d) in enumerate(events)
+    ]
+    if addresses:
+        for i, row in enumerate(rows):
+            row["address"] = _address(who, i)
+    return to_json(rows).decode()
 
 
 def _actor(authors: Sequence[Author | None], i: int) -> str | None:
     author = authors[i] if i < len(authors) else None
     return None if author is None else author.actor[:200]
+
+
+def _address(authors: Sequence[Author | None], i: int) -> str | None:
+    author = authors[i] if i < len(authors) else None
+    return None if author is None else author.address
 
 
 def record_activities(
@@ -68,8 +92,8 @@ def record_activities(
 
     Return, event by event, the stored event, None for an unknown customer, or EventRejected for an unknown feature.
     """
-    rows = conn.execute(_INSERT_ACTIVITIES, {"events": event_rows(events, authors)}).mappings()
-    stored = sorted((dict(r) for r in rows), key=lambda r: r["id"])
+    rows = conn.execute(_INSERT_ACTIVITIES, {"events": event_rows(events, authors, addresses=True)}).mappings()
+    stored = [dict(r) for r in rows]  # in the events' order, without those refused
     results: list[dict[str, Any] | EventRejected | None] = []
     missing: list[int] = []
     for i, (customer_id, event_type, occurred_at, data) in enumerate(events):
@@ -77,7 +101,7 @@ def record_activities(
         if row is not None and (row["customer_id"], row["type"], row["occurred_at"], row["data"]) == (
             customer_id, event_type, occurred_at, data
         ) and row["recorded_by"] == _actor(authors, i):  # fmt: skip
-            results.append(stored.pop(0))  # rows come back in the events' order, without those refused
+            results.append(stored.pop(0))
         else:
             results.append(None)
             missing.append(i)
@@ -87,7 +111,6 @@ def record_activities(
             if events[i][0] in known:
                 feature = events[i][3].get("feature")
                 results[i] = EventRejected("data.feature", f"unknown feature {feature!r}; see the feature catalogue")
-    audit_recorded(conn, [(r, authors[i]) for i, r in enumerate(results) if isinstance(r, dict) and i < len(authors)])
     return results
 
 
