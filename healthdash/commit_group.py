@@ -1,62 +1,89 @@
 """Doing the work of concurrent requests together: whatever queued while a group ran forms the next group.
 
-Each request hands in its item and awaits its own result. Only one group runs at a time; items that arrive meanwhile
-wait, without holding a thread or a database connection, and run as the next group. A group costs about as much as
-one item (one statement, one durable commit), so the more requests arrive at once, the less each one costs: the
-throughput grows with the number of writers instead of being capped by the number of threads.
+Each request hands in its item and awaits its own result. Only one group runs at a time, in a thread of the pool;
+items that arrive meanwhile wait, without holding a thread or a database connection, and the same thread runs them
+as the next group as soon as the group before it is done, without going back through the event loop (which may be
+busy with the answers and the next requests). A group costs about as much as one item (one statement, one durable
+commit), so the more requests arrive at once, the less each one costs: the throughput grows with the number of
+writers instead of being capped by the number of threads.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-GroupRun = Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]]
+GroupRun = Callable[[Sequence[T]], Sequence[R | BaseException]]
+Waiting = list[tuple[T, asyncio.Future[R]]]
 
 
 class CommitGroup(Generic[T, R]):
-    """Run items of concurrent coroutines in groups with `run(items)`: one result or exception per item."""
+    """Run items of concurrent coroutines in groups with the blocking `run(items)`, in `executor`: one result or
+    exception per item."""
 
-    def __init__(self, run: GroupRun[T, R], largest: int = 256) -> None:
+    def __init__(self, run: GroupRun[T, R], executor: Executor, largest: int = 256) -> None:
         self._run = run
+        self._executor = executor
         self._largest = largest
-        self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._draining: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self._queue: Waiting[T, R] = []
+        self._draining = False
 
     async def submit(self, item: T) -> R:
         """Return the result of one item, run in a group with whatever else is waiting (raise its exception)."""
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._draining is None:
-            self._draining = asyncio.create_task(self._drain())
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        with self._lock:
+            self._queue.append((item, future))
+            start, self._draining = not self._draining, True
+        if start:
+            try:
+                self._executor.submit(self._drain, loop)
+            except RuntimeError:  # the pool is shut down: the server stops
+                with self._lock:
+                    self._queue.clear()
+                    self._draining = False
+                raise
         return await future
 
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                group, self._queue = self._queue[: self._largest], self._queue[self._largest :]
-                await self._run_group(group)
-        finally:
-            self._draining = None
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run group after group in this thread while items wait; hand each group's results to the event loop."""
+        while True:
+            with self._lock:
+                group = self._queue[: self._largest]
+                del self._queue[: self._largest]
+                if not group:
+                    self._draining = False
+                    return
+            outcome: Sequence[R | BaseException] | Exception
+            try:
+                outcome = self._run([item for item, _ in group])
+                if len(outcome) != len(group):
+                    raise RuntimeError(f"a group of {len(group)} items gave {len(outcome)} results")
+            except Exception as exc:  # the whole group failed: each of its requests learns why
+                outcome = exc
+            try:
+                loop.call_soon_threadsafe(_deliver, group, outcome)
+            except RuntimeError:  # the event loop is closed: nobody waits any more
+                with self._lock:
+                    self._queue.clear()
+                    self._draining = False
+                return
 
-    async def _run_group(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
-        try:
-            results = await self._run([item for item, _ in group])
-            if len(results) != len(group):
-                raise RuntimeError(f"a group of {len(group)} items gave {len(results)} results")
-        except Exception as exc:  # the whole group failed: each of its requests learns why
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), result in zip(group, results, strict=True):
-            if future.done():  # its request went away meanwhile
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+
+def _deliver(group: Waiting[T, R], outcome: Sequence[R | BaseException] | Exception) -> None:
+    """Settle each request of a group with its result or exception (on the event loop)."""
+    for n, (_, future) in enumerate(group):
+        if future.done():  # its request went away meanwhile
+            continue
+        result = outcome if isinstance(outcome, Exception) else outcome[n]
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

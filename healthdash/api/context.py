@@ -72,7 +72,7 @@ class ApiContext:
 
     def __post_init__(self) -> None:
         self.access = Authenticator(self.people, self.run, bootstrap_tokens=self.tokens)
-        self.activity = CommitGroup(self._record_activities)
+        self.activity = CommitGroup(self._record_activities, self.executor)
         self.history = HistoryReports(self.service.engine, self.service.config, self.service.reader)
 
     def prepare_digest(self) -> None:
@@ -250,16 +250,17 @@ class ApiContext:
             )
         raise Problem(503, detail, headers={"Retry-After": "5"})
 
-    async def _record_activities(
+    def _record_activities(
         self, items: Sequence[tuple[Activity, Author | None, CommitTicket]]
     ) -> list[Recorded | BaseException | None]:
-        waiting = [i for i, (*_, ticket) in enumerate(items) if ticket.stage is Stage.OPEN]  # the others were answered
+        """Store a group of activity events (in the thread pool); those whose clients were answered are left out."""
+        waiting = [i for i, (*_, ticket) in enumerate(items) if ticket.stage is Stage.OPEN]
         results: list[Recorded | BaseException | None] = [Abandoned() for _ in items]
         if waiting:
             events = [items[i][0] for i in waiting]
             authors = [items[i][1] for i in waiting]
             tickets = [items[i][2] for i in waiting]
-            recorded = await self.run(self.service.record_activities, events, tickets, authors)
+            recorded = self.service.record_activities(events, tickets, authors)
             for i, result in zip(waiting, recorded, strict=True):
                 results[i] = result
         return results
