@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Activity = tuple[int, str, dt.datetime, dict[str, Any]]  # customer, type, when, data of an activity event
 Refusal = Literal["invalid", "conflict"]
@@ -40,9 +40,8 @@ class Author:
     address: str | None = None
 
 
-@dataclass(frozen=True)
-class NewEvent:
-    """One event of a batch, validated."""
+class NewEvent(NamedTuple):
+    """One event of a batch, validated (a tuple: a batch makes ten thousand of them at once)."""
 
     customer_id: int
     type: str

@@ -68,8 +68,9 @@ class Answers:
     def forget(self, customer_ids: Iterable[int]) -> None:
         """Drop the answers of these customers, and refuse answers to them computed before now."""
         self._marks += 1
-        for customer in customer_ids:
-            self._marked[customer] = self._marks
+        ids = customer_ids if isinstance(customer_ids, set | frozenset) else set(customer_ids)
+        self._marked.update(dict.fromkeys(ids, self._marks))
+        for customer in ids & self._keys.keys():
             for key in list(self._keys.get(customer, ())):
                 self._drop(key)
 

@@ -88,7 +88,7 @@ class ScoreBoard:
     def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None, usage_only: bool = False) -> None:
         """Note that these customers' scores may have changed: their usage from `since` on (any day when None), and
         unless `usage_only` (activity events only), their tickets, invoices or profile too."""
-        ids = {int(i) for i in customer_ids}
+        ids = set(map(int, customer_ids))
         self._changes.mark(ids, since, records=not usage_only)
         self._history.mark(ids)
         self.answers.forget(ids)

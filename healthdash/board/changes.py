@@ -35,13 +35,13 @@ class ChangeSet:
 
     def mark(self, customer_ids: Iterable[int], since: dt.date | None, records: bool) -> None:
         """Note that these customers' usage changed from `since` on (any day when None), and maybe their records."""
-        stale = self._stale
-        for customer_id in customer_ids:
-            held = stale.get(customer_id)
-            if held is None:
-                stale[customer_id] = Stale(since, records)
-            else:
-                stale[customer_id] = Stale(earliest((held.since, since)), held.records or records)
+        ids = customer_ids if isinstance(customer_ids, set | frozenset) else set(customer_ids)
+        stale, mark = self._stale, Stale(since, records)
+        held = ids & stale.keys()  # a batch marks thousands at once: only those marked already need merging
+        for customer_id in held:
+            if (before := stale[customer_id]) != mark:
+                stale[customer_id] = Stale(earliest((before.since, since)), before.records or records)
+        stale.update(dict.fromkeys(ids - held if held else ids, mark))
 
     def merge(self, other: ChangeSet) -> None:
         """Add another set's marks to these (to put back what was taken and could not be applied)."""
