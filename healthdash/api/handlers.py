@@ -17,6 +17,7 @@ from healthdash.access import SESSION_COOKIE, Principal, ProxyRefused
 from healthdash.api import jsonio, views
 from healthdash.api.body import RequestBody, declared_length, size_text
 from healthdash.api.context import ApiContext
+from healthdash.api.etags import EntityTags
 from healthdash.api.models.events import EVENT
 from healthdash.api.models.query import (
     AsOfQuery,
@@ -40,6 +41,7 @@ from healthdash.vocabulary import ACTIVITY_TYPES, MAX_ID
 M = TypeVar("M", bound=BaseModel)
 HEALTHZ_SECONDS = 2.5
 BACKTEST_SHARE = 8  # a backtest reads the whole history and fits a model: the read deadline this many times over
+TAGS = EntityTags()
 ERRORS_LISTED = 100  # a 422 lists at most this many fields at fault (and says how many more there were)
 DASHBOARD_DIGEST_WAIT = 1.0  # seconds the dashboard waits for a first read of the history before answering without
 log = logging.getLogger("healthdash.api")
@@ -63,14 +65,14 @@ class ApiHandler(RequestHandler):
         self.refusal: Problem | None = None
         self.principal: Principal | None = None
         self.identity_refusal: Problem | None = None
+        self.sent: bytes | None = None
 
     def body_limit(self) -> int:
         """Return the largest body this route accepts."""
         return self.api.limits.max_body_size
 
     def set_default_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
-            self.set_header(name, value)
+        self._headers.update(SECURITY_HEADERS)  # constants, checked once (security_headers): no conversion per request
 
     def check_xsrf_cookie(self) -> None:
         """Writes are authorised by bearer token, not cookies: there is no cross-site cookie to forge."""
@@ -178,7 +180,18 @@ class ApiHandler(RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", "no-store")
-        self.finish(body if isinstance(body, bytes) else jsonio.dumps(body))
+        self.sent = body if isinstance(body, bytes) else jsonio.dumps(body)
+        self.finish(self.sent)
+
+    def compute_etag(self) -> str | None:
+        """Tag a body sent as it is by identity (a kept answer is hashed once), any other as Tornado does."""
+        if self.sent is not None and len(self._write_buffer) == 1 and self._write_buffer[0] is self.sent:
+            return TAGS.tag(self.sent)
+        return super().compute_etag()
+
+    def check_etag_header(self) -> bool:
+        """Whether the client holds this answer already (only a request with If-None-Match can)."""
+        return "If-None-Match" in self.request.headers and super().check_etag_header()
 
     def query(self, model: type[M]) -> M:
         """Validate the query string against a model (422 naming each bad parameter)."""
