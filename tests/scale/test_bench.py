@@ -22,6 +22,7 @@ from benchmarks.datasets import (
     checkpoint,
     ensure_dataset,
     mark_used,
+    prewarm,
 )
 from benchmarks.naive import naive_dashboard
 from benchmarks.report import (
@@ -250,6 +251,37 @@ def test_a_checkpoint_before_the_measurements_is_timed(admin_url: str) -> None:
         seconds = checkpoint(_Server(admin_url))
     except ProgrammingError as exc:  # a TEST_DATABASE_URL role without the right to CHECKPOINT
         pytest.skip(f"this role may not run CHECKPOINT: {exc.orig}")
+    assert 0 <= seconds < 60
+
+
+def test_the_hot_relations_are_in_shared_buffers_before_the_measurements(fresh_db_url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(fresh_db_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_buffercache"))
+    except DBAPIError as exc:  # a TEST_DATABASE_URL server without PostgreSQL's contrib modules, or a plain role
+        engine.dispose()
+        pytest.skip(f"pg_buffercache is not available here: {exc.orig}")
+    evict = text(
+        "SELECT count(pg_buffercache_evict(b.bufferid)) FROM pg_buffercache b JOIN pg_class c "
+        "ON b.relfilenode = pg_relation_filenode(c.oid) "
+        "WHERE c.relname IN ('customer_daily', 'events_customer_time_idx')"
+    )
+    with engine.connect() as conn:  # out of the shared buffers first (PostgreSQL 17 and later can evict)
+        if conn.execute(text("SELECT to_regproc('pg_buffercache_evict') IS NOT NULL")).scalar_one():
+            conn.execute(evict)
+    seconds = prewarm(fresh_db_url)
+    held = text(
+        "SELECT count(*) FROM pg_buffercache b JOIN pg_class c ON b.relfilenode = pg_relation_filenode(c.oid) "
+        "WHERE c.relname = :name AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    pages = text("SELECT pg_relation_size(CAST(:name AS regclass)) / current_setting('block_size')::int")
+    with engine.connect() as conn:
+        for name in ("customer_daily", "events_customer_time_idx"):
+            assert conn.execute(held, {"name": name}).scalar_one() >= conn.execute(pages, {"name": name}).scalar_one()
+    engine.dispose()
     assert 0 <= seconds < 60
 
 
