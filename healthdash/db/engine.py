@@ -66,8 +66,8 @@ def ping_idle(engine: Engine, idle: float = PING_IDLE_SECONDS) -> None:
 
     @event.listens_for(engine, "checkout")
     def taken(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        returned = record.info.get("returned")
-        if returned is None or time.monotonic() - returned <= idle:
+        last_used = record.info.get("returned")
+        if last_used is None or time.monotonic() - last_used <= idle:
             return  # new, or just used
         try:
             engine.dialect.do_ping(dbapi_connection)

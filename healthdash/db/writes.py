@@ -64,24 +64,18 @@ def event_rows(events: Iterable[Activity], authors: Sequence[Author | None] = ()
     """Encode events (customer, type, when, data) and who records each (and from where, with `addresses`) as the
     JSON array that EVENT_ROWS reads."""
     who = list(authors)
-    rows = [
-        {"customer_id": c, "type": t, "occurred_at": w, "data": d, "recorded_by": _actor(who, i)}
-        for i, (c, t, w, d) in enumerate(events)
-    ]
-    if addresses:
-        for i, row in enumerate(rows):
-            row["address"] = _address(who, i)
+    rows = []
+    for i, (c, t, w, d) in enumerate(events):
+        author = who[i] if i < len(who) else None
+        row = {"customer_id": c, "type": t, "occurred_at": w, "data": d, "recorded_by": _actor(author)}
+        if addresses:
+            row["address"] = None if author is None else author.address
+        rows.append(row)
     return to_json(rows).decode()
 
 
-def _actor(authors: Sequence[Author | None], i: int) -> str | None:
-    author = authors[i] if i < len(authors) else None
+def _actor(author: Author | None) -> str | None:
     return None if author is None else author.actor[:200]
-
-
-def _address(authors: Sequence[Author | None], i: int) -> str | None:
-    author = authors[i] if i < len(authors) else None
-    return None if author is None else author.address
 
 
 def record_activities(
@@ -100,7 +94,7 @@ def record_activities(
         row = stored[0] if stored else None
         if row is not None and (row["customer_id"], row["type"], row["occurred_at"], row["data"]) == (
             customer_id, event_type, occurred_at, data
-        ) and row["recorded_by"] == _actor(authors, i):  # fmt: skip
+        ) and row["recorded_by"] == _actor(authors[i] if i < len(authors) else None):  # fmt: skip
             results.append(stored.pop(0))
         else:
             results.append(None)
@@ -145,7 +139,7 @@ def record_event(
         "type": event_type,
         "occurred_at": occurred_at,
         "data": json.dumps(stored),
-        "recorded_by": _actor([author], 0),
+        "recorded_by": _actor(author),
     }
     event = dict(conn.execute(_INSERT_EVENT, params).mappings().one())
     audit_recorded(conn, [(event, author)])
