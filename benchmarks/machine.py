@@ -39,6 +39,49 @@ def children(pid: int, proc: Path = Path("/proc")) -> list[int]:
     return found
 
 
+def descendants(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """Return the processes below `pid`: its children, theirs, and so on."""
+    found, queue = [], [pid]
+    while queue:
+        below = children(queue.pop(), proc)
+        found += below
+        queue += below
+    return found
+
+
+def command(pid: int, proc: Path = Path("/proc")) -> list[str]:
+    """Return a process's command line ([] if it is gone)."""
+    try:
+        return (proc / str(pid) / "cmdline").read_text().split("\0")[:-1]
+    except OSError:
+        return []
+
+
+def zygotes(server: int, proc: Path = Path("/proc")) -> list[int]:
+    """Return a healthdash server's kernel zygote (the process its page kernels are forked from), if it has one."""
+    return [pid for pid in children(server, proc) if "healthdash.kernel_zygote" in command(pid, proc)]
+
+
+def page_kernels(server: int, proc: Path = Path("/proc")) -> list[int]:
+    """Return a healthdash server's page kernels: its processes other than the kernel zygote they are forked from."""
+    apart = set(zygotes(server, proc))
+    return [pid for pid in descendants(server, proc) if pid not in apart]
+
+
+def own_memory_mb(pid: int, proc: Path = Path("/proc")) -> float:
+    """Return the memory only this process holds, in MB (its private pages: a forked process shares the rest with
+    its parent, which its RSS counts too)."""
+    total = 0
+    try:
+        for line in (proc / str(pid) / "smaps_rollup").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("Private_Clean", "Private_Dirty"):
+                total += int(rest.split()[0])
+    except OSError:
+        return 0.0
+    return total / 1024
+
+
 def memory_mb(pid: int, proc: Path = Path("/proc")) -> tuple[float, float]:
     """Return a process's resident memory now and at its peak, in MB (VmRSS, VmHWM)."""
     values = {"VmRSS": 0.0, "VmHWM": 0.0}

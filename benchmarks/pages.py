@@ -128,7 +128,7 @@ def close_page(server: RunningServer, kernel_id: str, xsrf: str) -> None:
 
 
 def kernels(server: RunningServer) -> set[int]:
-    return set(machine.children(server.process.pid))
+    return set(machine.page_kernels(server.process.pid))
 
 
 def settle(server: RunningServer, quiet: float = 0.05, longest: float = 60.0) -> None:
@@ -149,22 +149,27 @@ def measure_cold(server: RunningServer, result: PagesResult, say: Say, runs: int
     """CPU-seconds (server and the view's kernel) and the kernel's RSS of page views that find no kernel ready."""
     customer = most_at_risk(server)
     for page in PAGES:
-        cpu, rss = [], []
+        cpu, rss, own = [], [], []
         for _ in range(runs + 1):  # the first view of each page warms the server's own caches, not counted
             settle(server)
             before_kernels = kernels(server)
-            before = machine.cpu_seconds(server.process.pid)
+            serving = [server.process.pid, *machine.zygotes(server.process.pid)]  # the zygote forks the kernel
+            before = sum(machine.cpu_seconds(pid) for pid in serving)
             kernel_id, xsrf = fetch_page(server, page_url(server, page, customer))
             started = kernels(server) - before_kernels
-            spent = machine.cpu_seconds(server.process.pid) - before
+            spent = sum(machine.cpu_seconds(pid) for pid in serving) - before
             spent += sum(machine.cpu_seconds(pid) for pid in started)
-            held = sum(machine.memory_mb(pid)[0] for pid in started)
+            rss.append(sum(machine.memory_mb(pid)[0] for pid in started))
+            own.append(sum(machine.own_memory_mb(pid) for pid in started))
             close_page(server, kernel_id, xsrf)
             cpu.append(spent)
-            rss.append(held)
         result.cold_cpu[page] = statistics.median(cpu[1:])
         result.view_rss_mb[page] = statistics.median(rss[1:])
-        cost = f"{result.cold_cpu[page]:.2f} CPU-s, its kernel {result.view_rss_mb[page]:.0f} MB"
+        result.view_own_mb[page] = statistics.median(own[1:])
+        cost = (
+            f"{result.cold_cpu[page]:.2f} CPU-s, its kernel {result.view_rss_mb[page]:.0f} MB RSS, "
+            f"{result.view_own_mb[page]:.0f} MB of its own"
+        )
         say(f"  cold view of the {page}: {cost}")
 
 
@@ -267,13 +272,14 @@ async def _first_visitor(database_url: str, folder: Path, result: PagesResult) -
         with start_server(database_url, folder, secrets.token_urlsafe(24), DEFAULTS, timeout=300) as server:
             result.announced = time.monotonic() - began
             _, result.first_visitor = await _open(context, page_url(server, "dashboard", 0))
-            result.idle_kernel_rss_mb = idle_kernels(server)
+            result.idle_kernel_rss_mb, result.idle_kernel_own_mb = idle_kernels(server)
 
 
-def idle_kernels(server: RunningServer) -> list[float]:
-    """The RSS of each preheated kernel once the pools are full and idle."""
+def idle_kernels(server: RunningServer) -> tuple[list[float], list[float]]:
+    """The RSS of each preheated kernel once the pools are full and idle, and the memory of its own of each."""
     settle(server)
-    return sorted(machine.memory_mb(pid)[0] for pid in kernels(server))
+    pids = kernels(server)
+    return sorted(machine.memory_mb(pid)[0] for pid in pids), sorted(machine.own_memory_mb(pid) for pid in pids)
 
 
 def measure_pages(database_url: str, folder: Path, say: Say, runs: int = 3, wait_quiet: float = 300.0) -> PagesResult:
@@ -286,7 +292,7 @@ def measure_pages(database_url: str, folder: Path, say: Say, runs: int = 3, wait
     say("  pages: the first visitor after a start")
     asyncio.run(_first_visitor(database_url, folder / "first", result))
     say(f"  address printed {result.announced:.1f} s after the start; first widget {result.first_visitor:.2f} s later")
-    say(f"  idle preheated kernels: {_mb(result.idle_kernel_rss_mb)}")
+    say(f"  idle preheated kernels: {_mb(result.idle_kernel_rss_mb)}, of their own {_mb(result.idle_kernel_own_mb)}")
     with start_server(database_url, folder / "cold", secrets.token_urlsafe(24), {**DEFAULTS, **COLD}, 300) as server:
         measure_cold(server, result, say, runs)
     with start_server(database_url, folder / "warm", secrets.token_urlsafe(24), DEFAULTS, 300) as server:

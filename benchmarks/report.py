@@ -28,7 +28,9 @@ class PagesResult:
 
     cold_cpu: dict[str, float] = field(default_factory=dict)  # page -> CPU-seconds of a view with no kernel ready
     view_rss_mb: dict[str, float] = field(default_factory=dict)  # page -> RSS of the kernel a view holds
+    view_own_mb: dict[str, float] = field(default_factory=dict)  # page -> memory only that kernel holds (private)
     idle_kernel_rss_mb: list[float] = field(default_factory=list)  # each preheated kernel, idle
+    idle_kernel_own_mb: list[float] = field(default_factory=list)  # each preheated kernel, idle: its private memory
     preheated_html: dict[str, float] = field(default_factory=dict)  # page -> HTML arrived (median)
     preheated_widget: dict[str, float] = field(default_factory=dict)  # page -> first widget visible (median)
     burst_html: list[float] = field(default_factory=list)  # each of the concurrent GETs: its HTML complete
@@ -412,11 +414,14 @@ def page_verdicts(pages: PagesResult, scale: str) -> list[Verdict]:
 def pages_lines(pages: PagesResult) -> list[str]:
     """The pages phase as report lines: a table per page, then the bursts, the first visitor and memory."""
     lines = ["", "Pages (Chromium on the same machine, times taken inside the page from the start of navigation):", ""]
-    lines += ["| page | cold view: CPU-seconds | cold view: kernel RSS | preheated: HTML | preheated: first widget |"]
+    lines += [
+        "| page | cold view: CPU-seconds | cold view: kernel RSS (own) | preheated: HTML | preheated: first widget |"
+    ]
     lines += ["| --- | ---: | ---: | ---: | ---: |"]
     for page in pages.preheated_widget or pages.cold_cpu:
+        rss, own = pages.view_rss_mb.get(page, math.nan), pages.view_own_mb.get(page, math.nan)
         lines.append(
-            f"| {page} | {pages.cold_cpu.get(page, math.nan):.2f} | {pages.view_rss_mb.get(page, math.nan):.0f} MB | "
+            f"| {page} | {pages.cold_cpu.get(page, math.nan):.2f} | {rss:.0f} MB ({own:.0f} MB) | "
             f"{pages.preheated_html.get(page, math.nan):.2f} s | {pages.preheated_widget.get(page, math.nan):.2f} s |"
         )
     lines.append("")
@@ -433,9 +438,10 @@ def pages_lines(pages: PagesResult) -> list[str]:
         f"- first visitor after a start: first widget {pages.first_visitor:.2f} s after opening the address, which "
         f"was printed {pages.announced:.1f} s after the server started"
     )
-    idle = pages.idle_kernel_rss_mb
+    idle, idle_own = pages.idle_kernel_rss_mb, pages.idle_kernel_own_mb
     lines.append(
-        f"- preheated kernels, idle: {len(idle)}, RSS {', '.join(f'{mb:.0f}' for mb in idle)} MB"
+        f"- preheated kernels, idle: {len(idle)}, RSS {', '.join(f'{mb:.0f}' for mb in idle)} MB; of their own "
+        f"(not shared with the kernel zygote they are forked from) {', '.join(f'{mb:.0f}' for mb in idle_own)} MB"
         if idle
         else "- preheated kernels, idle: none measured"
     )

@@ -257,7 +257,7 @@ def settle(pid: int, quiet: float = 0.1, longest: float = 120.0) -> float:
     """Wait until a process and its children (the kernels it preheats) use less than `quiet` of a core."""
     began = time.monotonic()
     while time.monotonic() - began < longest:
-        family = [pid, *machine.children(pid)]
+        family = [pid, *machine.descendants(pid)]
         before = sum(machine.cpu_seconds(p) for p in family)
         time.sleep(1.0)
         if sum(machine.cpu_seconds(p) for p in family) - before < quiet:
@@ -708,10 +708,11 @@ def bench_scale(
 
             asyncio.run(measure_server(server, engine, meter, result, say, seconds))
             result.rss_mb, result.peak_rss_mb = machine.memory_mb(server.process.pid)
-            kernels = [machine.memory_mb(pid)[0] for pid in machine.children(server.process.pid)]
+            kernels = machine.page_kernels(server.process.pid)
             result.notes.append(
-                f"the server's child processes (kernels preheated for the pages): {len(kernels)}, "
-                f"{sum(kernels):.0f} MB RSS together, not counted in the server's RSS"
+                f"the kernels preheated for the pages: {len(kernels)}, "
+                f"{sum(machine.own_memory_mb(pid) for pid in kernels):.0f} MB of their own together (not shared with "
+                "the kernel zygote they are forked from), not counted in the server's RSS"
             )
         result.commit_ms = (before, commit_latency(engine))
         measure_import(url, result, say, folder, IMPORT_ROWS.get(name, IMPORT_ROWS["S"]))

@@ -31,6 +31,7 @@ from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
+from healthdash.forked_kernels import PROVISIONER, ZygoteProcess
 from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
 from healthdash.identity import HealthdashIdentity, KernelOwners
@@ -53,6 +54,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SWITCH_INTERVAL = 0.001  # seconds
 POOL_FILL_SECONDS = 120.0  # the longest the server waits for its preheated kernels before it says it is serving
+# imported by the kernel zygote before it forks a page's kernel: the widgets of every page but Explore
+ZYGOTE_MODULES = ("request", "dashboard_page", "customers_page", "customer_page", "validation_page")
 log = logging.getLogger("healthdash")
 
 
@@ -178,7 +181,7 @@ def http_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def voila_config(settings: Settings) -> Config:
+def voila_config(settings: Settings, zygote_socket: str = "") -> Config:
     """Return the Voila configuration of the app.
 
     Every page keeps HEALTHDASH_KERNEL_POOL_SIZE preheated kernels, or as many as HEALTHDASH_KERNEL_POOL_SIZES names
@@ -187,7 +190,8 @@ def voila_config(settings: Settings) -> Config:
     page only fetches its data and shows it. A burst of views takes the kernels ready first (see `PageKernels`).
     Kernels whose page is closed are shut down by the page (see PageHandler); those idle for
     HEALTHDASH_KERNEL_IDLE_TIMEOUT are culled, page open or not. Page kernels are capped (`KernelCaps`).
-    Pages render with healthdash/templates only: no template or theme override.
+    Pages render with healthdash/templates only: no template or theme override. With `zygote_socket`, kernels
+    are forked from the kernel zygote listening there (see `forked_kernels`).
     """
     config = Config()
     config.Voila.ip = settings.host
@@ -227,6 +231,9 @@ def voila_config(settings: Settings) -> Config:
     config.MappingKernelManager.cull_idle_timeout = round(settings.kernel_idle_timeout)
     config.MappingKernelManager.cull_interval = max(1, min(60, round(settings.kernel_idle_timeout / 5)))
     config.MappingKernelManager.cull_connected = True
+    if zygote_socket:
+        config.KernelProvisionerFactory.default_provisioner_name = PROVISIONER
+        config.ForkedProvisioner.zygote_socket = zygote_socket
     return config
 
 
@@ -246,6 +253,20 @@ def _local_address(host: str) -> str:
     if host == "::":
         return "[::1]"
     return f"[{host}]" if ":" in host else host
+
+
+def start_zygote() -> ZygoteProcess | None:
+    """Start the process the pages' kernels are forked from, with what every page imports first (not Explore's
+    pandas: the other pages never load it). None where processes cannot be forked so: kernels start as processes."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    zygote = ZygoteProcess([f"healthdash.widgets.{module}" for module in ZYGOTE_MODULES])
+    try:
+        zygote.start()
+    except (OSError, RuntimeError) as exc:
+        log.warning("page kernels start as processes: %s", exc)
+        return None
+    return zygote
 
 
 def listening_sockets(settings: Settings) -> tuple[list[socket.socket], Settings]:
@@ -294,7 +315,8 @@ def serve(settings: Settings | None = None) -> None:
     os.environ.pop("HEALTHDASH_API_TOKEN", None)  # a kernel calls the API as its page's visitor, with no other token
     first_link = first_start(people, settings)
     page_tokens = PageTokens(lambda ids: context.run(people.revoke_page_tokens, ids))
-    app = HealthdashServer(config=voila_config(settings))
+    zygote = start_zygote()
+    app = HealthdashServer(config=voila_config(settings, zygote.socket if zygote else ""))
     app.api_context = context
     app.page_tokens = page_tokens
     https = (settings.public_url or "").startswith("https://")
@@ -332,6 +354,8 @@ def serve(settings: Settings | None = None) -> None:
     try:
         app.start()
     finally:
+        if zygote is not None:
+            zygote.stop()
         history.stop()
         listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)

@@ -110,6 +110,14 @@ def test_the_machine_is_described_from_proc(tmp_path: Path) -> None:
     assert machine.children(7, fake) == [42]
     assert machine.memory_mb(42, fake) == (1.0, 2.0)
     assert machine.cpu_seconds(43, fake) == 0 and machine.memory_mb(43, fake) == (0.0, 0.0)
+    # a server (7) with its kernel zygote (42) and a kernel forked from it (44): the zygote is no page kernel
+    (fake / "42" / "cmdline").write_text("python\0-m\0healthdash.kernel_zygote\0/tmp/socket\0")
+    (fake / "44").mkdir()
+    (fake / "44" / "stat").write_text("44 (python) S 42 " + " ".join(["0"] * 13))
+    (fake / "44" / "smaps_rollup").write_text("Rss:  4096 kB\nPrivate_Clean:  512 kB\nPrivate_Dirty:  1536 kB\n")
+    assert machine.descendants(7, fake) == [42, 44] and machine.zygotes(7, fake) == [42]
+    assert machine.page_kernels(7, fake) == [44]
+    assert machine.own_memory_mb(44, fake) == 2.0 and machine.own_memory_mb(43, fake) == 0.0
     assert machine.load_average(fake) == "unknown"
     assert math.isnan(machine.wait_for_quiet(2, 10, fake))
     (fake / "loadavg").write_text("3.5 1.0 1.0 1/100 42\n")

@@ -36,7 +36,7 @@ def server(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFa
 
 
 def kernels_running(server: RunningServer) -> int:
-    return len(machine.children(server.process.pid))
+    return len(machine.page_kernels(server.process.pid))
 
 
 def close_page(server: RunningServer, page: Reply) -> None:
@@ -51,6 +51,8 @@ def close_page(server: RunningServer, page: Reply) -> None:
 
 def test_ten_visitors_of_one_address_opening_the_dashboard_at_once_are_all_served(server: RunningServer) -> None:
     assert kernels_running(server) == POOLS  # the address is printed once every pool is full
+    (zygote,) = machine.zygotes(server.process.pid)
+    assert set(machine.children(zygote)) == set(machine.page_kernels(server.process.pid))  # all forked from it
     with ThreadPoolExecutor(BURST) as visitors:
         pages = list(visitors.map(lambda _: call(server, "GET", PAGE), range(BURST)))
     assert [page.status for page in pages] == [200] * BURST  # none over the default caps
