@@ -4,6 +4,10 @@ A page's first view after a start pays for more than its kernel: the server impo
 of a page request, and the API builds its score board on the first dashboard read. Rendering every page once,
 internally and over the server's own HTTP (the whole path a visitor's request takes), pays for all that before the
 address is printed. The kernels these views took are shut down; the pools then fill again.
+
+The views are anonymous: they render the pages when the server asks nobody to sign in (HEALTHDASH_AUTH=none);
+otherwise each is answered with the sign-in page, and only the score board, which the server builds before this
+regardless, is ready for the first visitor.
 """
 
 from __future__ import annotations

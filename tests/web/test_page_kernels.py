@@ -3,6 +3,7 @@ kernel ready first; afterwards every page has its preheated kernels back and non
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ pytestmark = [pytest.mark.slow]
 PAGE = "/voila/render/dashboard.ipynb"
 BURST = 10
 POOLS = 3 + 1 + 1 + 1 + 1  # the dashboard's preheated kernels by default, and one for each other page
+ANNOUNCED: dict[str, dt.datetime] = {}  # server URL -> a moment just after it printed its address
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,7 @@ def server(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFa
         sample_data_copy(admin_url, template_db, "hd_pools") as url,
         start_server(url, folder, TEST_TOKEN, PREHEATED) as running,  # the default caps
     ):
+        ANNOUNCED[running.url] = dt.datetime.now(dt.UTC)
         yield running
 
 
@@ -47,6 +50,12 @@ def close_page(server: RunningServer, page: Reply) -> None:
     xsrf = cookie["_xsrf"].value
     headers = {"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"}
     assert call(server, "POST", f"/voila/api/shutdown/{kernel_of(page)}", raw=b"", headers=headers).status == 204
+
+
+def test_the_first_visitor_finds_the_score_board_built_before_the_address_was_printed(server: RunningServer) -> None:
+    dashboard = call(server, "GET", "/api/dashboard")
+    assert dashboard.status == 200
+    assert dt.datetime.fromisoformat(json.loads(dashboard.body)["as_of"]) < ANNOUNCED[server.url]  # not built for it
 
 
 def test_ten_visitors_of_one_address_opening_the_dashboard_at_once_are_all_served(server: RunningServer) -> None:
