@@ -27,7 +27,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import Unicode
 
-from healthdash.kernel_zygote import runs_here
+from healthdash.kernel_zygote import read_line, runs_here
 
 PROVISIONER = "healthdash-forked"  # the entry point's name (pyproject.toml)
 START_SECONDS = 60.0  # the longest the zygote may take to import the kernels' modules
@@ -92,7 +92,7 @@ class ForkedProvisioner(LocalProvisioner):
         request = json.dumps({"argv": cmd, "env": env, "cwd": cwd}).encode() + b"\n"
         try:
             pid, connection = await asyncio.to_thread(_fork, self.zygote_socket, request)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             self.log.warning("The kernel zygote did not fork a kernel (%s): starting it as a process", exc)
             return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedKernel(pid, connection)  # type: ignore[assignment]  # what it uses of a Popen
@@ -108,12 +108,7 @@ def _fork(path: str, request: bytes) -> tuple[int, socket.socket]:
         connection.settimeout(10.0)
         connection.connect(path)
         connection.sendall(request)
-        answer = b""
-        while not answer.endswith(b"\n"):
-            chunk = connection.recv(256)
-            if not chunk:
-                raise ConnectionError("the zygote closed the connection")
-            answer += chunk
+        answer = read_line(connection, 4096)
     except BaseException:
         connection.close()
         raise

@@ -164,16 +164,22 @@ class Zygote:
             os._exit(code)
 
 
-def _request(connection: socket.socket) -> dict[str, Any]:
+def read_line(connection: socket.socket, longest: int) -> bytes:
+    """Read one line (both sides of the protocol send whole lines); ConnectionError if the other side ends it early,
+    ValueError past `longest` bytes."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = connection.recv(65536)
         if not chunk:
-            raise ValueError("the request ended early")
+            raise ConnectionError("the connection ended within a line")
         data += chunk
-        if len(data) > LONGEST_REQUEST:
-            raise ValueError("the request is too long")
-    request = json.loads(data)
+        if len(data) > longest:
+            raise ValueError("the line is too long")
+    return data
+
+
+def _request(connection: socket.socket) -> dict[str, Any]:
+    request = json.loads(read_line(connection, LONGEST_REQUEST))
     if not isinstance(request, dict) or not isinstance(request.get("env"), dict):
         raise ValueError("a request is an object with argv, env and cwd")
     if not all(isinstance(part, str) for part in request["argv"]) or not isinstance(request["cwd"], str):
