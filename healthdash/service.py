@@ -19,6 +19,7 @@ from healthdash.db import backtest, batches, customers, history, reads, writes
 from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
+from healthdash.kept_reports import KeptReports
 from healthdash.recording import Activity, Answer, Author, EventRejected, NewEvent
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
@@ -29,6 +30,7 @@ from healthdash.weights_fit import Observations, Suggestion, suggest_weights
 ACTIVITY_DAYS = 90
 BACKTEST_DAYS = 180  # days a backtest judges by default
 FIT_ROWS = 200_000  # customer-days the suggested weights are fitted and judged on, at most
+BACKTESTS_KEPT = 16  # backtest reports kept (each range, horizon and lead asked for), until their inputs change
 RETRIES = 3
 RETRIED = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure: safe to run again
 T = TypeVar("T")
@@ -43,6 +45,7 @@ class HealthService:
         self.config = config
         self.reader = reader  # an engine of autocommit connections for reads (make_engine(autocommit=True)), if any
         self.rescored: list[Rescored] = []  # told of the customer's fresh scores after each recorded event
+        self.reports: KeptReports[dict[str, Any]] = KeptReports(BACKTESTS_KEPT)  # backtests, until their inputs change
 
     def score_frame(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
         """Return every customer's (or the given ones') score, tier, factors and trend, indexed by customer id."""
@@ -253,6 +256,7 @@ class HealthService:
         with its figures and the suggested weights."""
         with self._reading() as conn:
             oldest, newest, activity = backtest.history_days(conn)
+            inputs = (oldest, newest, activity, *backtest.inputs(conn))
         if last is None:
             last = (newest or as_of_day(utc_now()) - dt.timedelta(days=1)) - dt.timedelta(days=horizon)
             if first is not None and first > last:
@@ -264,9 +268,12 @@ class HealthService:
             if activity is not None:
                 start = max(start, activity + dt.timedelta(days=self.config.window_days - 1))
             first = min(last, start)
+        key = (first, last, horizon, lead, self.config.fingerprint())
+        if (kept := self.reports.get(key, inputs)) is not None:
+            return kept
         result = self.backtest(first, last, horizon, lead)
         suggestion = self.suggest_weights(first, last, horizon, result.observations)
-        return {
+        report = {
             "from": first,
             "to": last,
             "horizon": horizon,
@@ -275,6 +282,8 @@ class HealthService:
             "current_weights": dict(self.config.weights),
             "suggested": None if suggestion is None else suggestion.as_dict(),
         }
+        self.reports.keep(key, inputs, report)
+        return report
 
     def suggest_weights(self, first: dt.date, last: dt.date, horizon: int, observations: int) -> Suggestion | None:
         """Fit weights to the churns of the first two thirds of the range and judge them on the last third (None

@@ -110,6 +110,14 @@ _DAYS = text(
     "SELECT (SELECT min(day) FROM score_history_days), (SELECT max(day) FROM score_history_days),"
     "       (SELECT min(day) FROM customer_daily)"
 )
+# what a backtest is computed from, in a few milliseconds: the days written (a restated day is written again), the
+# churns (their partial index) and the customers (their ARR; any change of a row gives it a newer xmin)
+_INPUTS = text(
+    "SELECT (SELECT max(written_at) FROM score_history_days), (SELECT count(*) FROM score_history_days),"
+    "       (SELECT count(*) FROM events WHERE type = 'churned'),"
+    "       (SELECT max(occurred_at) FROM events WHERE type = 'churned'),"
+    "       (SELECT count(*) FROM customers), (SELECT max(xmin::text::bigint) FROM customers)"
+)
 # the sampled days' factor scores, or an even sample of them: one in `every`, by a hash of customer and day
 _FACTOR_ROWS = text(
     f"""{_OBSERVED.format(days=_SAMPLED_DAYS)}
@@ -163,6 +171,12 @@ def history_days(conn: Connection) -> tuple[dt.date | None, dt.date | None, dt.d
     recorded activity (None when there is none)."""
     first, last, activity = conn.execute(_DAYS).one()
     return first, last, activity
+
+
+def inputs(conn: Connection) -> tuple[Any, ...]:
+    """Return a fingerprint of what a backtest reads: it changes when a day of history is written or restated, a
+    churn is recorded, or a customer is added or changed."""
+    return tuple(conn.execute(_INPUTS).one())
 
 
 def backtest_counts(conn: Connection, first: dt.date, last: dt.date, horizon: int, lead: int) -> BacktestCounts:

@@ -183,3 +183,31 @@ def test_by_default_the_days_whose_window_reaches_before_the_first_activity_are_
     # a range asked for is judged as asked
     asked = service.backtest_report(today - dt.timedelta(days=90), None, horizon=30, lead=7)
     assert asked["from"] == today - dt.timedelta(days=90)
+
+
+def test_a_backtest_is_kept_until_a_day_is_written_a_churn_recorded_or_a_customer_changed(
+    service: HealthService,
+) -> None:
+    build_history(service.engine)
+    report = service.backtest_report(day(1), day(3), horizon=10, lead=3)
+    assert service.backtest_report(day(1), day(3), horizon=10, lead=3) is report  # nothing it reads changed
+    assert service.backtest_report(day(1), day(3), horizon=3, lead=3)["horizon"] == 3  # another horizon, its own
+    assert report["figures"]["churners"] == 2
+    with service.engine.begin() as conn:  # 4 churns on the 6th: its three at-risk days were flagged rightly
+        conn.execute(
+            text("INSERT INTO events (customer_id, type, occurred_at, data) VALUES (4, 'churned', :t, '{}')"),
+            {"t": dt.datetime.combine(day(6), dt.time(12), dt.UTC)},
+        )
+    churned = service.backtest_report(day(1), day(3), horizon=10, lead=3)
+    assert churned["figures"]["churners"] == 3 and churned["figures"]["confusion"]["true_positives"] == 6
+    with service.engine.begin() as conn:  # 4's ARR grows: the ARR it was flagged for counts the more
+        conn.execute(text("UPDATE customers SET arr = 10000 WHERE id = 4"))
+    grown = service.backtest_report(day(1), day(3), horizon=10, lead=3)
+    assert grown["figures"]["arr_recall"] > churned["figures"]["arr_recall"]
+    with service.engine.begin() as conn:  # the 1st restated, as the history keeper does: 2 now at risk that day
+        conn.execute(text("UPDATE score_history SET score = 45, tier = 'at_risk' WHERE customer_id = 2 AND day = :d"),
+                     {"d": day(1)})  # fmt: skip
+        conn.execute(text("UPDATE score_history_days SET written_at = now() WHERE day = :d"), {"d": day(1)})
+    restated = service.backtest_report(day(1), day(3), horizon=10, lead=3)
+    assert restated["figures"]["confusion"]["false_positives"] == grown["figures"]["confusion"]["false_positives"] + 1
+    assert service.backtest_report(day(1), day(3), horizon=10, lead=3) is restated
