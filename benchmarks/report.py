@@ -360,7 +360,8 @@ def page_verdicts(pages: PagesResult, scale: str) -> list[Verdict]:
                 "a page view that finds no preheated kernel <= 0.75 CPU-seconds (each page)",
                 ", ".join(f"{page} {cpu:.2f}" for page, cpu in pages.cold_cpu.items()),
                 worst <= 0.75,
-                "a kernel's start: the Python interpreter, ipykernel and the page's imports (Explore: pandas, numpy)",
+                "a kernel's start (forked with ipykernel and the pages' widgets imported; Explore imports pandas "
+                "and numpy itself) and its page's data: Explore scores every customer, validation reads the backtest",
             )
         )
     if pages.burst_html or pages.burst_html_failures:

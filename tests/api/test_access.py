@@ -183,6 +183,8 @@ def test_the_audit_log_pages_and_filters_by_time(server: RunningServer, tokens: 
     assert all(e["at"] < newest for e in before["entries"])
     bad = call(server, "GET", "/api/audit", params={"limit": 0}, token=tokens["admin"])
     assert "limit" in problem(bad, 422)["detail"]
+    nul = call(server, "GET", "/api/audit", params={"user": "a\x00b"}, token=tokens["admin"])
+    assert "user" in problem(nul, 422)["detail"]  # no actor holds a NUL: refused, not a database error
 
 
 def test_a_page_needs_a_signed_in_visitor(server: RunningServer, database_url: str, tokens: dict[str, str]) -> None:

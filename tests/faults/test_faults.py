@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from benchmarks import machine
 from tests.api.client import call
 from tests.conftest import TEST_TOKEN
 from tests.raw import closed_within, connect, head
@@ -105,9 +106,8 @@ def test_idle_abusive_connections_are_dropped(server: RunningServer) -> None:
 
 
 def kernels_of(pid: int) -> list[int]:
-    """Return the process ids of the server's kernels (its child processes)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children]
+    """Return the process ids of the server's page kernels (forked from its kernel zygote)."""
+    return machine.page_kernels(pid)
 
 
 def test_many_page_loads_start_no_more_kernels_than_the_cap_and_memory_stays_bounded(

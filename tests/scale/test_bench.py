@@ -170,7 +170,9 @@ def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_b
     pages = PagesResult(
         cold_cpu={"dashboard": 0.5, "explore": 0.8},
         view_rss_mb={"dashboard": 64, "explore": 150},
+        view_own_mb={"dashboard": 30, "explore": 80},
         idle_kernel_rss_mb=[64, 64, 141],
+        idle_kernel_own_mb=[29, 29, 75],
         preheated_html={"dashboard": 0.1, "explore": 0.2},
         preheated_widget={"dashboard": 1.3, "explore": 1.9},
         burst_html=[0.5] * 9 + [2.9],
@@ -194,9 +196,10 @@ def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_b
     result = ScaleResult("L", {"customers": 10})
     result.pages = pages
     report = markdown([result], {"processor": "x"}, {}, [])
-    assert "| explore | 0.80 | 150 MB | 0.20 s | 1.90 s |" in report
+    assert "| explore | 0.80 | 150 MB (80 MB) | 0.20 s | 1.90 s |" in report
     assert "first widget in 3.00\u20133.00 s (median 3.00 s), 1 failed (Timeout 60000ms exceeded)" in report
-    assert "preheated kernels, idle: 3, RSS 64, 64, 141 MB" in report
+    idle = "preheated kernels, idle: 3, RSS 64, 64, 141 MB; of their own (not shared with the kernel zygote they are "
+    assert idle + "forked from) 29, 29, 75 MB" in report
 
 
 def test_the_naive_way_stops_at_its_budget(sample_db_url: str) -> None:

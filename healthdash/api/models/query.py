@@ -105,7 +105,14 @@ class AuditQuery(Strict):
     """A page of the audit log, newest first: one actor's (any case) and a time range, `since` included."""
 
     user: Annotated[
-        str | None, Field(min_length=1, max_length=254, description="an actor: a person's email or a token's name")
+        str | None,
+        Field(
+            min_length=1,
+            max_length=254,
+            pattern=r"^[^\u0000]*$",
+            description="an actor: a person's email or a token's name",
+        ),
+        BeforeValidator(parse_search_text),
     ] = None
     since: AsOf = None
     until: AsOf = None
