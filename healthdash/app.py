@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import socket
@@ -27,6 +28,7 @@ from healthdash.access.throttle import SignInThrottle
 from healthdash.api.context import ApiContext, BodyLimits
 from healthdash.api.routes import api_handlers
 from healthdash.board import ScoreBoard
+from healthdash.clock import utc_now
 from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
@@ -40,8 +42,9 @@ from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
 from healthdash.notary import PagesNotary
 from healthdash.page_kernels import PageKernels
 from healthdash.page_routes import page_routes
+from healthdash.page_templates import share_compiled_templates
 from healthdash.page_tokens import HEADER, ROLE_HEADER, SWEEP_SECONDS, PageTokens
-from healthdash.page_warmup import warm_pages
+from healthdash.page_warmup import warm_api, warm_pages
 from healthdash.score_history import HistoryKeeper, HistoryRecorder
 from healthdash.security_headers import HEADERS as SECURITY_HEADERS
 from healthdash.security_headers import cookie_options
@@ -49,11 +52,13 @@ from healthdash.service import HealthService
 from healthdash.settings import PAGES, Settings, get_settings
 from healthdash.sign_in import SessionCookie, sign_in_routes
 from healthdash.tokens import write_tokens
+from healthdash.vocabulary import VALIDATION_DAYS, VALIDATION_HORIZON, VALIDATION_LEAD
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SWITCH_INTERVAL = 0.001  # seconds
 POOL_FILL_SECONDS = 120.0  # the longest the server waits for its preheated kernels before it says it is serving
+FIRST_READS = ("/api/dashboard", "/api/customers")  # what the pages' kernels read first, read once before serving
 # imported by the kernel zygote before it forks a page's kernel: the widgets of every page but Explore
 ZYGOTE_MODULES = ("request", "dashboard_page", "customers_page", "customer_page", "validation_page")
 log = logging.getLogger("healthdash")
@@ -255,6 +260,12 @@ def _local_address(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def validation_backtest() -> str:
+    """The API path of the backtest the validation page opens on today."""
+    first = utc_now().date() - dt.timedelta(days=VALIDATION_DAYS)
+    return f"/api/backtest?from={first.isoformat()}&horizon={VALIDATION_HORIZON}&lead={VALIDATION_LEAD}"
+
+
 def start_zygote() -> ZygoteProcess | None:
     """Start the process the pages' kernels are forked from, with what every page imports first (not Explore's
     pandas: the other pages never load it). None where processes cannot be forked so: kernels start as processes."""
@@ -316,6 +327,7 @@ def serve(settings: Settings | None = None) -> None:
     first_link = first_start(people, settings)
     page_tokens = PageTokens(lambda ids: context.run(people.revoke_page_tokens, ids))
     zygote = start_zygote()
+    share_compiled_templates()  # the pages' templates compiled once, not for every view
     app = HealthdashServer(config=voila_config(settings, zygote.socket if zygote else ""))
     app.api_context = context
     app.page_tokens = page_tokens
@@ -331,12 +343,13 @@ def serve(settings: Settings | None = None) -> None:
     async def announce() -> None:
         await pools_filled(app)
         # the first visitor is served like the next: the score board is built (at 100,000 customers it takes
-        # seconds: every page a visitor or a burst of them opens first waited for it), and every page rendered once
+        # seconds: every page a visitor or a burst of them opens first waited for it), the dashboard, the list and
+        # the validation page's backtest (kept until its inputs change) read once, and every page rendered once
         await context.board.current()
+        here = f"http://{_local_address(settings.host)}:{settings.port}"
+        await warm_api(here, [*FIRST_READS, validation_backtest()], tokens[0])
         if app.voila_configuration.preheat_kernel:
-            await warm_pages(
-                f"http://{_local_address(settings.host)}:{settings.port}", PAGES, app.kernel_manager.shutdown_kernel
-            )
+            await warm_pages(here, PAGES, app.kernel_manager.shutdown_kernel)
             await pools_filled(app)  # and finds a kernel that has run its page up to the request
         print(f"healthdash is serving {api_url(settings)}/ (API under /api/)", flush=True)
         if generated:

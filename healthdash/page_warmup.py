@@ -6,8 +6,10 @@ internally and over the server's own HTTP (the whole path a visitor's request ta
 address is printed. The kernels these views took are shut down; the pools then fill again.
 
 The views are anonymous: they render the pages when the server asks nobody to sign in (HEALTHDASH_AUTH=none);
-otherwise each is answered with the sign-in page, and only the score board, which the server builds before this
-regardless, is ready for the first visitor.
+otherwise each is answered with the sign-in page. What the pages' kernels read first is asked for apart, with one of
+the server's bootstrap tokens (`warm_api`): the dashboard (at 100,000 customers its body takes a good part of a
+second to build from a new score board), the list's first page and the validation page's default backtest (seconds
+at that scale), which the server then keeps until its inputs change.
 """
 
 from __future__ import annotations
@@ -21,6 +23,29 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 PAGE_TIMEOUT = 120.0  # seconds a page may take to render
 KERNEL_ID = re.compile(r'"kernelId": ?"([0-9a-f-]{36})"')
 log = logging.getLogger("healthdash")
+
+
+async def warm_api(base_url: str, paths: Iterable[str], token: str) -> dict[str, int]:
+    """GET each API path (`<base_url><path>`) as the bootstrap token `token`; return the statuses (a failure is
+    logged, never raised: the server serves regardless)."""
+    client = AsyncHTTPClient()
+    statuses: dict[str, int] = {}
+    for path in paths:
+        try:
+            response = await client.fetch(
+                base_url + path,
+                headers={"Authorization": f"Bearer {token}"},
+                request_timeout=PAGE_TIMEOUT,
+                raise_error=False,
+            )
+        except (HTTPClientError, OSError) as exc:
+            log.warning("could not read %s before serving: %s", path, exc)
+            statuses[path] = 0
+            continue
+        statuses[path] = response.code
+        if response.code != 200:
+            log.warning("could not read %s before serving: HTTP %s", path, response.code)
+    return statuses
 
 
 async def warm_pages(

@@ -115,3 +115,7 @@ MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12,2): positive, at most two de
 # --- ids -------------------------------------------------------------------------------------------------------
 
 MAX_ID = 2**63 - 1  # every id is a PostgreSQL bigint from 1 up
+
+# The validation page opens on the backtest of the days from VALIDATION_DAYS ago, a churn counted within
+# VALIDATION_HORIZON days and a flag in time VALIDATION_LEAD days ahead; the server computes that one once started.
+VALIDATION_DAYS, VALIDATION_HORIZON, VALIDATION_LEAD = 180, 90, 30

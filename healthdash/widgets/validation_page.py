@@ -11,6 +11,7 @@ import ipywidgets as ipw
 from traitlets import Int
 
 from healthdash.client import ApiClient
+from healthdash.vocabulary import VALIDATION_DAYS, VALIDATION_HORIZON, VALIDATION_LEAD
 from healthdash.widgets.backtest_views import Calibration, ConfusionTable, FactorSignal, Headline, RocCurve
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.page import Page
@@ -24,9 +25,9 @@ SPANS = (60, 90, 120, 180)  # the days judged start this many days ago
 class ValidationPage(Page):
     """The backtest of the days from `days` ago for a `horizon` and a `lead`, drawn by one view per figure."""
 
-    horizon = Int(90, help="days after a day in which a churn counts against it")
-    lead = Int(30, help="days ahead of a churn that a flag counts as in time")
-    days = Int(180, help="the days judged start this many days ago (and end where the horizon has passed)")
+    horizon = Int(VALIDATION_HORIZON, help="days after a day in which a churn counts against it")
+    lead = Int(VALIDATION_LEAD, help="days ahead of a churn that a flag counts as in time")
+    days = Int(VALIDATION_DAYS, help="the days judged start this many days ago (and end where the horizon has passed)")
 
     def __init__(self, client: ApiClient | None = None, links: PageLinks | None = None, **kwargs: Any) -> None:
         super().__init__("validation", "Does the score foretell churn?", client, links, **kwargs)

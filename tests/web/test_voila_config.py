@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
@@ -12,14 +13,17 @@ import pytest
 from nbformat.sign import MemorySignatureStore
 
 from healthdash.app import (
+    FIRST_READS,
     NOTEBOOKS,
     TEMPLATES,
     _local_address,
     api_url,
     listening_sockets,
+    validation_backtest,
     voila_config,
 )
 from healthdash.notary import PagesNotary
+from healthdash.page_warmup import warm_api
 from healthdash.settings import load_settings
 from tests.api.client import call
 from tests.web.conftest import WebApp
@@ -120,6 +124,14 @@ def test_a_start_and_page_views_log_no_warning_a_newcomer_would_worry_about(app:
     assert "is not trusted" not in log
     assert "without encryption" not in log
     assert "WARNING" not in log
+    assert "could not read" not in log and "could not render" not in log  # what it reads before serving answered
+
+
+def test_what_the_pages_read_first_is_read_before_serving_and_a_failure_is_only_logged(app: WebApp) -> None:
+    paths = [*FIRST_READS, validation_backtest(), "/api/no-such-route"]
+    statuses = asyncio.run(warm_api(app.server.url, paths, app.server.token))
+    assert statuses == {**dict.fromkeys(paths[:-1], 200), "/api/no-such-route": 404}
+    assert asyncio.run(warm_api("http://127.0.0.1:9", ["/api/dashboard"], app.server.token)) == {"/api/dashboard": 0}
 
 
 def test_page_notebooks_are_trusted_without_a_signature_database_on_disk() -> None:
