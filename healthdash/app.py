@@ -33,7 +33,7 @@ from healthdash.db.database import resolve_database_url
 from healthdash.db.engine import make_engine
 from healthdash.db.listener import ChangeListener
 from healthdash.error_pages import NotFoundPage
-from healthdash.forked_kernels import PROVISIONER, ZygoteProcess
+from healthdash.forked_kernels import PROVISIONER, ForkedProvisioner, ZygoteProcess, Zygotes
 from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
 from healthdash.identity import HealthdashIdentity, KernelOwners
@@ -268,15 +268,18 @@ def validation_backtest() -> str:
 
 def start_zygote() -> ZygoteProcess | None:
     """Start the process the pages' kernels are forked from, with what every page imports first (not Explore's
-    pandas: the other pages never load it). None where processes cannot be forked so: kernels start as processes."""
+    pandas: the other pages never load it; Explore's kernels have a zygote of their own, started when first needed).
+    None where processes cannot be forked so: kernels start as processes."""
     if not hasattr(os, "pidfd_open"):
         return None
-    zygote = ZygoteProcess([f"healthdash.widgets.{module}" for module in ZYGOTE_MODULES])
+    modules = [f"healthdash.widgets.{module}" for module in ZYGOTE_MODULES]
+    zygote = ZygoteProcess(modules)
     try:
         zygote.start()
     except (OSError, RuntimeError) as exc:
         log.warning("page kernels start as processes: %s", exc)
         return None
+    ForkedProvisioner.zygotes = Zygotes({"explore.ipynb": [*modules, "healthdash.widgets.explore_page"]})
     return zygote
 
 
@@ -371,6 +374,8 @@ def serve(settings: Settings | None = None) -> None:
     finally:
         if zygote is not None:
             zygote.stop()
+        if ForkedProvisioner.zygotes is not None:
+            ForkedProvisioner.zygotes.stop()
         history.stop()
         listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)

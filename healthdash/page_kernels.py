@@ -25,6 +25,8 @@ from traitlets import Dict, Float, Int
 from voila.utils import ENV_VARIABLE
 from voila.voila_kernel_manager import voila_kernel_manager_factory
 
+from healthdash.forked_kernels import NOTEBOOK_VARIABLE
+
 Prepared = dict[str, Any]  # Voila's record of a started kernel: its "kernel_id", "renderer" and render "task"
 
 # Voila's preheating kernel manager, with no pool of its own: `PageKernels` keeps the pools
@@ -191,6 +193,7 @@ class PageKernels(VoilaKernels):  # type: ignore[misc]
         env[ENV_VARIABLE.VOILA_SERVER_URL] = self.parent.server_url
         env[ENV_VARIABLE.VOILA_APP_PORT] = str(self.parent.port)
         env[ENV_VARIABLE.VOILA_PREHEAT] = "True"
+        env[NOTEBOOK_VARIABLE] = notebook  # which zygote forks it (see `forked_kernels.Zygotes`)
         return {"path": os.path.dirname(notebook), "env": env}
 
 

@@ -18,7 +18,7 @@ import pytest
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from healthdash.forked_kernels import PROVISIONER, ZygoteProcess
+from healthdash.forked_kernels import PROVISIONER, ZygoteProcess, Zygotes, notebook_of
 
 KERNEL = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
@@ -188,3 +188,21 @@ def test_stopping_the_zygote_stops_the_kernels_it_forked(tmp_path: Path) -> None
                 os.kill(pid, 0)
 
     asyncio.run(body())
+
+
+def test_a_notebooks_own_zygote_starts_when_first_asked_for_and_again_if_it_died() -> None:
+    assert notebook_of({"HEALTHDASH_NOTEBOOK": "explore.ipynb"}) == "explore.ipynb"  # a preheated kernel's
+    assert notebook_of({"SCRIPT_NAME": "/voila/render/explore.ipynb"}) == "explore.ipynb"  # a page request's
+    assert notebook_of({}) == ""
+    zygotes = Zygotes({"explore.ipynb": ["json"]})
+    assert "explore.ipynb" in zygotes and "dashboard.ipynb" not in zygotes
+    try:
+        first = zygotes.socket("explore.ipynb")
+        assert os.path.exists(first) and zygotes.socket("explore.ipynb") == first  # started once
+        os.kill(zygotes._running["explore.ipynb"].process.pid, 9)  # type: ignore[union-attr]
+        zygotes._running["explore.ipynb"].process.wait()  # type: ignore[union-attr]
+        again = zygotes.socket("explore.ipynb")
+        assert again != first and os.path.exists(again)  # a new one in its place
+    finally:
+        zygotes.stop()
+    assert not os.path.exists(again)

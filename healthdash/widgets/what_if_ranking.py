@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as ipw
+import numpy as np
 import pandas as pd
 from traitlets import Dict, Instance
 
@@ -57,11 +58,23 @@ def rescore(table: pd.DataFrame, weights: Mapping[str, float], config: ScoringCo
     return score_customers(table[list(FACTOR_KEYS)], dataclasses.replace(config, weights=new_weights), factors=used)
 
 
-def ranks(scores: pd.Series, names: pd.Series) -> pd.Series:
-    """Rank customers from most at risk (1 = lowest score; ties by name); no rank without a score."""
-    order = pd.DataFrame({"score": scores, "name": names.str.casefold()}).dropna(subset=["score"])
-    order = order.sort_values(["score", "name"], kind="stable")
-    return pd.Series(range(1, len(order) + 1), index=order.index, dtype="Int64").reindex(scores.index)
+def name_order(names: pd.Series) -> np.ndarray:
+    """Return the positions of the customers in the order of their names (case folded; ties as they come)."""
+    return np.argsort(names.str.casefold().to_numpy(dtype=object), kind="stable")
+
+
+def ranks(scores: pd.Series, names: pd.Series, by_name: np.ndarray | None = None) -> pd.Series:
+    """Rank customers from most at risk (1 = lowest score; ties by name); no rank without a score.
+
+    `by_name` is `name_order(names)` when it is known already: a score table's names do not change with the
+    weights, so that re-ranking under new weights sorts only the scores."""
+    positions = name_order(names) if by_name is None else by_name
+    values = scores.to_numpy(dtype=float, na_value=np.nan)[positions]
+    scored = ~np.isnan(values)
+    order = positions[scored][np.argsort(values[scored], kind="stable")]  # by score, then by name (a stable sort)
+    ranked = np.zeros(len(scores), dtype=np.int64)
+    ranked[order] = np.arange(1, len(order) + 1)
+    return pd.Series(ranked, index=scores.index, dtype="Int64").mask(ranked == 0)
 
 
 class WhatIfRanking(ipw.HTML):  # type: ignore[misc]
@@ -76,6 +89,7 @@ class WhatIfRanking(ipw.HTML):  # type: ignore[misc]
         self.config = config or ScoringConfig()
         self.links = links or PageLinks.from_environment()
         self.top = top
+        self._ranked: tuple[pd.DataFrame, np.ndarray, pd.Series] | None = None  # a table, its name order, its ranks
         super().__init__(**kwargs)
         self.add_class("hd-html")
         self.observe(self._render, names=["table", "weights"])
@@ -92,10 +106,13 @@ class WhatIfRanking(ipw.HTML):  # type: ignore[misc]
         except ValueError as exc:
             self.value = f'<section class="hd-card"><p class="hd-notice">{text(exc)}</p></section>'
             return
-        trusted_now = table["score"].where(table["tier"] != "insufficient_data")
+        if self._ranked is None or self._ranked[0] is not table:  # once per table, not for every move of a slider
+            trusted_now = table["score"].where(table["tier"] != "insufficient_data")
+            by_name = name_order(table["name"])
+            self._ranked = (table, by_name, ranks(trusted_now, table["name"], by_name))
+        _, by_name, rank_now = self._ranked
         trusted_new = new["score"].where(new["tier"] != "insufficient_data")
-        rank_now = ranks(trusted_now, table["name"])
-        rank_new = ranks(trusted_new, table["name"])
+        rank_new = ranks(trusted_new, table["name"], by_name)
         shown = rank_new.dropna().sort_values().head(self.top).index
         rows = []
         for customer_id in shown:

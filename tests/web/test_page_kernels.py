@@ -60,8 +60,11 @@ def test_the_first_visitor_finds_the_score_board_built_before_the_address_was_pr
 
 def test_ten_visitors_of_one_address_opening_the_dashboard_at_once_are_all_served(server: RunningServer) -> None:
     assert kernels_running(server) == POOLS  # the address is printed once every pool is full
-    (zygote,) = machine.zygotes(server.process.pid)
-    assert set(machine.children(zygote)) == set(machine.page_kernels(server.process.pid))  # all forked from it
+    pages, explore = sorted(machine.zygotes(server.process.pid), key=lambda pid: len(machine.children(pid)))[::-1]
+    forked = set(machine.children(pages)) | set(machine.children(explore))
+    assert forked == set(machine.page_kernels(server.process.pid))  # every kernel forked from a zygote
+    assert len(machine.children(explore)) == 1  # Explore's, from the zygote that has pandas imported
+    assert "healthdash.widgets.explore_page" in machine.command(explore)
     with ThreadPoolExecutor(BURST) as visitors:
         pages = list(visitors.map(lambda _: call(server, "GET", PAGE), range(BURST)))
     assert [page.status for page in pages] == [200] * BURST  # none over the default caps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import random
 
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from healthdash.widgets import ExplorePage
 from healthdash.widgets.explore_page import weights_in_query
 from healthdash.widgets.links import PageLinks
 from healthdash.widgets.weight_sliders import WeightSliders
-from healthdash.widgets.what_if_ranking import KNOWN_SCORES, WhatIfRanking, movement, ranks, rescore
+from healthdash.widgets.what_if_ranking import KNOWN_SCORES, WhatIfRanking, movement, name_order, ranks, rescore
 from tests.servers import RunningServer
 
 LINKS = PageLinks("/voila/render/")
@@ -61,6 +62,21 @@ def test_ranks_start_with_the_lowest_score_and_skip_missing_ones() -> None:
     index = pd.Index([10, 11, 12, 13])
     result = ranks(pd.Series([50.0, None, 20.0, 50.0], index=index), pd.Series(["b", "a", "c", "A"], index=index))
     assert list(result) == [3, pd.NA, 1, 2]
+
+
+def test_ranks_under_new_weights_reuse_the_name_order_and_agree_with_a_plain_sort() -> None:
+    rng = random.Random(7)
+    index = pd.Index(rng.sample(range(1, 10_000), 500))
+    names = pd.Series([rng.choice(["acme", "Acme", "beta", "Zed", "zed", "\u00e9clair"]) + str(rng.randrange(20))
+                       for _ in index], index=index)  # fmt: skip
+    scores = pd.Series([rng.choice([None, *range(0, 100, 5)]) for _ in index], index=index, dtype="Float64")
+    by_name = name_order(names)
+    ranked = ranks(scores, names, by_name)
+    assert ranked.equals(ranks(scores, names))
+    scored = [cid for cid in index if not pd.isna(scores[cid])]
+    expected = sorted(scored, key=lambda cid: (scores[cid], names[cid].casefold(), list(index).index(cid)))
+    assert [int(ranked[cid]) for cid in expected] == list(range(1, len(expected) + 1))
+    assert all(pd.isna(ranked[cid]) for cid in index if pd.isna(scores[cid]))
 
 
 def test_movement() -> None:
