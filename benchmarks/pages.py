@@ -273,6 +273,9 @@ async def _first_visitor(database_url: str, folder: Path, result: PagesResult) -
             result.announced = time.monotonic() - began
             _, result.first_visitor = await _open(context, page_url(server, "dashboard", 0))
             result.idle_kernel_rss_mb, result.idle_kernel_own_mb = idle_kernels(server)
+            result.zygote_mb = [
+                (machine.memory_mb(pid)[0], machine.own_memory_mb(pid)) for pid in machine.zygotes(server.process.pid)
+            ]
 
 
 def idle_kernels(server: RunningServer) -> tuple[list[float], list[float]]:
@@ -293,6 +296,7 @@ def measure_pages(database_url: str, folder: Path, say: Say, runs: int = 3, wait
     asyncio.run(_first_visitor(database_url, folder / "first", result))
     say(f"  address printed {result.announced:.1f} s after the start; first widget {result.first_visitor:.2f} s later")
     say(f"  idle preheated kernels: {_mb(result.idle_kernel_rss_mb)}, of their own {_mb(result.idle_kernel_own_mb)}")
+    say(f"  kernel zygotes: {', '.join(f'{rss:.0f} MB RSS, {own:.0f} MB own' for rss, own in result.zygote_mb)}")
     with start_server(database_url, folder / "cold", secrets.token_urlsafe(24), {**DEFAULTS, **COLD}, 300) as server:
         measure_cold(server, result, say, runs)
     with start_server(database_url, folder / "warm", secrets.token_urlsafe(24), DEFAULTS, 300) as server:

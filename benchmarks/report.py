@@ -31,6 +31,7 @@ class PagesResult:
     view_own_mb: dict[str, float] = field(default_factory=dict)  # page -> memory only that kernel holds (private)
     idle_kernel_rss_mb: list[float] = field(default_factory=list)  # each preheated kernel, idle
     idle_kernel_own_mb: list[float] = field(default_factory=list)  # each preheated kernel, idle: its private memory
+    zygote_mb: list[tuple[float, float]] = field(default_factory=list)  # each kernel zygote: RSS, private memory
     preheated_html: dict[str, float] = field(default_factory=dict)  # page -> HTML arrived (median)
     preheated_widget: dict[str, float] = field(default_factory=dict)  # page -> first widget visible (median)
     burst_html: list[float] = field(default_factory=list)  # each of the concurrent GETs: its HTML complete
@@ -446,6 +447,11 @@ def pages_lines(pages: PagesResult) -> list[str]:
         if idle
         else "- preheated kernels, idle: none measured"
     )
+    if pages.zygote_mb:
+        lines.append(
+            "- kernel zygotes (the processes the kernels are forked from): "
+            + ", ".join(f"{rss:.0f} MB RSS ({own:.0f} MB of its own)" for rss, own in pages.zygote_mb)
+        )
     lines += [f"- {note}" for note in pages.notes]
     return lines
 

@@ -173,6 +173,7 @@ def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_b
         view_own_mb={"dashboard": 30, "explore": 80},
         idle_kernel_rss_mb=[64, 64, 141],
         idle_kernel_own_mb=[29, 29, 75],
+        zygote_mb=[(60.0, 40.0), (150.0, 110.0)],
         preheated_html={"dashboard": 0.1, "explore": 0.2},
         preheated_widget={"dashboard": 1.3, "explore": 1.9},
         burst_html=[0.5] * 9 + [2.9],
@@ -200,6 +201,7 @@ def test_the_pages_phase_is_held_against_its_targets_and_says_what_held_a_page_b
     assert "first widget in 3.00\u20133.00 s (median 3.00 s), 1 failed (Timeout 60000ms exceeded)" in report
     idle = "preheated kernels, idle: 3, RSS 64, 64, 141 MB; of their own (not shared with the kernel zygote they are "
     assert idle + "forked from) 29, 29, 75 MB" in report
+    assert "kernel zygotes (the processes the kernels are forked from): 60 MB RSS (40 MB of its own), 150 MB" in report
 
 
 def test_the_naive_way_stops_at_its_budget(sample_db_url: str) -> None:
