@@ -323,7 +323,12 @@ def serve(settings: Settings | None = None) -> None:
     context = ApiContext(service, board, executor, tokens, limits, settings.db_deadline, builder, people)
     context.access = authenticator(settings, people, context, tokens)
     listener = ChangeListener(engine, context.board, connect_timeout=settings.db_connect_timeout)
-    history = HistoryKeeper(HistoryRecorder(engine, settings.scoring, settings.history_days))
+    # a history written or restated is read again for the dashboard (its movers and tiers per day) at once
+    loop = IOLoop.current()
+    history = HistoryKeeper(
+        HistoryRecorder(engine, settings.scoring, settings.history_days),
+        written=lambda: loop.add_callback(context.forget_digest),
+    )
     sockets, settings = listening_sockets(settings)  # from here on, settings.port is the port really listened on
     os.environ["HEALTHDASH_API_URL"] = api_url(settings)  # inherited by every page's kernel
     os.environ.pop("HEALTHDASH_API_TOKEN", None)  # a kernel calls the API as its page's visitor, with no other token

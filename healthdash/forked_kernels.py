@@ -32,7 +32,7 @@ from traitlets import Unicode
 from healthdash.kernel_zygote import read_line, runs_here
 
 PROVISIONER = "healthdash-forked"  # the entry point's name (pyproject.toml)
-NOTEBOOK_VARIABLE = "HEALTHDASH_NOTEBOOK"  # a preheated kernel's notebook, in its environment
+NOTEBOOK_VARIABLE = "PAGE_KERNEL_NOTEBOOK"  # a preheated kernel's notebook, in its environment (not a setting)
 START_SECONDS = 60.0  # the longest the zygote may take to import the kernels' modules
 
 

@@ -191,7 +191,7 @@ def test_stopping_the_zygote_stops_the_kernels_it_forked(tmp_path: Path) -> None
 
 
 def test_a_notebooks_own_zygote_starts_when_first_asked_for_and_again_if_it_died() -> None:
-    assert notebook_of({"HEALTHDASH_NOTEBOOK": "explore.ipynb"}) == "explore.ipynb"  # a preheated kernel's
+    assert notebook_of({"PAGE_KERNEL_NOTEBOOK": "explore.ipynb"}) == "explore.ipynb"  # a preheated kernel's
     assert notebook_of({"SCRIPT_NAME": "/voila/render/explore.ipynb"}) == "explore.ipynb"  # a page request's
     assert notebook_of({}) == ""
     zygotes = Zygotes({"explore.ipynb": ["json"]})

@@ -69,6 +69,7 @@ class ApiContext:
     _digest: HistoryDigest | None = field(init=False, default=None)
     _owned: dict[str, tuple[float, tuple[int, ...]]] = field(init=False, default_factory=dict)
     _reading_digest: asyncio.Future[HistoryDigest | None] | None = field(init=False, default=None)
+    _digest_version: int = field(init=False, default=0)  # counts the changes of the history heard of
 
     def __post_init__(self) -> None:
         self.access = Authenticator(self.people, self.run, bootstrap_tokens=self.tokens)
@@ -82,6 +83,12 @@ class ApiContext:
         fresh = current is not None and current.today == today and time.monotonic() - current.built < DIGEST_SECONDS
         if not fresh and self._reading_digest is None:
             self._reading_digest = asyncio.ensure_future(self._read_digest(today))
+
+    def forget_digest(self) -> None:
+        """The history has changed (days written, rows restated): read it again at the next dashboard (which waits
+        for it as on a new day)."""
+        self._digest = None
+        self._digest_version += 1
 
     async def digest(self, wait: float | None = None) -> HistoryDigest | None:
         """Return the recent history: read on first use and on a new day, and again in the background once older
@@ -102,13 +109,17 @@ class ApiContext:
             return None
 
     async def _read_digest(self, today: dt.date) -> HistoryDigest | None:
+        version = self._digest_version
         try:
-            self._digest = await self.run(read_digest, self.service.engine, today)
+            digest = await self.run(read_digest, self.service.engine, today)
         except sqlalchemy.exc.SQLAlchemyError as exc:
             log.warning("the recent score history cannot be read: %s", str(exc).splitlines()[0])
+            return self._digest
         finally:
             self._reading_digest = None
-        return self._digest
+        if version == self._digest_version:  # else the history changed while it was read: read again next time
+            self._digest = digest
+        return digest
 
     async def owned(self, principal: Principal) -> tuple[int, ...]:
         """Return the ids of the customers a person owns, looked up at most every OWNED_SECONDS per person."""

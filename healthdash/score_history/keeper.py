@@ -34,10 +34,12 @@ class HistoryKeeper:
         recorder: HistoryRecorder,
         interval: float = INTERVAL,
         today: Callable[[], dt.date] = closed_until,
+        written: Callable[[], object] | None = None,
     ) -> None:
         self.recorder = recorder
         self.interval = interval
         self.today = today
+        self.written = written  # told (in this thread) once a run of days has been written or rows restated
         self._filling = Filling()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="healthdash-history", daemon=True)
@@ -63,9 +65,13 @@ class HistoryKeeper:
         # (the rollover, a failed write, rows taken away) is written within a second.
         progress = self.recorder.write_missing(today, told=self._filling.wrote, limit=1)
         self._filling.said(progress.missing)
+        changed = False
         if progress.complete:
+            changed = bool(self._filling.days)
             self._filling.finish()
-        self.recorder.restate(today)
+        changed = self.recorder.restate(today) > 0 or changed
+        if changed and self.written is not None:
+            self.written()
         return progress.written > 0
 
     def _run(self) -> None:

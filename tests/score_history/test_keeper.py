@@ -22,16 +22,22 @@ def written(engine: Engine) -> set[dt.date]:
 
 def test_the_day_that_rolls_over_is_written_next(engine: Engine, today: dt.date) -> None:
     clock = [today - dt.timedelta(days=1)]
-    keeper = HistoryKeeper(HistoryRecorder(engine, ScoringConfig(), 3), today=lambda: clock[0])
+    told: list[set[dt.date]] = []  # what was written each time the server was told the history changed
+    recorder = HistoryRecorder(engine, ScoringConfig(), 3)
+    keeper = HistoryKeeper(recorder, today=lambda: clock[0], written=lambda: told.append(written(engine)))
 
     while keeper.tick():  # one day per tick
         pass
     assert written(engine) == {today - dt.timedelta(days=n) for n in (2, 3, 4)}
+    assert told == [written(engine)]  # once, when the run of days was complete
     assert not keeper.tick()  # nothing left: no more work until the day changes
+    assert len(told) == 1  # a tick that changes nothing says nothing
 
     clock[0] = today
     assert keeper.tick()
     assert today - dt.timedelta(days=1) in written(engine)
+    keeper.tick()
+    assert len(told) == 2 and today - dt.timedelta(days=1) in told[-1]  # the rolled-over day told too
 
 
 def test_a_day_that_goes_missing_is_written_again_at_the_next_tick(engine: Engine, today: dt.date) -> None:
