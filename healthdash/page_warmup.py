@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
 
 PAGE_TIMEOUT = 120.0  # seconds a page may take to render
 KERNEL_ID = re.compile(r'"kernelId": ?"([0-9a-f-]{36})"')
@@ -28,22 +28,11 @@ log = logging.getLogger("healthdash")
 async def warm_api(base_url: str, paths: Iterable[str], token: str) -> dict[str, int]:
     """GET each API path (`<base_url><path>`) as the bootstrap token `token`; return the statuses (a failure is
     logged, never raised: the server serves regardless)."""
-    client = AsyncHTTPClient()
     statuses: dict[str, int] = {}
     for path in paths:
-        try:
-            response = await client.fetch(
-                base_url + path,
-                headers={"Authorization": f"Bearer {token}"},
-                request_timeout=PAGE_TIMEOUT,
-                raise_error=False,
-            )
-        except (HTTPClientError, OSError) as exc:
-            log.warning("could not read %s before serving: %s", path, exc)
-            statuses[path] = 0
-            continue
-        statuses[path] = response.code
-        if response.code != 200:
+        response = await _get(base_url + path, f"read {path}", {"Authorization": f"Bearer {token}"})
+        statuses[path] = response.code if response is not None else 0
+        if response is not None and response.code != 200:
             log.warning("could not read %s before serving: HTTP %s", path, response.code)
     return statuses
 
@@ -52,18 +41,21 @@ async def warm_pages(
     base_url: str, pages: Iterable[str], shut_down: Callable[[str], Awaitable[object]]
 ) -> dict[str, int]:
     """GET each page (`<base_url>/voila/render/<page>.ipynb`) to its end; shut its kernel down; return the statuses."""
-    client = AsyncHTTPClient()
     statuses: dict[str, int] = {}
     for page in pages:
-        url = f"{base_url}/voila/render/{page}.ipynb"
-        try:
-            response = await client.fetch(url, request_timeout=PAGE_TIMEOUT, raise_error=False)
-        except (HTTPClientError, OSError) as exc:
-            log.warning("could not render %s before serving: %s", page, exc)
-            statuses[page] = 0
-            continue
-        statuses[page] = response.code
-        kernel = KERNEL_ID.search(response.body.decode("utf-8", errors="replace")) if response.body else None
+        response = await _get(f"{base_url}/voila/render/{page}.ipynb", f"render {page}")
+        statuses[page] = response.code if response is not None else 0
+        body = response.body if response is not None else b""
+        kernel = KERNEL_ID.search(body.decode("utf-8", errors="replace")) if body else None
         if kernel is not None:
             await shut_down(kernel[1])
     return statuses
+
+
+async def _get(url: str, what: str, headers: dict[str, str] | None = None) -> HTTPResponse | None:
+    """GET `url` over the server's own HTTP; None (and a line in the log saying what could not be done) on failure."""
+    try:
+        return await AsyncHTTPClient().fetch(url, headers=headers, request_timeout=PAGE_TIMEOUT, raise_error=False)
+    except (HTTPClientError, OSError) as exc:
+        log.warning("could not %s before serving: %s", what, exc)
+        return None

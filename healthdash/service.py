@@ -255,8 +255,8 @@ class HealthService:
         BACKTEST_DAYS days or starts on the first day of history whose window holds recorded activity throughout),
         with its figures and the suggested weights."""
         with self._reading() as conn:
-            oldest, newest, activity = backtest.history_days(conn)
-            inputs = (oldest, newest, activity, *backtest.inputs(conn))
+            inputs = backtest.inputs(conn)
+        oldest, newest, activity = inputs[:3]
         if last is None:
             last = (newest or as_of_day(utc_now()) - dt.timedelta(days=1)) - dt.timedelta(days=horizon)
             if first is not None and first > last:

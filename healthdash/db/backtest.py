@@ -106,14 +106,13 @@ _CHURNERS = text(
      ORDER BY ch.customer_id
     """  # noqa: S608 (constant fragments)
 )
-_DAYS = text(
-    "SELECT (SELECT min(day) FROM score_history_days), (SELECT max(day) FROM score_history_days),"
-    "       (SELECT min(day) FROM customer_daily)"
-)
-# what a backtest is computed from, in a few milliseconds: the days written (a restated day is written again), the
-# churns (their partial index) and the customers (their ARR; any change of a row gives it a newer xmin)
+# the first and last day of history and of recorded activity, then what else a backtest is computed from, in a few
+# milliseconds: the days written (a restated day is written again), the churns (their partial index) and the
+# customers (their ARR; any change of a row gives it a newer xmin)
 _INPUTS = text(
-    "SELECT (SELECT max(written_at) FROM score_history_days), (SELECT count(*) FROM score_history_days),"
+    "SELECT (SELECT min(day) FROM score_history_days), (SELECT max(day) FROM score_history_days),"
+    "       (SELECT min(day) FROM customer_daily),"
+    "       (SELECT max(written_at) FROM score_history_days), (SELECT count(*) FROM score_history_days),"
     "       (SELECT count(*) FROM events WHERE type = 'churned'),"
     "       (SELECT max(occurred_at) FROM events WHERE type = 'churned'),"
     "       (SELECT count(*) FROM customers), (SELECT max(xmin::text::bigint) FROM customers)"
@@ -166,16 +165,10 @@ class BacktestCounts:
     factor_step: int  # the factors' counts read every factor_step-th day of the range (1: every day)
 
 
-def history_days(conn: Connection) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
-    """Return the first and last day the score history holds (None, None when it holds none), and the first day of
-    recorded activity (None when there is none)."""
-    first, last, activity = conn.execute(_DAYS).one()
-    return first, last, activity
-
-
 def inputs(conn: Connection) -> tuple[Any, ...]:
-    """Return a fingerprint of what a backtest reads: it changes when a day of history is written or restated, a
-    churn is recorded, or a customer is added or changed."""
+    """Return what a backtest reads, as a fingerprint that changes when a day of history is written or restated, a
+    churn is recorded, or a customer is added or changed. It starts with the first and last day the score history
+    holds (None, None when it holds none) and the first day of recorded activity (None when there is none)."""
     return tuple(conn.execute(_INPUTS).one())
 
 
