@@ -147,9 +147,16 @@ class Zygote:
             os.chdir(request["cwd"])
             argv = [*request["argv"][3:], f"--IPKernelApp.parent_handle={zygote}"]  # ends if the zygote goes
             sys.argv = [KERNEL_MODULE, *argv]
+            import ipywidgets
             from ipykernel import kernelapp
 
-            kernelapp.launch_new_instance(argv=argv)
+            app = kernelapp.IPKernelApp.instance()  # what ipykernel's entry point does, with one step between
+            app.initialize(argv)  # type: ignore[no-untyped-call]
+            # ipywidgets registers its comm targets when it is first imported into a running kernel; preloaded
+            # before any kernel existed, it is told now. Without its control target a page cannot ask for every
+            # widget's state in one message and falls back to a request per widget.
+            ipywidgets.register_comm_target()
+            app.start()  # type: ignore[no-untyped-call]
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1

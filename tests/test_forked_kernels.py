@@ -31,6 +31,12 @@ def zygote() -> Iterator[ZygoteProcess]:
     process.stop()
 
 
+def ipywidgets_control_protocol() -> str:
+    from ipywidgets._version import __control_protocol_version__
+
+    return str(__control_protocol_version__)
+
+
 def spec_folder(tmp_path: Path, argv: list[str], zygote_socket: str) -> Path:
     """A kernel spec whose kernels the healthdash provisioner starts with the given zygote."""
     folder = tmp_path / "kernels"
@@ -94,6 +100,46 @@ def test_a_forked_kernel_runs_code_in_its_folder_and_environment_with_ipykernel_
             assert zygote.process is not None and kernel.provisioner is not None
             assert facts == repr((zygote.process.pid, str(tmp_path), "given", True))  # forked, not a new interpreter
             assert os.getpgid(kernel.provisioner.pid) == kernel.provisioner.pid  # its own group, as a spawned one
+
+    asyncio.run(body())
+
+
+def test_a_forked_kernel_sends_every_widgets_state_in_one_message_when_a_page_asks(
+    zygote: ZygoteProcess, tmp_path: Path
+) -> None:
+    """ipywidgets was imported by the zygote before any kernel existed: a page's request for all states (the
+    control comm) is still answered at once, rather than refused and replaced by a request per widget."""
+
+    async def body() -> None:
+        async with started(tmp_path, zygote) as kernel:
+            client = kernel.client()
+            client.start_channels()
+            try:
+                await client.wait_for_ready(timeout=30)
+                made = await client.execute_interactive(
+                    "import ipywidgets\nsliders = [ipywidgets.IntSlider(value=n) for n in (3, 4)]", timeout=30
+                )
+                assert made["content"]["status"] == "ok", made["content"]
+                control, version = "page-control", {"version": ipywidgets_control_protocol()}
+                for kind, content in (
+                    ("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}}),
+                    ("comm_msg", {"comm_id": control, "data": {"method": "request_states"}}),
+                ):
+                    client.shell_channel.send(client.session.msg(kind, content, metadata=version))
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    message = await client.get_iopub_msg(timeout=30)
+                    kind, content = message["msg_type"], message["content"]
+                    assert not (kind == "comm_close" and content.get("comm_id") == control), "control comm refused"
+                    if kind == "comm_msg" and content["comm_id"] == control:
+                        break
+                else:
+                    raise AssertionError("no answer to request_states")
+                assert content["data"]["method"] == "update_states"
+                values = [state["state"].get("value") for state in content["data"]["states"].values()]
+                assert sorted(v for v in values if v in (3, 4)) == [3, 4]  # both sliders, in the one message
+            finally:
+                client.stop_channels()
 
     asyncio.run(body())
 
