@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from healthdash.clock import as_of_day
+from healthdash.db.prepared import prepared_rows
 
 
 class ProfileRow(TypedDict):
@@ -67,45 +68,53 @@ _EVENT = text(
     "FROM events WHERE id = :e AND customer_id = :id"
 )
 _FEATURES = text("SELECT key FROM features ORDER BY bit, key")
-_EVIDENCE = text(
-    """
+_EVIDENCE = """
     SELECT json_build_object(
         'customer', (SELECT to_json(c) FROM (
             SELECT id, name, segment, plan, seats, industry, region, owner, created_at, external_id, arr,
                    renewal_date, status
-              FROM customers WHERE id = :id) c),
-        'total', (SELECT count(*) FROM events WHERE customer_id = :id AND occurred_at <= :as_of),
+              FROM customers WHERE id = %(id)s) c),
+        'total', (SELECT count(*) FROM events WHERE customer_id = %(id)s AND occurred_at <= %(as_of)s),
         'events', (SELECT coalesce(json_agg(e ORDER BY e.occurred_at DESC, e.id DESC), '[]') FROM (
             SELECT id, customer_id, type, occurred_at, data, recorded_at, recorded_by
               FROM events
-             WHERE customer_id = :id AND occurred_at <= :as_of
+             WHERE customer_id = %(id)s AND occurred_at <= %(as_of)s
              ORDER BY occurred_at DESC, id DESC
-             LIMIT :limit OFFSET :offset) e),
+             LIMIT %(limit)s OFFSET %(offset)s) e),
         'tickets', (SELECT coalesce(json_agg(t ORDER BY t.opened_at DESC, t.id DESC), '[]') FROM (
             SELECT id, subject, priority, status, opened_at, closed_at
               FROM tickets
-             WHERE customer_id = :id AND opened_at <= :as_of
+             WHERE customer_id = %(id)s AND opened_at <= %(as_of)s
              ORDER BY opened_at DESC, id DESC
-             LIMIT :records) t),
+             LIMIT %(records)s) t),
         'invoices', (SELECT coalesce(json_agg(i ORDER BY i.due_at DESC, i.id DESC), '[]') FROM (
             SELECT id, amount, issued_at, due_at, paid_at,
-                   CASE WHEN paid_at IS NOT NULL AND paid_at <= :day AND paid_at <= due_at THEN 'on_time'
-                        WHEN paid_at IS NOT NULL AND paid_at <= :day AND paid_at <= due_at + :grace
+                   CASE WHEN paid_at IS NOT NULL AND paid_at <= %(day)s AND paid_at <= due_at THEN 'on_time'
+                        WHEN paid_at IS NOT NULL AND paid_at <= %(day)s AND paid_at <= due_at + %(grace)s
                              THEN 'late_within_grace'
-                        WHEN paid_at IS NOT NULL AND paid_at <= :day THEN 'late'
-                        WHEN due_at < :day THEN 'overdue'
+                        WHEN paid_at IS NOT NULL AND paid_at <= %(day)s THEN 'late'
+                        WHEN due_at < %(day)s THEN 'overdue'
                         ELSE 'open' END AS status
               FROM invoices
-             WHERE customer_id = :id AND issued_at <= :day
+             WHERE customer_id = %(id)s AND issued_at <= %(day)s
              ORDER BY due_at DESC, id DESC
-             LIMIT :records) i),
+             LIMIT %(records)s) i),
         'activity', (SELECT coalesce(json_agg(u ORDER BY u.day), '[]') FROM (
             SELECT day, logins, feature_uses, api_calls
               FROM customer_daily
-             WHERE customer_id = :id AND day > :day - :days AND day <= :day) u)
+             WHERE customer_id = %(id)s AND day > %(day)s - %(days)s AND day <= %(day)s) u)
     )::text
     """
-)
+_EVIDENCE_TYPES = {
+    "id": "bigint",
+    "as_of": "timestamptz",
+    "day": "date",
+    "grace": "integer",
+    "limit": "integer",
+    "offset": "integer",
+    "records": "integer",
+    "days": "integer",
+}
 
 
 class CustomerEvidence(TypedDict):
@@ -131,7 +140,8 @@ def customer_evidence(
     """Return the customer's profile, a page of its events (limit, offset) with their total, its tickets, invoices
     and daily usage as of a moment, with one statement; None when there is no such customer.
 
-    PostgreSQL builds the whole as one JSON document: one round trip, and no Python object per column of a row.
+    PostgreSQL builds the whole as one JSON document: one round trip, and no Python object per column of a row;
+    the statement is prepared once per connection (`prepared_rows`).
     Events come newest first; tickets newest first and invoices by due day, latest first (at most `records` each);
     the usage of the `days` days ending with the as-of day, oldest first. An invoice's status is as of that day.
     """
@@ -147,7 +157,8 @@ def customer_evidence(
         "records": records,
         "days": days,
     }
-    found = orjson.loads(conn.execute(_EVIDENCE, params).scalar_one())
+    _, rows = prepared_rows(conn, "hd_customer_evidence", _EVIDENCE, _EVIDENCE_TYPES, params)
+    found = orjson.loads(rows[0][0])
     if found["customer"] is None:
         return None
     _moments(found["customer"], ("created_at",))

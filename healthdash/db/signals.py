@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from healthdash.db.prepared import prepared_rows
 from healthdash.scoring import ScoringConfig
 from healthdash.vocabulary import PRIORITIES
 
@@ -226,24 +227,19 @@ def _fetch_columns(conn: Connection, filtered: bool, params: dict[str, Any], tre
     prepared once per connection: they are asked for with every recorded event and every health page.
     """
     sql = _QUERIES[filtered, trend]
-    prepared = "hd_window_signals" if trend else "hd_window_signals_now"
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if not filtered:
+    if not filtered:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
             query = cursor.mogrify(sql, params).decode("utf-8")
             buffer = io.BytesIO()
             cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
-            buffer.seek(0)
-            frame = pd.read_csv(buffer, keep_default_na=False, na_values=[], dtype={c: str for c in PROFILE_COLUMNS})
-            return {str(name): frame[name].to_numpy() for name in frame.columns}
-        if prepared not in conn.connection.info:
-            cursor.execute(f"PREPARE {prepared} ({', '.join(_TYPES.values())}) AS {_positional(sql)}")
-            conn.connection.info[prepared] = True
-        cursor.execute(f"EXECUTE {prepared} ({', '.join(f'%({p})s' for p in _TYPES)})", params)
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+        finally:
+            cursor.close()
+        buffer.seek(0)
+        frame = pd.read_csv(buffer, keep_default_na=False, na_values=[], dtype={c: str for c in PROFILE_COLUMNS})
+        return {str(name): frame[name].to_numpy() for name in frame.columns}
+    prepared = "hd_window_signals" if trend else "hd_window_signals_now"
+    names, rows = prepared_rows(conn, prepared, sql, _TYPES, params)
     values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     return {
         name: np.array(column, dtype=object if name in PROFILE_COLUMNS else np.int64)
@@ -252,10 +248,3 @@ def _fetch_columns(conn: Connection, filtered: bool, params: dict[str, Any], tre
 
 
 _TYPES = {"day": "date", "window": "integer", "invoice_window": "integer", "grace": "integer", "ids": "bigint[]"}
-
-
-def _positional(sql: str) -> str:
-    """Turn the query's named parameters into the $1, $2... of a prepared statement."""
-    for number, name in enumerate(_TYPES, start=1):
-        sql = sql.replace(f"%({name})s", f"${number}")
-    return sql
