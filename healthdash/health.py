@@ -48,8 +48,8 @@ class Evidence(TypedDict):
     activity: list[DailyRow]
 
 
-class HealthReport(Evidence):
-    """One customer's score as of a moment, its breakdown by factor, and the evidence behind it."""
+class HealthScore(TypedDict):
+    """One customer's score as of a moment and its breakdown by factor."""
 
     score: float | None
     tier: str
@@ -57,3 +57,7 @@ class HealthReport(Evidence):
     main_reason: str | None
     trend: ScoreTrend
     factors: list[dict[str, Any]]  # FactorResult.as_dict() of each factor
+
+
+class HealthReport(Evidence, HealthScore):
+    """One customer's score as of a moment, its breakdown by factor, and the evidence behind it."""

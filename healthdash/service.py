@@ -18,7 +18,7 @@ from healthdash.commit_ticket import CommitTicket, committed, start_commit
 from healthdash.db import backtest, batches, customers, history, reads, writes
 from healthdash.db.reads import EventRow
 from healthdash.db.signals import WindowSignals, window_signals
-from healthdash.health import Evidence, HealthReport, Recorded, ScoreAndTier
+from healthdash.health import Evidence, HealthReport, HealthScore, Recorded, ScoreAndTier
 from healthdash.kept_reports import KeptReports
 from healthdash.recording import Activity, Answer, Author, EventRejected, NewEvent
 from healthdash.score_table import ScoreTable
@@ -337,16 +337,30 @@ class HealthService:
 
         The evidence takes one statement; the signals one more, unless they are given (the score board holds them).
         """
-        day = as_of_day(as_of)
         with self._reading() as conn:
-            found = reads.customer_evidence(
-                conn, customer_id, as_of, self.config.invoice_grace_days, (events_limit, events_offset), ACTIVITY_DAYS
-            )
-            if found is None:
+            evidence = self._evidence(conn, customer_id, as_of, events_limit, events_offset)
+            if evidence is None:
                 return None
             if signals is None:
-                signals = window_signals(conn, day, self.config, [customer_id])
-        evidence: Evidence = {
+                signals = window_signals(conn, as_of_day(as_of), self.config, [customer_id])
+        return {**evidence, **self.customer_score(signals)}
+
+    def customer_evidence(
+        self, customer_id: int, as_of: dt.datetime, events_limit: int = 50, events_offset: int = 0
+    ) -> Evidence | None:
+        """Return one customer's profile and evidence as of a moment (one statement), or None for an unknown one."""
+        with self._reading() as conn:
+            return self._evidence(conn, customer_id, as_of, events_limit, events_offset)
+
+    def _evidence(
+        self, conn: Connection, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
+    ) -> Evidence | None:
+        found = reads.customer_evidence(
+            conn, customer_id, as_of, self.config.invoice_grace_days, (events_limit, events_offset), ACTIVITY_DAYS
+        )
+        if found is None:
+            return None
+        return {
             "customer": found["customer"],
             "as_of": as_of,
             "events": {
@@ -359,9 +373,12 @@ class HealthService:
             "invoices": found["invoices"],
             "activity": found["activity"],
         }
-        if not len(signals.ids):  # created after as_of
+
+    def customer_score(self, signals: WindowSignals) -> HealthScore:
+        """Return one customer's score, tier, trend and factors from its signals (insufficient data when the signals
+        hold no customer: it was created after their day)."""
+        if not len(signals.ids):
             return {
-                **evidence,
                 "score": None,
                 "tier": "insufficient_data",
                 "coverage": 0.0,
@@ -372,7 +389,6 @@ class HealthService:
         row = scores_from(signals, self.config).record(0)
         current = {name: _plain(values[0]) for name, values in signals.current.items()}
         return {
-            **evidence,
             "score": _number(row["score"]),
             "tier": row["tier"],
             "coverage": round(float(row["coverage"]), 4),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from healthdash.api import jsonio
 from healthdash.api.context import ApiContext
 from healthdash.api.problem import Problem
 from healthdash.board import ScoreBoard, Snapshot
@@ -108,3 +110,33 @@ def test_a_write_past_its_deadline_is_answered_503_saying_whether_it_was_stored(
     assert "nothing was stored" in nothing
     assert "unknown" in unknown and "Idempotency-Key" in unknown
     assert outcomes == {False: "rolled back", True: "stored"}  # the first client was told the truth
+
+
+def test_a_health_from_memory_and_the_database_at_once_is_the_health_read_wholly_from_the_database(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    """A settled customer's answer joins the evidence read in one thread and the score scored from memory in
+    another; it is the answer the database alone gives, also while memory cannot tell (being changed)."""
+    board = ScoreBoard(service, executor)
+    api = ApiContext(service, board, executor, ())
+
+    async def scenario() -> None:
+        snapshot = await board.current()
+        for customer in (int(i) for i in snapshot.scores.ids[:12]):
+            assert board.settled(customer)
+            now = utc_now()
+            in_parts = await api._health_in_parts(customer, now, 50, 0)
+            whole = service.customer_health(customer, now, 50, 0)
+            assert in_parts is not None and json.loads(in_parts) == json.loads(jsonio.dumps(whole)), customer
+            assert list(json.loads(in_parts)) == list(json.loads(jsonio.dumps(whole)))  # the same keys in order
+        customer = int(snapshot.scores.ids[0])
+        with board.signals._lock:  # a computation holds the memory: the database gives the score too
+            assert board.signals_for(customer, utc_now()) is None
+            held = await api._health_in_parts(customer, utc_now(), 5, 1)
+        assert held is not None and json.loads(held)["events"]["limit"] == 5
+        assert (
+            json.loads(held)["score"] == json.loads(jsonio.dumps(service.customer_health(customer, utc_now())))["score"]
+        )
+        assert await api._health_in_parts(10**12, utc_now(), 50, 0) is None  # no such customer
+
+    asyncio.run(scenario())
