@@ -92,21 +92,24 @@ def score_columns(
     weighted = applies * weights
     applicable_weight = weighted.sum(axis=1)
     share = weighted / np.where(applicable_weight > 0, applicable_weight, np.nan)[:, None]
-    points = share * scores
-    lost = share * (100.0 - scores)
-    total = np.where(applies.any(axis=1), np.where(np.isnan(points), 0.0, points).sum(axis=1), np.nan)
+    # points given and taken: none where the factor does not apply (NaN -> 0); each factor's a row of its own
+    points, lost_filled = share * scores, share * (100.0 - scores)
+    points = np.where(np.isnan(points), 0.0, points).T.copy()
+    lost_filled = np.where(np.isnan(lost_filled), 0.0, lost_filled)
+    lost = lost_filled.T.copy()
+    total = np.where(applies.any(axis=1), points.sum(axis=0), np.nan)
     # rounding twice keeps the score independent of float noise (e.g. from scaling every weight)
     overall = total.round(9).round(1)
     coverage = applicable_weight / weights.sum()
 
-    result: dict[str, np.ndarray] = {key: scores[:, i] for i, key in enumerate(keys)}
+    by_factor = scores.T.copy()
+    result: dict[str, np.ndarray] = {key: by_factor[i] for i, key in enumerate(keys)}
     for i, key in enumerate(keys):
-        result[f"{key}_points"] = np.where(np.isnan(points[:, i]), 0.0, points[:, i])
-        result[f"{key}_lost"] = np.where(np.isnan(lost[:, i]), 0.0, lost[:, i])
+        result[f"{key}_points"] = points[i]
+        result[f"{key}_lost"] = lost[i]
     result["score"] = overall
     result["coverage"] = coverage
     result["tier"] = tiers_for_scores(overall, coverage, config)
-    lost_filled = np.where(np.isnan(lost), 0.0, lost)
     reasons = np.array([*keys, None], dtype=object)
     main = np.where(lost_filled.max(axis=1, initial=0.0) > 0, lost_filled.argmax(axis=1) if size else 0, len(keys))
     result["main_reason"] = reasons[main]
