@@ -12,6 +12,7 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, text
 
 from healthdash.db.people import audit_many
+from healthdash.db.prepared import prepared_rows
 from healthdash.recording import Activity, Author, EventRejected
 from healthdash.vocabulary import OUTCOME_TYPES
 
@@ -32,11 +33,10 @@ EVENT_ROWS = """ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
 # Activity (a login, API calls, a feature used: ACTIVITY_TYPES) touches no other record: one statement checks and
 # stores it, and audits the events that someone recorded (the k-th event accepted is the k-th stored: identities are
 # drawn in the order rows are inserted).
-_INSERT_ACTIVITIES = text(
-    """
+_INSERT_ACTIVITIES = """
     WITH accepted AS MATERIALIZED (
         SELECT e.customer_id, e.type, e.occurred_at, e.data, e.recorded_by, e.address, e.n
-          FROM ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb))
+          FROM ROWS FROM (jsonb_to_recordset(CAST(%(events)s AS jsonb))
                           AS (customer_id bigint, type text, occurred_at timestamptz, data jsonb, recorded_by text,
                               address text))
                WITH ORDINALITY AS e (customer_id, type, occurred_at, data, recorded_by, address, n)
@@ -57,7 +57,6 @@ _INSERT_ACTIVITIES = text(
     )
     SELECT * FROM stored ORDER BY id
     """
-)
 
 
 def event_rows(events: Iterable[Activity], authors: Sequence[Author | None] = (), addresses: bool = False) -> str:
@@ -86,8 +85,9 @@ def record_activities(
 
     Return, event by event, the stored event, None for an unknown customer, or EventRejected for an unknown feature.
     """
-    rows = conn.execute(_INSERT_ACTIVITIES, {"events": event_rows(events, authors, addresses=True)}).mappings()
-    stored = [dict(r) for r in rows]  # in the events' order, without those refused
+    rows = event_rows(events, authors, addresses=True)
+    names, found = prepared_rows(conn, "hd_insert_activities", _INSERT_ACTIVITIES, {"events": "text"}, {"events": rows})
+    stored = [dict(zip(names, row, strict=True)) for row in found]  # in the events' order, without those refused
     results: list[dict[str, Any] | EventRejected | None] = []
     missing: list[int] = []
     for i, (customer_id, event_type, occurred_at, data) in enumerate(events):
