@@ -63,3 +63,26 @@ def test_a_strict_json_body_is_parsed() -> None:
         "user": "Zoë 😀",
         "n": [1, 2.5, None, True],
     }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"customer_id": 18446744073709551616}',
+        b'{"customer_id": -9223372036854775809}',
+        b'{"ids": [1, 99999999999999999999999999999]}',
+    ],
+)
+def test_an_integer_beyond_64_bits_is_read_exactly_not_as_a_float(raw: bytes) -> None:
+    value = parse_body(raw)
+    numbers = value.get("ids") or [value["customer_id"]]
+    assert all(isinstance(n, int) for n in numbers)
+    assert str(numbers[-1]) in raw.decode()  # every digit kept: a float would have lost them
+
+
+def test_a_large_body_parses_to_what_the_standard_library_reads() -> None:
+    import json
+
+    events = [{"customer_id": n, "type": "login", "data": {"x": n / 7, "s": "é\u2028"}} for n in range(5_000)]
+    raw = json.dumps({"events": events}).encode()
+    assert parse_body(raw) == json.loads(raw)
