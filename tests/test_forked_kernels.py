@@ -68,24 +68,31 @@ async def started(tmp_path: Path, zygote: ZygoteProcess, argv: list[str] = KERNE
         await manager.cleanup_resources()
 
 
-async def evaluate(manager: AsyncKernelManager, expression: str, timeout: float = 30) -> str:
-    """Print `expression` in the kernel and return what it printed."""
+@contextlib.asynccontextmanager
+async def ready_client(manager: AsyncKernelManager, timeout: float = 30) -> AsyncIterator[Any]:
+    """A client of the kernel, its channels started and the kernel answering."""
     client = manager.client()
     client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=timeout)
+        yield client
+    finally:
+        client.stop_channels()
+
+
+async def evaluate(manager: AsyncKernelManager, expression: str, timeout: float = 30) -> str:
+    """Print `expression` in the kernel and return what it printed."""
     printed: list[str] = []
 
     def hook(message: dict[str, Any]) -> None:
         if message["msg_type"] == "stream":
             printed.append(message["content"]["text"])
 
-    try:
-        await client.wait_for_ready(timeout=timeout)
+    async with ready_client(manager, timeout) as client:
         reply = await client.execute_interactive(
             f"import os, sys\nprint(repr(({expression})))", timeout=timeout, output_hook=hook
         )
         assert reply["content"]["status"] == "ok", reply["content"]
-    finally:
-        client.stop_channels()
     return "".join(printed).strip()
 
 
@@ -111,35 +118,29 @@ def test_a_forked_kernel_sends_every_widgets_state_in_one_message_when_a_page_as
     control comm) is still answered at once, rather than refused and replaced by a request per widget."""
 
     async def body() -> None:
-        async with started(tmp_path, zygote) as kernel:
-            client = kernel.client()
-            client.start_channels()
-            try:
-                await client.wait_for_ready(timeout=30)
-                made = await client.execute_interactive(
-                    "import ipywidgets\nsliders = [ipywidgets.IntSlider(value=n) for n in (3, 4)]", timeout=30
-                )
-                assert made["content"]["status"] == "ok", made["content"]
-                control, version = "page-control", {"version": ipywidgets_control_protocol()}
-                for kind, content in (
-                    ("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}}),
-                    ("comm_msg", {"comm_id": control, "data": {"method": "request_states"}}),
-                ):
-                    client.shell_channel.send(client.session.msg(kind, content, metadata=version))
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    message = await client.get_iopub_msg(timeout=30)
-                    kind, content = message["msg_type"], message["content"]
-                    assert not (kind == "comm_close" and content.get("comm_id") == control), "control comm refused"
-                    if kind == "comm_msg" and content["comm_id"] == control:
-                        break
-                else:
-                    raise AssertionError("no answer to request_states")
-                assert content["data"]["method"] == "update_states"
-                values = [state["state"].get("value") for state in content["data"]["states"].values()]
-                assert sorted(v for v in values if v in (3, 4)) == [3, 4]  # both sliders, in the one message
-            finally:
-                client.stop_channels()
+        async with started(tmp_path, zygote) as kernel, ready_client(kernel) as client:
+            made = await client.execute_interactive(
+                "import ipywidgets\nsliders = [ipywidgets.IntSlider(value=n) for n in (3, 4)]", timeout=30
+            )
+            assert made["content"]["status"] == "ok", made["content"]
+            control, version = "page-control", {"version": ipywidgets_control_protocol()}
+            for kind, content in (
+                ("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}}),
+                ("comm_msg", {"comm_id": control, "data": {"method": "request_states"}}),
+            ):
+                client.shell_channel.send(client.session.msg(kind, content, metadata=version))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                message = await client.get_iopub_msg(timeout=30)
+                kind, content = message["msg_type"], message["content"]
+                assert not (kind == "comm_close" and content.get("comm_id") == control), "control comm refused"
+                if kind == "comm_msg" and content["comm_id"] == control:
+                    break
+            else:
+                raise AssertionError("no answer to request_states")
+            assert content["data"]["method"] == "update_states"
+            values = [state["state"].get("value") for state in content["data"]["states"].values()]
+            assert sorted(v for v in values if v in (3, 4)) == [3, 4]  # both sliders, in the one message
 
     asyncio.run(body())
 
@@ -147,10 +148,7 @@ def test_a_forked_kernel_sends_every_widgets_state_in_one_message_when_a_page_as
 def test_a_forked_kernel_is_interrupted_and_shut_down_like_a_spawned_one(zygote: ZygoteProcess, tmp_path: Path) -> None:
     async def body() -> None:
         async with started(tmp_path, zygote) as kernel:
-            client = kernel.client()
-            client.start_channels()
-            try:
-                await client.wait_for_ready(timeout=30)
+            async with ready_client(kernel) as client:
                 client.execute("import time; time.sleep(60)")
                 await asyncio.sleep(0.5)
                 began = time.monotonic()
@@ -158,8 +156,6 @@ def test_a_forked_kernel_is_interrupted_and_shut_down_like_a_spawned_one(zygote:
                 while (message := await client.get_shell_msg(timeout=10))["msg_type"] != "execute_reply":
                     pass
                 assert message["content"]["ename"] == "KeyboardInterrupt" and time.monotonic() - began < 5
-            finally:
-                client.stop_channels()
             assert kernel.provisioner is not None
             pid = kernel.provisioner.pid
             await kernel.shutdown_kernel()
