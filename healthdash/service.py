@@ -374,6 +374,11 @@ class HealthService:
             "activity": found["activity"],
         }
 
+    def customer_signals(self, customer_id: int, as_of: dt.datetime) -> WindowSignals:
+        """Return one customer's signals as of a moment, read from the database (none for an unknown customer)."""
+        with self._reading() as conn:
+            return window_signals(conn, as_of_day(as_of), self.config, [customer_id])
+
     def customer_score(self, signals: WindowSignals) -> HealthScore:
         """Return one customer's score, tier, trend and factors from its signals (insufficient data when the signals
         hold no customer: it was created after their day)."""

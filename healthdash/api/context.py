@@ -183,9 +183,9 @@ class ApiContext:
     ) -> bytes | None:
         """Return one customer's health encoded (None for an unknown customer), as of now when `as_of` is None.
 
-        An answer as of now is kept until the customer changes (`ScoreBoard.answers`). Computed afresh, when the
-        board's memory holds every change heard of for the customer, the score comes from that memory in one thread
-        while the evidence is read from the database in another, at once; otherwise both come from the database.
+        An answer as of now is kept until the customer changes (`ScoreBoard.answers`). Computed afresh, its evidence
+        is read from the database in one thread while its score is computed in another, from the board's memory when
+        that holds every change heard of for the customer, else from the database.
         """
         answers = self.board.answers
         moment = as_of or utc_now()
@@ -194,33 +194,22 @@ class ApiContext:
             return kept
         ticket = answers.ticket()
         self.board.warm()  # the memory is built with the first snapshot: in the meantime the database answers
-        if self.board.settled(customer_id):  # asked here, on the event loop, where changes are marked
-            work = self._health_in_parts(customer_id, moment, events_limit, events_offset)
-        else:
-            work = self.run(self._health, customer_id, moment, events_limit, events_offset)
-        body = await self.within_deadline(work)
+        settled = self.board.settled(customer_id)  # asked here, on the event loop, where changes are marked
+        body = await self.within_deadline(self._health(customer_id, moment, events_limit, events_offset, settled))
         if as_of is None and body is not None:
             answers.put(key, body, ticket)
         return body
 
-    async def _health_in_parts(
-        self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
+    async def _health(
+        self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int, settled: bool
     ) -> bytes | None:
-        """The evidence (a database read) and the score (from memory, CPU) in two threads at once, each encoded
-        there; the answer is the two JSON objects joined."""
+        """The evidence and the score in two threads at once, each encoded there; the answer is the two JSON objects
+        joined."""
         evidence, score = await asyncio.gather(
             self.run(self._encoded_evidence, customer_id, as_of, events_limit, events_offset),
-            self.run(self._remembered_score, customer_id, as_of),
+            self.run(self._encoded_score, customer_id, as_of, settled),
         )
-        if evidence is None:
-            return None
-        if score is None:  # memory could not tell (being rebuilt, another day): the database tells
-            return await self.run(self._health, customer_id, as_of, events_limit, events_offset)
-        return evidence[:-1] + b"," + score[1:]
-
-    def _health(self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int) -> bytes | None:
-        health = self.service.customer_health(customer_id, as_of, events_limit, events_offset)
-        return None if health is None else jsonio.dumps(health)
+        return None if evidence is None else evidence[:-1] + b"," + score[1:]
 
     def _encoded_evidence(
         self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
@@ -228,9 +217,11 @@ class ApiContext:
         evidence = self.service.customer_evidence(customer_id, as_of, events_limit, events_offset)
         return None if evidence is None else jsonio.dumps(evidence)
 
-    def _remembered_score(self, customer_id: int, as_of: dt.datetime) -> bytes | None:
-        signals = self.board.signals_for(customer_id, as_of)
-        return None if signals is None else jsonio.dumps(self.service.customer_score(signals))
+    def _encoded_score(self, customer_id: int, as_of: dt.datetime, settled: bool) -> bytes:
+        signals = self.board.signals_for(customer_id, as_of) if settled else None
+        if signals is None:  # memory cannot tell (a change not patched in yet, being rebuilt, another day)
+            signals = self.service.customer_signals(customer_id, as_of)
+        return jsonio.dumps(self.service.customer_score(signals))
 
     async def build(self, build: Callable[..., T], *args: Any) -> T:
         """Run CPU-heavy work (a large body built, or validated) apart from the event loop and the database's threads

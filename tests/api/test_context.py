@@ -115,8 +115,9 @@ def test_a_write_past_its_deadline_is_answered_503_saying_whether_it_was_stored(
 def test_a_health_from_memory_and_the_database_at_once_is_the_health_read_wholly_from_the_database(
     service: HealthService, executor: ThreadPoolExecutor
 ) -> None:
-    """A settled customer's answer joins the evidence read in one thread and the score scored from memory in
-    another; it is the answer the database alone gives, also while memory cannot tell (being changed)."""
+    """An answer joins the evidence read in one thread and the score computed in another (from memory for a settled
+    customer); it is the answer the database alone gives, also while memory cannot tell (being changed) and for a
+    customer with a change not yet in memory."""
     board = ScoreBoard(service, executor)
     api = ApiContext(service, board, executor, ())
 
@@ -125,18 +126,22 @@ def test_a_health_from_memory_and_the_database_at_once_is_the_health_read_wholly
         for customer in (int(i) for i in snapshot.scores.ids[:12]):
             assert board.settled(customer)
             now = utc_now()
-            in_parts = await api._health_in_parts(customer, now, 50, 0)
+            in_parts = await api._health(customer, now, 50, 0, True)
             whole = service.customer_health(customer, now, 50, 0)
             assert in_parts is not None and json.loads(in_parts) == json.loads(jsonio.dumps(whole)), customer
             assert list(json.loads(in_parts)) == list(json.loads(jsonio.dumps(whole)))  # the same keys in order
         customer = int(snapshot.scores.ids[0])
         with board.signals._lock:  # a computation holds the memory: the database gives the score too
             assert board.signals_for(customer, utc_now()) is None
-            held = await api._health_in_parts(customer, utc_now(), 5, 1)
+            held = await api._health(customer, utc_now(), 5, 1, True)
         assert held is not None and json.loads(held)["events"]["limit"] == 5
         assert (
             json.loads(held)["score"] == json.loads(jsonio.dumps(service.customer_health(customer, utc_now())))["score"]
         )
-        assert await api._health_in_parts(10**12, utc_now(), 50, 0) is None  # no such customer
+        unsettled = await api._health(customer, now, 50, 0, False)  # from the database
+        assert unsettled is not None and json.loads(unsettled) == json.loads(
+            jsonio.dumps(service.customer_health(customer, now))
+        )
+        assert await api._health(10**12, utc_now(), 50, 0, True) is None  # no such customer
 
     asyncio.run(scenario())
