@@ -38,7 +38,7 @@ from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
 from healthdash.identity import HealthdashIdentity, KernelOwners
 from healthdash.kernel_caps import KernelCaps
-from healthdash.memory import freeze_long_lived_objects, limit_malloc_arenas
+from healthdash.memory import freeze_long_lived_objects, tune_malloc
 from healthdash.notary import PagesNotary
 from healthdash.page_kernels import PageKernels
 from healthdash.page_routes import page_routes
@@ -295,7 +295,7 @@ def listening_sockets(settings: Settings) -> tuple[list[socket.socket], Settings
 def serve(settings: Settings | None = None) -> None:
     """Serve the app until interrupted."""
     settings = settings or get_settings()
-    limit_malloc_arenas()  # before the database threads start
+    tune_malloc()  # before the database threads start
     # a thread back from the database waits at most this long for the interpreter, not the default 5 ms
     sys.setswitchinterval(SWITCH_INTERVAL)
     url = resolve_database_url(settings.database_url, settings.data_dir)
