@@ -35,6 +35,9 @@ RETRIES = 3
 RETRIED = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure: safe to run again
 T = TypeVar("T")
 Rescored = Callable[[ScoreTable, dt.date], None]  # a customer's fresh scores (stamped) and the day they are for
+# Scores of customers just written, from memory: (the writing connection, as of, customers, the earliest day written)
+# -> their rows, or None when memory cannot tell (see ScoreBoard.scores_after_write).
+WrittenScores = Callable[[Connection, dt.datetime, Sequence[int], dt.date], ScoreTable | None]
 
 
 class HealthService:
@@ -45,6 +48,7 @@ class HealthService:
         self.config = config
         self.reader = reader  # an engine of autocommit connections for reads (make_engine(autocommit=True)), if any
         self.rescored: list[Rescored] = []  # told of the customer's fresh scores after each recorded event
+        self.written_scores: WrittenScores | None = None  # activity just stored, rescored from memory (if set)
         self.reports: KeptReports[dict[str, Any]] = KeptReports(BACKTESTS_KEPT)  # backtests, until their inputs change
 
     def score_frame(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
@@ -130,9 +134,9 @@ class HealthService:
         def attempt() -> tuple[list[dict[str, Any] | EventRejected | None], ScoreTable | None, dt.datetime]:
             with self.engine.connect() as conn, conn.begin():
                 stored = writes.record_activities(conn, events, authors)
-                customers = sorted({e[0] for e, s in zip(events, stored, strict=True) if isinstance(s, dict)})
+                kept = [s for s in stored if isinstance(s, dict)]
                 now = utc_now()
-                rows = self._scores_on(conn, now, customers) if customers else None
+                rows = self._written_scores(conn, now, kept) if kept else None
                 start_commit(tickets)
             committed(tickets)
             return stored, rows, now
@@ -147,6 +151,17 @@ class HealthService:
             else:
                 results.append(None if isinstance(outcome, dict) else outcome)
         return results
+
+    def _written_scores(self, conn: Connection, as_of: dt.datetime, stored: Sequence[dict[str, Any]]) -> ScoreTable:
+        """Score the customers of events just stored, in the writing transaction: from memory when it can tell (only
+        the rollup rows of the days written are read), else by the signals query."""
+        customers = sorted({int(event["customer_id"]) for event in stored})
+        if self.written_scores is not None:
+            first = min(as_of_day(event["occurred_at"]) for event in stored)
+            rows = self.written_scores(conn, as_of, customers, first)
+            if rows is not None:
+                return rows
+        return self._scores_on(conn, as_of, customers)
 
     def create_customer(self, fields: dict[str, Any], tickets: Sequence[CommitTicket] = ()) -> dict[str, Any]:
         """Store a new customer; return its profile (raises EventRejected for a duplicate external_id)."""

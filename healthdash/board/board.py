@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection
+
 from healthdash.board.answers import Answers
 from healthdash.board.changes import ChangeSet
 from healthdash.board.fresh import FreshRows
@@ -48,7 +50,7 @@ from healthdash.board.snapshot import Snapshot
 from healthdash.clock import as_of_day, utc_now
 from healthdash.db.signals import WindowSignals
 from healthdash.score_table import ScoreTable
-from healthdash.service import HealthService
+from healthdash.service import HealthService, scores_from
 
 T = TypeVar("T")
 PATCH_INTERVAL = 1.0  # seconds between patches: each one costs a copy of the table and fresh orders
@@ -84,6 +86,7 @@ class ScoreBoard:
         self._history = PastTables(self._score_past)
         self.answers = Answers(max_age=max_age)
         service.rescored.append(self._fresh.push)
+        service.written_scores = self.scores_after_write
 
     def mark_changed(self, customer_ids: Iterable[int], since: dt.date | None = None, usage_only: bool = False) -> None:
         """Note that these customers' scores may have changed: their usage from `since` on (any day when None), and
@@ -97,6 +100,21 @@ class ScoreBoard:
     def settled(self, customer_id: int) -> bool:
         """Whether every change heard of for this customer is in memory: no mark waiting, none being patched in."""
         return customer_id not in self._changes and customer_id not in self._in_flight
+
+    def scores_after_write(
+        self, conn: Connection, as_of: dt.datetime, customer_ids: Sequence[int], first: dt.date
+    ) -> ScoreTable | None:
+        """Return the scores of customers whose activity was just stored through `conn`, from memory and the rows of
+        the days written (see `Signals.after_write`); None when memory cannot tell.
+
+        Runs in the writing thread: the marks are read, not changed (a patch puts what it takes in flight before it
+        leaves the marks, so a customer is always in one or the other until patched).
+        """
+        started = time.monotonic()
+        settled = not any(c in self._changes or c in self._in_flight for c in customer_ids)
+        config = self.service.config
+        signals = self.signals.after_write(conn, as_of, config, customer_ids, first, settled)
+        return None if signals is None else scores_from(signals, config, started)
 
     def warm(self) -> None:
         """Start a build in the background when there is nothing built yet; the caller does not wait for it.
@@ -239,7 +257,10 @@ class ScoreBoard:
         if base is None or not self._changes:
             return
         generation = self.signals.generation
-        taken = self._in_flight = self._changes.take()
+        # in flight before they leave the marks: a writing thread never sees a customer in neither (see
+        # scores_after_write)
+        taken = self._in_flight = self._changes
+        self._changes = ChangeSet()
         ids = taken.customers()
         config = self.service.config
         try:

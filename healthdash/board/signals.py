@@ -6,6 +6,11 @@ Scores computed from memory equal those of the signal query (healthdash.db.signa
 
 The work runs in the thread pool, one computation at a time (it holds the memory meanwhile). `forget` drops the
 memory from the event loop: what a computation begun before it read is not kept.
+
+Activity just stored is rescored from memory too (`after_write`), in the writing transaction: the rows of the days
+written are read again (they are in PostgreSQL's buffers, just updated), the others come from memory. The days this
+process wrote for each customer are remembered (`_written`), and read again at every later write of that customer:
+memory may miss a write whose customer's mark has not reached the board yet.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy import Connection, Engine
 from healthdash.board.records import CustomerRecords
 from healthdash.board.usage import UsageArrays, load_usage, refresh_usage
 from healthdash.clock import as_of_day
+from healthdash.db.rollup import read_customer_days
 from healthdash.db.signals import WindowSignals, split_windows
 from healthdash.memory import release_free_memory
 from healthdash.score_table import ScoreTable
@@ -39,6 +45,7 @@ class Signals:
         self._lock = threading.Lock()
         self._usage: UsageArrays | None = None
         self._records: CustomerRecords | None = None
+        self._written: dict[int, dt.date] = {}  # the earliest day this process wrote activity of each customer
 
     def forget(self) -> None:
         """Drop the memory: the next computation reads everything again."""
@@ -69,6 +76,57 @@ class Signals:
                 return None
             raw = records.columns(day, window, config.invoice_window_days, config.invoice_grace_days, ids)
             raw.update(usage.columns(raw["id"], day, window))
+        finally:
+            self._lock.release()
+        return split_windows(day, raw, window)
+
+    def after_write(
+        self,
+        conn: Connection,
+        as_of: dt.datetime,
+        config: ScoringConfig,
+        customer_ids: Sequence[int],
+        first: dt.date,
+        settled: bool = True,
+    ) -> WindowSignals | None:
+        """Return the signals of customers whose activity (from day `first` on) was just stored through `conn`, as of
+        `as_of`; None when memory cannot tell (not `settled`: a change of theirs is not in memory yet).
+
+        Their rollup rows from the earliest day this process ever wrote for any of them are read through `conn` (in the
+        writing transaction, so they include what it stored), the older days come from memory. Called by the one
+        thread that stores activity; it never waits for the memory (None while a computation holds it).
+        """
+        written = self._written
+        for customer_id in customer_ids:  # before anything else: remembered even when memory cannot tell now
+            earlier = written.get(customer_id)
+            if earlier is None or first < earlier:
+                written[customer_id] = first
+        if not settled or self._usage is None:
+            return None
+        day, window = as_of_day(as_of), config.window_days
+        since = max(min(written[c] for c in customer_ids), day - dt.timedelta(days=3 * window - 1))
+        fresh = read_customer_days(conn, since, day, customer_ids) if since <= day else None
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            usage, records = self._usage, self._records
+            if (
+                usage is None
+                or records is None
+                or usage.last_day != day
+                or usage.days != 3 * window
+                or not records.covers(day, window, config.invoice_window_days)
+            ):
+                return None
+            ids = np.asarray(customer_ids, dtype=np.int64)
+            if (usage.positions(ids) < 0).any() or (records.positions(ids) < 0).any():
+                return None
+            theirs = usage.moved_to(day, ids)  # a copy of their columns, with the days read again written in
+            if fresh is not None:
+                theirs.clear(ids, since)
+                theirs.fill(fresh, since)
+            raw = records.columns(day, window, config.invoice_window_days, config.invoice_grace_days, ids)
+            raw.update(theirs.columns(raw["id"], day, window))
         finally:
             self._lock.release()
         return split_windows(day, raw, window)
