@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 Key = tuple[int, dt.date, int, int]  # customer, day, events limit, events offset
-MAX_BYTES = 32 * 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024  # about 1,500 answers of 50 events: a page opened again, a client polling
 
 
 class Answers:

@@ -14,9 +14,12 @@ Rules:
   changed, everything is forgotten, the configuration changes or `max_age` passes. Computed afresh, its signals as
   of today come from memory when every change heard of for that customer is in memory (`signals_for`): only its
   evidence is then read from the database.
+- A group of activity events is rescored in its writing transaction from memory and the rollup rows of the days
+  written (`scores_after_write`, the service's `written_scores` hook) when none of its customers has a change not
+  patched in; else the service runs the signals query.
 
 A write made through this process reaches the board by three routes, and each is needed:
-1. Fresh rows: the service rescored the customer right after the commit and hands the rows over
+1. Fresh rows: the service rescored the customer just before the commit and hands the rows over
    (`HealthService.rescored`); the next reader writes them in, without I/O. Only this makes a write show at once in
    the dashboard and the list, since patches wait their turn. Batches hand over no rows and show with the next patch.
 2. `mark_changed` from the handler: fresh rows mend the current table, not the memory that the next rebuild
