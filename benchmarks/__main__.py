@@ -22,7 +22,7 @@ from benchmarks.datasets import (
 )
 from benchmarks.pages import measure_pages
 from benchmarks.report import ScaleResult, markdown
-from benchmarks.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale
+from benchmarks.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale, customer_count
 
 NOTES = (
     "Every request goes to 127.0.0.1. Reads and single events are driven by wrk (one thread, as many connections "
@@ -105,10 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"{name}: the hot relations loaded into shared buffers in {prewarm(url):.1f} s")
             load = machine.wait_for_quiet((os.cpu_count() or 1) / 2, args.wait_quiet)
             say(f"{name}: load average {load:.2f} at the start of the measurements")
-            result = bench_scale(url, name, folder, say, args.seconds, args.naive_budget)
-            if args.compare:
+            comparison = None
+            if args.compare:  # first, on the data as the scale describes it: the write phases below add to it
                 say(f"{name}: the compare phase, healthdash against the simple reference")
-                result.comparison = compare(url, folder, result.sizes["customers"], args.seconds, say)
+                comparison = compare(url, folder, customer_count(url), args.seconds, say)
+            result = bench_scale(url, name, folder, say, args.seconds, args.naive_budget)
+            result.comparison = comparison
             if args.pages:
                 say(f"{name}: the pages phase, in Chromium")
                 result.pages = measure_pages(url, folder / f"pages-{name}", say)

@@ -151,6 +151,16 @@ def crm_requests(customers: int, token: str, count: int, seed: int = 5) -> list[
 # --- in-process measurements ----------------------------------------------------------------------------------------
 
 
+def customer_count(url: str) -> int:
+    """Count a data set's customers."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM customers")).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def dataset_sizes(engine: Engine) -> dict[str, int]:
     """Count what a data set holds."""
     with engine.connect() as conn:
