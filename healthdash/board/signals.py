@@ -62,23 +62,32 @@ class Signals:
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            usage, records, window = self._usage, self._records, config.window_days
-            if (
-                usage is None
-                or records is None
-                or usage.last_day != day
-                or usage.days != 3 * window
-                or not records.covers(day, window, config.invoice_window_days)
-            ):
-                return None
             ids = np.asarray([customer_id], dtype=np.int64)
-            if usage.positions(ids)[0] < 0 or records.positions(ids)[0] < 0:
+            if (held := self._holding(ids, day, config)) is None:
                 return None
-            raw = records.columns(day, window, config.invoice_window_days, config.invoice_grace_days, ids)
-            raw.update(usage.columns(raw["id"], day, window))
+            usage, records = held
+            raw = records.columns(day, config.window_days, config.invoice_window_days, config.invoice_grace_days, ids)
+            raw.update(usage.columns(raw["id"], day, config.window_days))
         finally:
             self._lock.release()
-        return split_windows(day, raw, window)
+        return split_windows(day, raw, config.window_days)
+
+    def _holding(
+        self, ids: np.ndarray, day: dt.date, config: ScoringConfig
+    ) -> tuple[UsageArrays, CustomerRecords] | None:
+        """Return the memory if it holds these customers' windows as of `day` (call with the lock held), else None."""
+        usage, records, window = self._usage, self._records, config.window_days
+        if (
+            usage is None
+            or records is None
+            or usage.last_day != day
+            or usage.days != 3 * window
+            or not records.covers(day, window, config.invoice_window_days)
+            or (usage.positions(ids) < 0).any()
+            or (records.positions(ids) < 0).any()
+        ):
+            return None
+        return usage, records
 
     def after_write(
         self,
@@ -109,18 +118,10 @@ class Signals:
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            usage, records = self._usage, self._records
-            if (
-                usage is None
-                or records is None
-                or usage.last_day != day
-                or usage.days != 3 * window
-                or not records.covers(day, window, config.invoice_window_days)
-            ):
-                return None
             ids = np.asarray(customer_ids, dtype=np.int64)
-            if (usage.positions(ids) < 0).any() or (records.positions(ids) < 0).any():
+            if (held := self._holding(ids, day, config)) is None:
                 return None
+            usage, records = held
             theirs = usage.moved_to(day, ids)  # a copy of their columns, with the days read again written in
             if fresh is not None:
                 theirs.clear(ids, since)
