@@ -20,6 +20,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 GroupRun = Callable[[Sequence[T]], Sequence[R | BaseException]]
+# told, on the event loop, of each group's items and results (or its exception) before any of its requests is
+Delivered = Callable[[Sequence[T], Sequence[R | BaseException] | Exception], None]
 Waiting = list[tuple[T, asyncio.Future[R]]]
 
 
@@ -27,16 +29,24 @@ class CommitGroup(Generic[T, R]):
     """Run items of concurrent coroutines in groups with the blocking `run(items)`, in `executor`: one result or
     exception per item."""
 
-    def __init__(self, run: GroupRun[T, R], executor: Executor, largest: int = 256) -> None:
+    def __init__(
+        self,
+        run: GroupRun[T, R],
+        executor: Executor,
+        largest: int = 256,
+        delivered: Delivered[T, R] | None = None,
+    ) -> None:
         self._run = run
+        self._delivered = delivered
         self._executor = executor
         self._largest = largest
         self._lock = threading.Lock()
         self._queue: Waiting[T, R] = []
         self._draining = False
 
-    async def submit(self, item: T) -> R:
-        """Return the result of one item, run in a group with whatever else is waiting (raise its exception)."""
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Queue one item; return the future of its result (or exception), once run in a group with whatever else is
+        waiting. A future rather than a coroutine: no task per request."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         with self._lock:
@@ -50,7 +60,7 @@ class CommitGroup(Generic[T, R]):
                     self._queue.clear()
                     self._draining = False
                 raise
-        return await future
+        return future
 
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         """Run group after group in this thread while items wait; hand each group's results to the event loop."""
@@ -69,16 +79,24 @@ class CommitGroup(Generic[T, R]):
             except Exception as exc:  # the whole group failed: each of its requests learns why
                 outcome = exc
             try:
-                loop.call_soon_threadsafe(_deliver, group, outcome)
+                loop.call_soon_threadsafe(self._deliver, group, outcome)
             except RuntimeError:  # the event loop is closed: nobody waits any more
                 with self._lock:
                     self._queue.clear()
                     self._draining = False
                 return
 
+    def _deliver(self, group: Waiting[T, R], outcome: Sequence[R | BaseException] | Exception) -> None:
+        """Tell `delivered` of a group's outcome, then settle each of its requests (on the event loop)."""
+        try:
+            if self._delivered is not None:
+                self._delivered([item for item, _ in group], outcome)
+        finally:
+            _settle(group, outcome)
 
-def _deliver(group: Waiting[T, R], outcome: Sequence[R | BaseException] | Exception) -> None:
-    """Settle each request of a group with its result or exception (on the event loop)."""
+
+def _settle(group: Waiting[T, R], outcome: Sequence[R | BaseException] | Exception) -> None:
+    """Settle each request of a group with its result or exception."""
     for n, (_, future) in enumerate(group):
         if future.done():  # its request went away meanwhile
             continue

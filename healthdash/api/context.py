@@ -73,7 +73,7 @@ class ApiContext:
 
     def __post_init__(self) -> None:
         self.access = Authenticator(self.people, self.run, bootstrap_tokens=self.tokens)
-        self.activity = CommitGroup(self._record_activities, self.executor)
+        self.activity = CommitGroup(self._record_activities, self.executor, delivered=self._mark_recorded)
         self.history = HistoryReports(self.service.engine, self.service.config, self.service.reader)
 
     def prepare_digest(self) -> None:
@@ -274,6 +274,20 @@ class ApiContext:
                 "Idempotency-Key each time"
             )
         raise Problem(503, detail, headers={"Retry-After": "5"})
+
+    def _mark_recorded(
+        self,
+        items: Sequence[tuple[Activity, Author | None, CommitTicket]],
+        outcome: Sequence[Recorded | BaseException | None] | Exception,
+    ) -> None:
+        """Mark the customers of a group's stored events changed, once for the group, before any of its requests is
+        answered (on the event loop)."""
+        if isinstance(outcome, Exception):
+            return
+        stored = [event for (event, *_), result in zip(items, outcome, strict=True) if isinstance(result, Recorded)]
+        if stored:
+            since = min(as_of_day(occurred_at) for _, _, occurred_at, _ in stored)
+            self.board.mark_changed({customer for customer, *_ in stored}, since=since, usage_only=True)
 
     def _record_activities(
         self, items: Sequence[tuple[Activity, Author | None, CommitTicket]]

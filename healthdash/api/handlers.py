@@ -335,7 +335,8 @@ class CustomerEventsHandler(ApiHandler):
             raise refused(exc) from None
         if outcome is None:
             raise Problem(404, f"there is no customer with id {cid}")
-        self.api.board.mark_changed([cid], since=as_of_day(occurred_at), usage_only=event.type in ACTIVITY_TYPES)
+        if event.type not in ACTIVITY_TYPES:  # activity is marked once for its whole group (ApiContext)
+            self.api.board.mark_changed([cid], since=as_of_day(occurred_at))
         stored, health = outcome
         self.set_header("Location", f"/api/customers/{cid}/events/{stored['id']}")
         self.send({"event": stored, "health": health}, status=201)

@@ -22,10 +22,11 @@ A write made through this process reaches the board by three routes, and each is
 1. Fresh rows: the service rescored the customer just before the commit and hands the rows over
    (`HealthService.rescored`); the next reader writes them in, without I/O. Only this makes a write show at once in
    the dashboard and the list, since patches wait their turn. Batches hand over no rows and show with the next patch.
-2. `mark_changed` from the handler: fresh rows mend the current table, not the memory that the next rebuild
-   computes from (usage is read again only for customers marked) nor the past tables (events may be back-dated).
-   This mark does not depend on the listener: it holds while the listening connection is down (until it is back
-   and everything is dropped) and where the events trigger is missing.
+2. `mark_changed` from the API (the handler; for a group of activity events, once for the group as its outcome
+   reaches the event loop, before any of its requests is answered): fresh rows mend the current table, not the
+   memory that the next rebuild computes from (usage is read again only for customers marked) nor the past tables
+   (events may be back-dated). This mark does not depend on the listener: it holds while the listening connection is
+   down (until it is back and everything is dropped) and where the events trigger is missing.
 3. The database's notification (healthdash.db.listener), which also brings other instances' writes and writes
    made outside healthdash. It cannot tell this process's statements from others', so it marks them again: the
    change set merges a customer's marks, so this costs nothing when it arrives before the patch takes the mark, and

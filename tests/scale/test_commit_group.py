@@ -99,3 +99,35 @@ def test_a_group_that_answers_for_fewer_items_fails_them_all(pool: ThreadPoolExe
         assert all(isinstance(r, RuntimeError) and "2 items gave 1 results" in str(r) for r in results)
 
     asyncio.run(main())
+
+
+def test_each_groups_outcome_is_told_on_the_event_loop_before_its_callers_get_it(pool: ThreadPoolExecutor) -> None:
+    told: list[tuple[list[str], object, list[bool], str]] = []
+    futures: dict[str, asyncio.Future[str]] = {}
+
+    def run(items: Sequence[str]) -> list[str | BaseException]:
+        if "bad" in items:
+            raise ConnectionError("the database went away")
+        return [item.upper() for item in items]
+
+    def delivered(items: Sequence[str], outcome: object) -> None:
+        done = [futures[item].done() for item in items]
+        told.append((list(items), outcome, done, threading.current_thread().name))
+        raise RuntimeError("a listener that fails does not keep the callers waiting")
+
+    async def main() -> None:
+        group: CommitGroup[str, str] = CommitGroup(run, pool, delivered=delivered)
+        futures.update((item, group.submit(item)) for item in ("a", "b"))
+        assert await asyncio.gather(futures["a"], futures["b"]) == ["A", "B"]
+        futures["bad"] = group.submit("bad")
+        with pytest.raises(ConnectionError):
+            await futures["bad"]
+
+    asyncio.run(main())
+    assert [item for items, *_ in told for item in items] == ["a", "b", "bad"]
+    for items, outcome, done, thread in told:
+        assert thread == threading.main_thread().name and not any(done), "told first, on the event loop"
+        if items == ["bad"]:
+            assert isinstance(outcome, ConnectionError)
+        else:
+            assert outcome == [item.upper() for item in items]
