@@ -20,7 +20,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 GroupRun = Callable[[Sequence[T]], Sequence[R | BaseException]]
-# told, on the event loop, of each group's items and results (or its exception) before any of its requests is
+# told, on the event loop, of each group's items and results (or its exception) before any of its requests is answered
 Delivered = Callable[[Sequence[T], Sequence[R | BaseException] | Exception], None]
 Waiting = list[tuple[T, asyncio.Future[R]]]
 

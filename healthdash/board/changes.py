@@ -21,7 +21,7 @@ class ChangeSet:
 
     Marks of one customer merge: the earlier day, and its records when either mark said so. A change heard of twice
     (from this process, then back through the database's notification) is read again once if both arrive before it
-    is taken. What is taken and could not be applied is put back with `merge`.
+    is taken. What a patch took and could not apply is put back with `merge`.
     """
 
     def __init__(self, stale: dict[int, Stale] | None = None) -> None:
@@ -47,11 +47,6 @@ class ChangeSet:
         """Add another set's marks to these (to put back what was taken and could not be applied)."""
         for customer_id, stale in other._stale.items():
             self.mark((customer_id,), stale.since, stale.records)
-
-    def take(self) -> ChangeSet:
-        """Return every mark so far and start afresh."""
-        taken, self._stale = ChangeSet(self._stale), {}
-        return taken
 
     def clear(self) -> None:
         """Forget every mark."""

@@ -21,10 +21,10 @@ def test_marks_of_one_customer_merge_into_the_earliest_day_and_records_if_either
     assert changes.since() is None, "a change of any day reads all of the usage again"
 
 
-def test_what_is_taken_leaves_the_set_empty_and_can_be_put_back() -> None:
+def test_what_a_patch_took_can_be_put_back() -> None:
     changes = ChangeSet()
     changes.mark([5], DAY, records=True)
-    taken = changes.take()
+    taken, changes = changes, ChangeSet()  # as a patch takes the marks: the set moves in flight, a new one starts
     assert not changes and taken.customers() == [5]
     changes.mark([5], DAY + dt.timedelta(days=2), records=False)
     changes.merge(taken)
