@@ -4,6 +4,7 @@ inside, and the state of all its widgets in one message, sent without delay."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -133,7 +134,10 @@ def server_socket_nodelay(server: RunningServer, client: tuple[str, int]) -> boo
     with open("/proc/net/tcp") as table:
         inodes = [line.split()[9] for line in table.readlines()[1:] if line.split()[2] == peer]
     pid = server.process.pid
-    links = {os.readlink(f"/proc/{pid}/fd/{fd}"): int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+    links: dict[str, int] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):  # closed by the server since it was listed
+            links[os.readlink(f"/proc/{pid}/fd/{fd}")] = int(fd)
     fds = [links[f"socket:[{inode}]"] for inode in inodes if f"socket:[{inode}]" in links]
     assert len(fds) == 1, "the server's end of the websocket"
     libc = ctypes.CDLL(None, use_errno=True)
