@@ -367,27 +367,22 @@ class HealthService:
         with self._reading() as conn:
             return self._evidence(conn, customer_id, as_of, events_limit, events_offset)
 
+    def customer_evidence_json(
+        self, customer_id: int, as_of: dt.datetime, events_limit: int = 50, events_offset: int = 0
+    ) -> bytes | None:
+        """Return `customer_evidence` encoded as JSON by PostgreSQL, or None for an unknown customer."""
+        with self._reading() as conn:
+            return reads.customer_evidence_json(
+                conn, customer_id, as_of, *self._evidence_terms(events_limit, events_offset)
+            )
+
     def _evidence(
         self, conn: Connection, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
     ) -> Evidence | None:
-        found = reads.customer_evidence(
-            conn, customer_id, as_of, self.config.invoice_grace_days, (events_limit, events_offset), ACTIVITY_DAYS
-        )
-        if found is None:
-            return None
-        return {
-            "customer": found["customer"],
-            "as_of": as_of,
-            "events": {
-                "items": found["events"],
-                "total": found["total"],
-                "limit": events_limit,
-                "offset": events_offset,
-            },
-            "tickets": found["tickets"],
-            "invoices": found["invoices"],
-            "activity": found["activity"],
-        }
+        return reads.customer_evidence(conn, customer_id, as_of, *self._evidence_terms(events_limit, events_offset))
+
+    def _evidence_terms(self, events_limit: int, events_offset: int) -> tuple[int, tuple[int, int], int]:
+        return self.config.invoice_grace_days, (events_limit, events_offset), ACTIVITY_DAYS
 
     def customer_signals(self, customer_id: int, as_of: dt.datetime) -> WindowSignals:
         """Return one customer's signals as of a moment, read from the database (none for an unknown customer)."""

@@ -203,19 +203,13 @@ class ApiContext:
     async def _health(
         self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int, settled: bool
     ) -> bytes | None:
-        """The evidence and the score in two threads at once, each encoded there; the answer is the two JSON objects
-        joined."""
+        """The evidence (encoded by PostgreSQL) and the score (encoded in its thread) in two threads at once; the answer
+        is the two JSON objects joined."""
         evidence, score = await asyncio.gather(
-            self.run(self._encoded_evidence, customer_id, as_of, events_limit, events_offset),
+            self.run(self.service.customer_evidence_json, customer_id, as_of, events_limit, events_offset),
             self.run(self._encoded_score, customer_id, as_of, settled),
         )
         return None if evidence is None else evidence[:-1] + b"," + score[1:]
-
-    def _encoded_evidence(
-        self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
-    ) -> bytes | None:
-        evidence = self.service.customer_evidence(customer_id, as_of, events_limit, events_offset)
-        return None if evidence is None else jsonio.dumps(evidence)
 
     def _encoded_score(self, customer_id: int, as_of: dt.datetime, settled: bool) -> bytes:
         signals = self.board.signals_for(customer_id, as_of) if settled else None
