@@ -3,8 +3,9 @@
 
 Health is measured for customers not read before (each customer once, in a random order, so healthdash has no
 answer kept and computes it; its score board is built first, as in any running deployment) and for customers read
-again, and with `events_limit=500`. While healthdash answers these, py-spy (when installed) samples the server and the
-report keeps the profile's top entries; single events are measured without it.
+again, and with `events_limit=500`. Then py-spy (when installed) samples the server while it computes more answers
+(the same customers with another page size, which no answer kept holds) and the report keeps the profile's top
+entries: the sampling takes a share of the two cores, so no measured phase runs under it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ async def measure_health(port: int, customers: int, seconds: float, seed: int = 
             (LONG, await load.run_async(port, health(long, "?events_limit=500"), 1, seconds, len(long))),
         ]
     )
+
+
+async def computed_answers(port: int, customers: int, seconds: float, seed: int = 11, token: str = "") -> None:
+    """Ask for answers no answer kept holds, for `seconds`: the first half of `measure_health`'s customers with page
+    sizes of 49 events and fewer, each a new request to compute (for a profile of that path)."""
+    order = list(range(1, customers + 1))
+    random.Random(seed).shuffle(order)
+    first = order[: max(len(order) // 2, 1)]
+    pages = [(limit, customer) for limit in range(49, 0, -1) for customer in first]
+
+    def health(n: int) -> load.Request:
+        limit, customer = pages[n]
+        return load.Request("GET", f"/api/customers/{customer}/health?events_limit={limit}", headers=load.bearer(token))
+
+    await load.run_async(port, health, 1, seconds, len(pages))
 
 
 async def measure_events(port: int, token: str, customers: int, seconds: float, seed: int = 11) -> Side:
@@ -130,8 +146,9 @@ def compare(url: str, folder: Path, customers: int, seconds: float, say: Callabl
     """Measure healthdash on a fresh server, then the reference, on the same database."""
     with running_server(url, folder / "server-compare") as server:
         asyncio.run(_warm(server.port, server.token))
-        with profiled(server.process.pid) as profile:  # health only: sampling takes a share of the cores
-            ours = asyncio.run(measure_health(server.port, customers, seconds, token=server.token))
+        ours = asyncio.run(measure_health(server.port, customers, seconds, token=server.token))
+        with profiled(server.process.pid) as profile:  # after the measurements: sampling takes a share of the cores
+            asyncio.run(computed_answers(server.port, customers, seconds, token=server.token))
         ours.phases.update(asyncio.run(measure_events(server.port, server.token, customers, seconds)).phases)
     with reference_server(url) as port:
         reference = asyncio.run(measure_health(port, customers, seconds))

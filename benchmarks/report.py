@@ -593,7 +593,12 @@ def _comparison_lines(c: Comparison) -> list[str]:
             f"| {phase} | {p50:.2f} ms | {rate:,.0f} | {ref_p50:.2f} ms | {ref_rate:,.0f} | {c.ratio(phase):.1f}x |"
         )
     if c.profile:
-        lines += ["", "Where healthdash's server spent its time in the health phases (py-spy, share of samples):", ""]
+        lines += [
+            "",
+            "Where healthdash's server spent its time computing health answers (py-spy, after the measured phases; "
+            "share of samples):",
+            "",
+        ]
         lines += [f"- {entry}" for entry in c.profile]
     return lines
 
