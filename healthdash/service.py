@@ -360,29 +360,26 @@ class HealthService:
                 signals = window_signals(conn, as_of_day(as_of), self.config, [customer_id])
         return {**evidence, **self.customer_score(signals)}
 
-    def customer_evidence(
-        self, customer_id: int, as_of: dt.datetime, events_limit: int = 50, events_offset: int = 0
-    ) -> Evidence | None:
-        """Return one customer's profile and evidence as of a moment (one statement), or None for an unknown one."""
-        with self._reading() as conn:
-            return self._evidence(conn, customer_id, as_of, events_limit, events_offset)
-
     def customer_evidence_json(
         self, customer_id: int, as_of: dt.datetime, events_limit: int = 50, events_offset: int = 0
     ) -> bytes | None:
-        """Return `customer_evidence` encoded as JSON by PostgreSQL, or None for an unknown customer."""
+        """Return one customer's profile and evidence as of a moment, encoded as JSON by PostgreSQL in one statement
+        (the shape of `Evidence`), or None for an unknown customer."""
         with self._reading() as conn:
-            return reads.customer_evidence_json(
-                conn, customer_id, as_of, *self._evidence_terms(events_limit, events_offset)
-            )
+            return self._evidence_json(conn, customer_id, as_of, events_limit, events_offset)
+
+    def _evidence_json(
+        self, conn: Connection, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
+    ) -> bytes | None:
+        limits = (events_limit, events_offset)
+        grace = self.config.invoice_grace_days
+        return reads.customer_evidence_json(conn, customer_id, as_of, grace, limits, ACTIVITY_DAYS)
 
     def _evidence(
         self, conn: Connection, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
     ) -> Evidence | None:
-        return reads.customer_evidence(conn, customer_id, as_of, *self._evidence_terms(events_limit, events_offset))
-
-    def _evidence_terms(self, events_limit: int, events_offset: int) -> tuple[int, tuple[int, int], int]:
-        return self.config.invoice_grace_days, (events_limit, events_offset), ACTIVITY_DAYS
+        document = self._evidence_json(conn, customer_id, as_of, events_limit, events_offset)
+        return None if document is None else reads.evidence_values(document, as_of)
 
     def customer_signals(self, customer_id: int, as_of: dt.datetime) -> WindowSignals:
         """Return one customer's signals as of a moment, read from the database (none for an unknown customer)."""

@@ -192,19 +192,9 @@ def customer_evidence_json(
     return rows[0][0].encode() if rows else None
 
 
-def customer_evidence(
-    conn: Connection,
-    customer_id: int,
-    as_of: dt.datetime,
-    grace_days: int,
-    events: tuple[int, int],
-    days: int,
-    records: int = 100,
-) -> CustomerEvidence | None:
-    """Return what `customer_evidence_json` reads as plain values: moments and days as datetimes and dates."""
-    document = customer_evidence_json(conn, customer_id, as_of, grace_days, events, days, records)
-    if document is None:
-        return None
+def evidence_values(document: bytes, as_of: dt.datetime) -> CustomerEvidence:
+    """Return what `customer_evidence_json` read, as of `as_of`, as plain values: moments and days as datetimes and
+    dates."""
     found = orjson.loads(document)
     found["as_of"] = as_of
     _moments(found["customer"], ("created_at",))
