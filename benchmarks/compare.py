@@ -33,12 +33,17 @@ REFERENCE_SEED = 12  # the order of the customers whose health the reference is 
 ENTRY_POINTS = ("__main__.py", "cli.py", "app.py")  # every sample of the event loop passes through these
 
 
-async def measure_health(port: int, customers: int, seconds: float, seed: int = 11, token: str = "") -> Side:
-    """Run the health phases against a server on a port."""
+def halves(customers: int, seed: int) -> tuple[list[int], list[int]]:
+    """Return the customers' ids in a random order, split in two: those read first, those read with long pages."""
     order = list(range(1, customers + 1))
     random.Random(seed).shuffle(order)
     half = len(order) // 2
-    first, long = order[:half], order[half:]
+    return order[:half], order[half:]
+
+
+async def measure_health(port: int, customers: int, seconds: float, seed: int = 11, token: str = "") -> Side:
+    """Run the health phases against a server on a port."""
+    first, long = halves(customers, seed)
 
     def health(ids: Sequence[int], query: str = "") -> Callable[[int], load.Request]:
         return lambda n: load.Request("GET", f"/api/customers/{ids[n]}/health{query}", headers=load.bearer(token))
@@ -56,10 +61,8 @@ async def measure_health(port: int, customers: int, seconds: float, seed: int = 
 async def computed_answers(port: int, customers: int, seconds: float, seed: int = 11, token: str = "") -> None:
     """Ask for answers no answer kept holds, for `seconds`: the first half of `measure_health`'s customers with page
     sizes of 49 events and fewer, each a new request to compute (for a profile of that path)."""
-    order = list(range(1, customers + 1))
-    random.Random(seed).shuffle(order)
-    first = order[: max(len(order) // 2, 1)]
-    pages = [(limit, customer) for limit in range(49, 0, -1) for customer in first]
+    first, long = halves(customers, seed)
+    pages = [(limit, customer) for limit in range(49, 0, -1) for customer in first or long]
 
     def health(n: int) -> load.Request:
         limit, customer = pages[n]

@@ -3,10 +3,9 @@ customer's score and tier right after a write. Plain dicts for the JSON encoder,
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, NamedTuple, TypedDict
 
-from healthdash.db.reads import DailyRow, EventRow, InvoiceRow, ProfileRow, TicketRow
+from healthdash.db.reads import EventRow, Evidence
 
 
 class ScoreAndTier(TypedDict):
@@ -21,31 +20,11 @@ class Recorded(NamedTuple):
     health: ScoreAndTier
 
 
-class RecentEvents(TypedDict):
-    """A page of a customer's events up to a moment, newest first, and how many there are in all."""
-
-    items: list[EventRow]
-    total: int
-    limit: int
-    offset: int
-
-
 class ScoreTrend(TypedDict):
     """The score a window earlier, and the change since (None without a score then or now)."""
 
     previous_score: float | None
     delta: float | None
-
-
-class Evidence(TypedDict):
-    """What is known of one customer as of a moment: its profile, recent events, tickets, invoices and usage."""
-
-    customer: ProfileRow
-    as_of: dt.datetime
-    events: RecentEvents
-    tickets: list[TicketRow]
-    invoices: list[InvoiceRow]
-    activity: list[DailyRow]
 
 
 class HealthScore(TypedDict):

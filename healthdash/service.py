@@ -16,9 +16,9 @@ from healthdash.backtest_figures import Churner, Figures, ScoreCounts, figures
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_ticket import CommitTicket, committed, start_commit
 from healthdash.db import backtest, batches, customers, history, reads, writes
-from healthdash.db.reads import EventRow
+from healthdash.db.reads import EventRow, Evidence
 from healthdash.db.signals import WindowSignals, window_signals
-from healthdash.health import Evidence, HealthReport, HealthScore, Recorded, ScoreAndTier
+from healthdash.health import HealthReport, HealthScore, Recorded, ScoreAndTier
 from healthdash.kept_reports import KeptReports
 from healthdash.recording import Activity, Answer, Author, EventRejected, NewEvent
 from healthdash.score_table import ScoreTable

@@ -139,19 +139,22 @@ _EVIDENCE_TYPES = {
 }
 
 
-class RecentEventsRow(TypedDict):
+class RecentEvents(TypedDict):
+    """A page of a customer's events up to a moment, newest first, and how many there are in all."""
+
     items: list[EventRow]
     total: int
     limit: int
     offset: int
 
 
-class CustomerEvidence(TypedDict):
-    """One customer's profile and evidence as of a moment, as `customer_evidence` reads them in one statement."""
+class Evidence(TypedDict):
+    """What is known of one customer as of a moment: its profile, recent events, tickets, invoices and usage (the
+    document `customer_evidence_json` reads, as `evidence_values` gives its values)."""
 
     customer: ProfileRow
     as_of: dt.datetime
-    events: RecentEventsRow
+    events: RecentEvents
     tickets: list[TicketRow]
     invoices: list[InvoiceRow]
     activity: list[DailyRow]
@@ -192,7 +195,7 @@ def customer_evidence_json(
     return rows[0][0].encode() if rows else None
 
 
-def evidence_values(document: bytes, as_of: dt.datetime) -> CustomerEvidence:
+def evidence_values(document: bytes, as_of: dt.datetime) -> Evidence:
     """Return what `customer_evidence_json` read, as of `as_of`, as plain values: moments and days as datetimes and
     dates."""
     found = orjson.loads(document)
@@ -206,7 +209,7 @@ def evidence_values(document: bytes, as_of: dt.datetime) -> CustomerEvidence:
         _days(invoice, ("issued_at", "due_at", "paid_at"))
     for usage in found["activity"]:
         _days(usage, ("day",))
-    return cast(CustomerEvidence, found)
+    return cast(Evidence, found)
 
 
 def _moments(row: dict[str, Any], names: tuple[str, ...]) -> None:
