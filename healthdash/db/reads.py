@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from healthdash.clock import as_of_day
+from healthdash.db import json_text as J
 from healthdash.db.prepared import prepared_rows
 
 
@@ -70,63 +71,93 @@ _EVENT = text(
 _FEATURES = text("SELECT key FROM features ORDER BY bit, key")
 
 
-def _moment(column: str) -> str:
-    """A timestamptz written as Python's isoformat() writes it in UTC (six digits of a fraction, none when it is 0),
-    so that a moment reads the same in every answer of the API (to_json would drop the fraction's trailing zeros)."""
-    return (
-        f"to_char({column} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {column}) = {column} "
-        """THEN 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"' END)"""
-    )
-
-
-_EVIDENCE = f"""
-    SELECT json_build_object(
-        'customer', to_json(c),
-        'as_of', {_moment("%(as_of)s")},
-        'events', json_build_object(
-            'items', (SELECT coalesce(json_agg(json_build_object(
-                             'id', e.id, 'customer_id', e.customer_id, 'type', e.type,
-                             'occurred_at', {_moment("e.occurred_at")}, 'data', e.data,
-                             'recorded_at', {_moment("e.recorded_at")}, 'recorded_by', e.recorded_by)
-                         ORDER BY e.occurred_at DESC, e.id DESC), '[]') FROM (
-                SELECT id, customer_id, type, occurred_at, data, recorded_at, recorded_by
-                  FROM events
-                 WHERE customer_id = %(id)s AND occurred_at <= %(as_of)s
-                 ORDER BY occurred_at DESC, id DESC
-                 LIMIT %(limit)s OFFSET %(offset)s) e),
-            'total', (SELECT count(*) FROM events WHERE customer_id = %(id)s AND occurred_at <= %(as_of)s),
-            'limit', %(limit)s,
-            'offset', %(offset)s),
-        'tickets', (SELECT coalesce(json_agg(json_build_object(
-                        'id', t.id, 'subject', t.subject, 'priority', t.priority, 'status', t.status,
-                        'opened_at', {_moment("t.opened_at")}, 'closed_at', {_moment("t.closed_at")})
-                    ORDER BY t.opened_at DESC, t.id DESC), '[]') FROM (
-            SELECT id, subject, priority, status, opened_at, closed_at
-              FROM tickets
-             WHERE customer_id = %(id)s AND opened_at <= %(as_of)s
-             ORDER BY opened_at DESC, id DESC
-             LIMIT %(records)s) t),
-        'invoices', (SELECT coalesce(json_agg(i ORDER BY i.due_at DESC, i.id DESC), '[]') FROM (
-            SELECT id, amount, issued_at, due_at, paid_at,
-                   CASE WHEN paid_at IS NOT NULL AND paid_at <= %(day)s AND paid_at <= due_at THEN 'on_time'
-                        WHEN paid_at IS NOT NULL AND paid_at <= %(day)s AND paid_at <= due_at + %(grace)s
-                             THEN 'late_within_grace'
-                        WHEN paid_at IS NOT NULL AND paid_at <= %(day)s THEN 'late'
-                        WHEN due_at < %(day)s THEN 'overdue'
-                        ELSE 'open' END AS status
-              FROM invoices
-             WHERE customer_id = %(id)s AND issued_at <= %(day)s
-             ORDER BY due_at DESC, id DESC
-             LIMIT %(records)s) i),
-        'activity', (SELECT coalesce(json_agg(u ORDER BY u.day), '[]') FROM (
-            SELECT day, logins, feature_uses, api_calls
-              FROM customer_daily
-             WHERE customer_id = %(id)s AND day > %(day)s - %(days)s AND day <= %(day)s) u)
-    )::text
-      FROM (SELECT id, name, segment, plan, seats, industry, region, owner, {_moment("created_at")} AS created_at,
-                   external_id, arr, renewal_date, status
-              FROM customers WHERE id = %(id)s) c
-    """  # noqa: S608 (constant fragments)
+# A customer's evidence as the health answer writes it, built by PostgreSQL in one statement (`json_text`): each part
+# is read with its own index, and every row is written straight into the answer's text.
+_EVENT_JSON = J.json_object(
+    id=J.number("e.id"),
+    customer_id=J.number("e.customer_id"),
+    type=J.string("e.type"),
+    occurred_at=J.moment("e.occurred_at"),
+    data=J.json_value("e.data"),
+    recorded_at=J.moment("e.recorded_at"),
+    recorded_by=J.string("e.recorded_by"),
+)
+_TICKET_JSON = J.json_object(
+    id=J.number("t.id"),
+    subject=J.string("t.subject"),
+    priority=J.string("t.priority"),
+    status=J.string("t.status"),
+    opened_at=J.moment("t.opened_at"),
+    closed_at=J.moment("t.closed_at"),
+)
+_INVOICE_JSON = J.json_object(
+    id=J.number("i.id"),
+    amount=J.number("i.amount"),
+    issued_at=J.string("i.issued_at"),
+    due_at=J.string("i.due_at"),
+    paid_at=J.string("i.paid_at"),
+    status=J.string("i.status"),
+)
+_DAILY_JSON = J.json_object(
+    day=J.string("u.day"),
+    logins=J.number("u.logins"),
+    feature_uses=J.number("u.feature_uses"),
+    api_calls=J.number("u.api_calls"),
+)
+_PROFILE_JSON = J.json_object(
+    id=J.number("c.id"),
+    name=J.string("c.name"),
+    segment=J.string("c.segment"),
+    plan=J.string("c.plan"),
+    seats=J.number("c.seats"),
+    industry=J.string("c.industry"),
+    region=J.string("c.region"),
+    owner=J.string("c.owner"),
+    created_at=J.moment("c.created_at"),
+    external_id=J.string("c.external_id"),
+    arr=J.number("c.arr"),
+    renewal_date=J.string("c.renewal_date"),
+    status=J.string("c.status"),
+)
+_ITEMS = f"""(SELECT {J.json_array(_EVENT_JSON, "e.occurred_at DESC, e.id DESC")} FROM (
+    SELECT id, customer_id, type, occurred_at, data, recorded_at, recorded_by
+      FROM events
+     WHERE customer_id = %(id)s AND occurred_at <= %(as_of)s
+     ORDER BY occurred_at DESC, id DESC
+     LIMIT %(limit)s OFFSET %(offset)s) e)"""  # noqa: S608 (constant fragments)
+_TICKETS = f"""(SELECT {J.json_array(_TICKET_JSON, "t.opened_at DESC, t.id DESC")} FROM (
+    SELECT id, subject, priority, status, opened_at, closed_at
+      FROM tickets
+     WHERE customer_id = %(id)s AND opened_at <= %(as_of)s
+     ORDER BY opened_at DESC, id DESC
+     LIMIT %(records)s) t)"""  # noqa: S608 (constant fragments)
+_INVOICES = f"""(SELECT {J.json_array(_INVOICE_JSON, "i.due_at DESC, i.id DESC")} FROM (
+    SELECT id, amount, issued_at, due_at, paid_at,
+           CASE WHEN paid_at IS NOT NULL AND paid_at <= %(day)s AND paid_at <= due_at THEN 'on_time'
+                WHEN paid_at IS NOT NULL AND paid_at <= %(day)s AND paid_at <= due_at + %(grace)s
+                     THEN 'late_within_grace'
+                WHEN paid_at IS NOT NULL AND paid_at <= %(day)s THEN 'late'
+                WHEN due_at < %(day)s THEN 'overdue'
+                ELSE 'open' END AS status
+      FROM invoices
+     WHERE customer_id = %(id)s AND issued_at <= %(day)s
+     ORDER BY due_at DESC, id DESC
+     LIMIT %(records)s) i)"""  # noqa: S608 (constant fragments)
+_ACTIVITY = f"""(SELECT {J.json_array(_DAILY_JSON, "u.day")} FROM (
+    SELECT day, logins, feature_uses, api_calls
+      FROM customer_daily
+     WHERE customer_id = %(id)s AND day > %(day)s - %(days)s AND day <= %(day)s) u)"""  # noqa: S608 (constant fragments)
+_TOTAL = "(SELECT count(*) FROM events WHERE customer_id = %(id)s AND occurred_at <= %(as_of)s)"
+_PAGE = J.json_object(items=_ITEMS, total=J.number(_TOTAL), limit=J.number("%(limit)s"), offset=J.number("%(offset)s"))
+_DOCUMENT = J.json_object(
+    customer=_PROFILE_JSON,
+    as_of=J.moment("%(as_of)s"),
+    events=_PAGE,
+    tickets=_TICKETS,
+    invoices=_INVOICES,
+    activity=_ACTIVITY,
+)
+_EVIDENCE = f"SELECT {_DOCUMENT} FROM customers c WHERE c.id = %(id)s"  # noqa: S608 (constant fragments)
 _EVIDENCE_TYPES = {
     "id": "bigint",
     "as_of": "timestamptz",
@@ -176,8 +207,8 @@ def customer_evidence_json(
     500 events parsed and encoded again took longer than the statement). The statement is prepared once per
     connection (`prepared_rows`). Events come newest first; tickets newest first and invoices by due day, latest first
     (at most `records` each); the usage of the `days` days ending with the as-of day, oldest first. An invoice's
-    status is as of that day. Moments are written in UTC as the API's encoder writes them; numbers of the `numeric`
-    columns with their scale (12000.00).
+    status is as of that day. The text is compact and its moments in UTC, as the API's encoder writes them; numbers of
+    the `numeric` columns keep their scale (12000.00).
     """
     limit, offset = events
     day = as_of_day(as_of)
