@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             url = ensure_dataset(server, SCALES[name], say)
             seconds = checkpoint(server)  # what building the data wrote is on disk: no flush competes with commits
             say(f"{name}: checkpoint before the measurements took {seconds:.1f} s")
-            say(f"{name}: hot relations into shared buffers, the events into the cache: {prewarm(url):.1f} s")
+            say(f"{name}: what the requests read into shared buffers: {prewarm(url):.1f} s")
             load = machine.wait_for_quiet((os.cpu_count() or 1) / 2, args.wait_quiet)
             say(f"{name}: load average {load:.2f} at the start of the measurements")
             comparison = None

@@ -111,8 +111,30 @@ def describe(proc: Path = Path("/proc")) -> dict[str, str]:
         "processor": f"{model}, {os.cpu_count()} cores",
         "memory": total,
         "system": f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        "memory reclaim": reclaim(),
         "load average at the start": load_average(proc),
     }
+
+
+def reclaim(damon: Path = Path("/sys/kernel/mm/damon/admin/kdamonds")) -> str:
+    """Say whether the kernel pages out memory left idle (a DAMON `pageout` scheme running), and after how long: the
+    operating system's cache then keeps only what was read lately."""
+    idle: list[float] = []
+    for scheme in damon.glob("*/contexts/*/schemes/*"):
+        try:
+            context = scheme.parents[1]
+            if (context.parents[1] / "state").read_text().strip() != "on":
+                continue
+            if (scheme / "action").read_text().strip() != "pageout":
+                continue
+            age = int((scheme / "access_pattern/age/min").read_text())
+            interval = int((context / "monitoring_attrs/intervals/aggr_us").read_text())
+        except (OSError, ValueError):
+            continue
+        idle.append(age * interval / 1e6)
+    if not idle:
+        return "no idle memory paged out by the kernel"
+    return f"the kernel pages out memory idle for {min(idle):g} s (DAMON), the file cache included"
 
 
 def load_average(proc: Path = Path("/proc")) -> str:
