@@ -101,8 +101,9 @@ class ScoreTable:
                 for n in ("name", "segment", "plan", "status")
                 if list(self.columns[n][found]) != list(rows.columns[n])
             }
-            table._derived = {k: v for k, v in self._derived.items() if _survives(k, changed)}
-            for key, codes in self._derived.items():  # codes of text columns: recode just the rows written
+            derived = list(self._derived.items())  # at once: a view built in another thread may add one meanwhile
+            table._derived = {k: v for k, v in derived if _survives(k, changed)}
+            for key, codes in derived:  # codes of text columns: recode just the rows written
                 if key[0] == "codes" and key not in table._derived:
                     lookup = {value: code for code, value in enumerate(key[2])}
                     patched = codes.copy()

@@ -121,3 +121,38 @@ def test_a_write_read_back_during_a_rebuild_is_kept_by_the_rebuilt_table(
         pd.testing.assert_frame_equal(rebuilt.table, service.score_frame(rebuilt.as_of), check_like=True)
 
     asyncio.run(scenario())
+
+
+def test_rows_written_in_while_a_patch_is_computed_are_kept_with_the_patch(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board, before, patched = await board_and_lowest_login(service, executor)
+        fresh = next(int(c) for c in before.table.index if c != patched)
+        computed, go_on = threading.Event(), threading.Event()
+        score_some = board.signals.score_some
+
+        def score_then_wait(*args: object) -> ScoreTable:
+            table = score_some(*args)  # type: ignore[arg-type]
+            computed.set()
+            go_on.wait(30)
+            return table
+
+        board.signals.score_some = score_then_wait  # type: ignore[method-assign,assignment]
+        for days_ago in range(1, 6):  # not told to the board as fresh rows: only the patch brings it
+            service.record_event(patched, "login", utc_now() - dt.timedelta(days=days_ago), {})
+        board.mark_changed([patched])
+        patching = asyncio.ensure_future(board.flush())
+        while not computed.is_set():
+            await asyncio.sleep(0.01)
+        outcome = service.record_event(fresh, "login", utc_now(), {})  # its rows reach the board at once
+        assert outcome is not None
+        shown = await board.current()  # the fresh rows written in while the patch's table is being written
+        assert shown.table.loc[fresh, "score"] == outcome.health["score"]
+        go_on.set()
+        after = await patching
+        assert after.table.loc[patched, "login_frequency"] > before.table.loc[patched, "login_frequency"]
+        assert after.table.loc[fresh, "score"] == outcome.health["score"]
+        pd.testing.assert_frame_equal(after.table, service.score_frame(after.as_of), check_like=True)
+
+    asyncio.run(scenario())
