@@ -22,7 +22,7 @@ from benchmarks.datasets import (
 )
 from benchmarks.pages import measure_pages
 from benchmarks.report import ScaleResult, markdown
-from benchmarks.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale, customer_count
+from benchmarks.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale, customer_count, write_history_of
 
 NOTES = (
     "Every request goes to 127.0.0.1. Reads and single events are driven by wrk (one thread, as many connections "
@@ -105,11 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"{name}: what the requests read into shared buffers: {prewarm(url):.1f} s")
             load = machine.wait_for_quiet((os.cpu_count() or 1) / 2, args.wait_quiet)
             say(f"{name}: load average {load:.2f} at the start of the measurements")
+            backfilled = write_history_of(url)  # before any server starts: none writes it while measured
+            say(f"{name}: score history, {backfilled[0]} closed days written in {backfilled[1]:.1f} s")
             comparison = None
             if args.compare:  # first, on the data as the scale describes it: the write phases below add to it
                 say(f"{name}: the compare phase, healthdash against the simple reference")
                 comparison = compare(url, folder, customer_count(url), args.seconds, say)
-            result = bench_scale(url, name, folder, say, args.seconds, args.naive_budget)
+            result = bench_scale(url, name, folder, say, args.seconds, args.naive_budget, backfilled)
             result.comparison = comparison
             if args.pages:
                 say(f"{name}: the pages phase, in Chromium")

@@ -695,8 +695,10 @@ def bench_scale(
     say: Say,
     seconds: float = PHASE_SECONDS,
     naive_budget: float = NAIVE_BUDGET_SECONDS,
+    backfilled: Backfill | None = None,
 ) -> ScaleResult:
-    """Measure one data set: in this process (rescore, the naive way), then through a server under load."""
+    """Measure one data set: in this process (rescore, the naive way), then through a server under load.
+    `backfilled`: what `write_history` did before (the score history is written here otherwise)."""
     engine = create_engine(url, pool_size=2)
     try:
         result = ScaleResult(name, dataset_sizes(engine))
@@ -707,7 +709,7 @@ def bench_scale(
         if result.sizes["customers"] < 100:
             result.notes.append(f"analysis: events() of 100 customers read all {result.sizes['customers']} customers")
         measure_naive(engine, result, say, naive_budget)
-        fill_history(engine, result, say)
+        fill_history(engine, result, say, backfilled)
         measure_backtest(engine, result, say)
         known_to_the_crm(engine)
         before = commit_latency(engine)
@@ -732,18 +734,40 @@ def bench_scale(
     return result
 
 
-def fill_history(engine: Engine, result: ScaleResult, say: Say) -> None:
-    """Write the score history the server would write on its first start, before it starts: timed, and never
-    competing with the measurements (the days already written from an earlier run are skipped). Then time one closed
-    day written again on its own, and measure the table."""
+Backfill = tuple[int, float]  # closed days of score history written, and the seconds it took
+
+
+def write_history(engine: Engine) -> Backfill:
+    """Write the score history the server would write on its first start (the days already written by an earlier
+    run are skipped); return how many days it wrote, and in how many seconds. Before any server of the benchmark
+    starts: else that server writes it in the background, competing with the measurements."""
     days = load_settings({}).history_days
     started = time.monotonic()
     written = backfill(engine, ScoringConfig(), days, progress=io.StringIO())
     elapsed = time.monotonic() - started
     if written == days:
-        result.history[HISTORY_BACKFILL] = elapsed
         with engine.begin() as conn:  # kept with the data set, for the runs that find its history written
             conn.execute(text(f"COMMENT ON TABLE score_history IS '{json.dumps({'backfill_seconds': elapsed})}'"))
+    return written, elapsed
+
+
+def write_history_of(url: str) -> Backfill:
+    """`write_history` over a data set's URL."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        return write_history(engine)
+    finally:
+        engine.dispose()
+
+
+def fill_history(engine: Engine, result: ScaleResult, say: Say, backfilled: Backfill | None = None) -> None:
+    """Write the score history before the server starts (`write_history`, unless `backfilled` says what it did
+    already) and report how long that took; then time one closed day written again on its own, and measure the
+    table."""
+    days = load_settings({}).history_days
+    written, elapsed = write_history(engine) if backfilled is None else backfilled
+    if written == days:
+        result.history[HISTORY_BACKFILL] = elapsed
     else:
         with engine.connect() as conn:
             kept = conn.execute(text("SELECT obj_description('score_history'::regclass, 'pg_class')")).scalar()
