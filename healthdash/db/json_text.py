@@ -1,9 +1,10 @@
 """SQL fragments that write JSON text as the API's encoder writes it: compact, moments in UTC with six digits of a
 fraction or none.
 
-PostgreSQL's json_build_object and json_agg take about twice as long per row as joining the row's text with concat
-(a page of 500 events: 3.1 ms against 1.7 ms); each fragment here yields JSON text and is never NULL (`null`
-instead), so that concat, which would drop a NULL without a word, cannot lose a field.
+Joining a row's text with concat costs PostgreSQL less than json_build_object and json_agg (a customer's evidence with
+a page of 500 events, at 100,000 customers with the pages in its buffers: 3.0-3.4 ms against 3.8-4.0 ms). Each
+fragment here yields JSON text and is never NULL (`null` instead), so that concat, which would drop a NULL without a
+word, cannot lose a field.
 """
 
 from __future__ import annotations
