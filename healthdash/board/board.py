@@ -16,7 +16,8 @@ Rules:
   evidence is then read from the database.
 - A group of activity events is rescored in its writing transaction from memory and the rollup rows of the days
   written (`scores_after_write`, the service's `written_scores` hook) when none of its customers has a change not
-  patched in; else the service runs the signals query.
+  patched in other than usage from a known day on (a customer written a moment ago, by this process or another):
+  the rollup rows from that day on are read too. Else the service runs the signals query.
 
 A write made through this process reaches the board by three routes, and each is needed:
 1. Fresh rows: the service rescored the customer just before the commit and hands the rows over
@@ -116,9 +117,12 @@ class ScoreBoard:
         leaves the marks, so a customer is always in one or the other until patched).
         """
         started = time.monotonic()
-        settled = not any(c in self._changes or c in self._in_flight for c in customer_ids)
+        marks = [m for c in customer_ids for m in (self._changes.get(c), self._in_flight.get(c)) if m is not None]
+        # usage changed from a known day on is read again with the days written; other changes need the query
+        since = [m.since for m in marks if not m.records and m.since is not None]
+        settled = len(since) == len(marks)
         config = self.service.config
-        signals = self.signals.after_write(conn, as_of, config, customer_ids, first, settled)
+        signals = self.signals.after_write(conn, as_of, config, customer_ids, first, settled, min(since, default=None))
         return None if signals is None else scores_from(signals, config, started)
 
     def warm(self) -> None:

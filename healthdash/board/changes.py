@@ -33,6 +33,10 @@ class ChangeSet:
     def __contains__(self, customer_id: object) -> bool:
         return customer_id in self._stale
 
+    def get(self, customer_id: int) -> Stale | None:
+        """Return what of one customer's data is marked changed, or None."""
+        return self._stale.get(customer_id)
+
     def mark(self, customer_ids: Iterable[int], since: dt.date | None, records: bool) -> None:
         """Note that these customers' usage changed from `since` on (any day when None), and maybe their records."""
         ids = customer_ids if isinstance(customer_ids, set | frozenset) else set(customer_ids)

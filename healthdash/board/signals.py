@@ -97,13 +97,16 @@ class Signals:
         customer_ids: Sequence[int],
         first: dt.date,
         settled: bool = True,
+        stale_since: dt.date | None = None,
     ) -> WindowSignals | None:
         """Return the signals of customers whose activity (from day `first` on) was just stored through `conn`, as of
-        `as_of`; None when memory cannot tell (not `settled`: a change of theirs is not in memory yet).
+        `as_of`; None when memory cannot tell (not `settled`: a change of theirs is not in memory yet, other than
+        usage from `stale_since` on).
 
-        Their rollup rows from the earliest day this process ever wrote for any of them are read through `conn` (in the
-        writing transaction, so they include what it stored), the older days come from memory. Called by the one
-        thread that stores activity; it never waits for the memory (None while a computation holds it).
+        Their rollup rows from the earliest day this process ever wrote for any of them, or from `stale_since` if that
+        is earlier, are read through `conn` (in the writing transaction, so they include what it stored), the older
+        days come from memory. Called by the one thread that stores activity; it never waits for the memory (None
+        while a computation holds it).
         """
         written = self._written
         for customer_id in customer_ids:  # before anything else: remembered even when memory cannot tell now
@@ -113,7 +116,10 @@ class Signals:
         if not settled or self._usage is None:
             return None
         day, window = as_of_day(as_of), config.window_days
-        since = max(min(written[c] for c in customer_ids), day - dt.timedelta(days=3 * window - 1))
+        earliest = min(written[c] for c in customer_ids)
+        if stale_since is not None:
+            earliest = min(earliest, stale_since)
+        since = max(earliest, day - dt.timedelta(days=3 * window - 1))
         fresh = read_customer_days(conn, since, day, customer_ids) if since <= day else None
         if not self._lock.acquire(blocking=False):
             return None

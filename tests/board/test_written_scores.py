@@ -122,6 +122,30 @@ def test_memory_does_not_rescore_a_customer_with_a_change_not_patched_in_or_whil
     asyncio.run(scenario())
 
 
+def test_a_customer_whose_usage_changed_a_moment_ago_is_rescored_from_memory_with_those_days_read_again(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board, _, customer = await board_and_lowest_login(service, executor)
+        answered = answered_from_memory(service)
+        board.patch_interval, board._last_patch = 3600, time.monotonic()  # the next patch waits its turn
+        days_ago = utc_now() - dt.timedelta(days=4)
+        with service.engine.begin() as conn:  # another instance's write: not in this process's memory
+            conn.execute(
+                text("INSERT INTO events (customer_id, type, occurred_at) VALUES (:c, 'login', :at)"),
+                {"c": customer, "at": days_ago},
+            )
+        board.mark_changed([customer], since=days_ago.date(), usage_only=True)  # as its notification says
+        events: list[Activity] = [(customer, "login", utc_now(), {})]
+        assert await asyncio.to_thread(recorded, service, events) == as_the_database_scores(service, events)
+        assert answered == [True]  # from memory, the days from the mark's on read again
+        board.mark_changed([customer], since=days_ago.date())  # its tickets, invoices or profile too
+        assert await asyncio.to_thread(recorded, service, events) == as_the_database_scores(service, events)
+        assert answered == [True, False]
+
+    asyncio.run(scenario())
+
+
 def test_a_board_rescores_only_writes_of_its_own_service(service: HealthService, executor: ThreadPoolExecutor) -> None:
     board = ScoreBoard(service, executor, max_age=60)
     assert service.written_scores == board.scores_after_write
