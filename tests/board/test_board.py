@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 
 from healthdash.board import ScoreBoard, Snapshot
+from healthdash.board.signals import Signals
 from healthdash.clock import utc_now
 from healthdash.score_table import ScoreTable
 from healthdash.service import HealthService
@@ -26,6 +27,22 @@ async def board_and_lowest_login(
     board = ScoreBoard(service, executor, max_age=60)
     before = await board.current()
     return board, before, lowest_login_customer(before.table)
+
+
+def held_back(signals: Signals, name: str) -> tuple[threading.Event, threading.Event]:
+    """Make one of the board's computations (the real one) tell when it has computed its table, then wait with it
+    until told to go on: what happens meanwhile happens while the board waits for that table."""
+    computed, go_on = threading.Event(), threading.Event()
+    compute = getattr(signals, name)
+
+    def compute_then_wait(*args: object) -> ScoreTable:
+        table: ScoreTable = compute(*args)
+        computed.set()
+        go_on.wait(30)
+        return table
+
+    setattr(signals, name, compute_then_wait)
+    return computed, go_on
 
 
 def test_the_snapshot_is_built_once_and_reused(service: HealthService, executor: ThreadPoolExecutor) -> None:
@@ -99,16 +116,7 @@ def test_a_write_read_back_during_a_rebuild_is_kept_by_the_rebuilt_table(
 ) -> None:
     async def scenario() -> None:
         board, _, customer = await board_and_lowest_login(service, executor)
-        computed, go_on = threading.Event(), threading.Event()
-        score_all = board.signals.score_all
-
-        def read_then_wait(*args: object) -> ScoreTable:
-            table = score_all(*args)  # type: ignore[arg-type]
-            computed.set()
-            go_on.wait(30)
-            return table
-
-        board.signals.score_all = read_then_wait  # type: ignore[method-assign,assignment]
+        computed, go_on = held_back(board.signals, "score_all")
         rebuilding = asyncio.ensure_future(board.rebuild())
         while not computed.is_set():
             await asyncio.sleep(0.01)
@@ -129,16 +137,7 @@ def test_rows_written_in_while_a_patch_is_computed_are_kept_with_the_patch(
     async def scenario() -> None:
         board, before, patched = await board_and_lowest_login(service, executor)
         fresh = next(int(c) for c in before.table.index if c != patched)
-        computed, go_on = threading.Event(), threading.Event()
-        score_some = board.signals.score_some
-
-        def score_then_wait(*args: object) -> ScoreTable:
-            table = score_some(*args)  # type: ignore[arg-type]
-            computed.set()
-            go_on.wait(30)
-            return table
-
-        board.signals.score_some = score_then_wait  # type: ignore[method-assign,assignment]
+        computed, go_on = held_back(board.signals, "score_some")
         for days_ago in range(1, 6):  # not told to the board as fresh rows: only the patch brings it
             service.record_event(patched, "login", utc_now() - dt.timedelta(days=days_ago), {})
         board.mark_changed([patched])
