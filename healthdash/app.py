@@ -314,6 +314,7 @@ def serve(settings: Settings | None = None) -> None:
         connect_timeout=settings.db_connect_timeout,
         statement_timeout=settings.db_statement_timeout,
         autocommit=True,
+        generic_plans=True,  # one customer's evidence or signals: the same plan whichever customer
     )
     service = HealthService(engine, settings.scoring, reader)
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)

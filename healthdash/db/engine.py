@@ -18,6 +18,7 @@ def make_engine(
     connect_timeout: int = 2,
     statement_timeout: float = 30.0,
     autocommit: bool = False,
+    generic_plans: bool = False,
 ) -> Engine:
     """Create an engine with a short connect timeout, a bounded pool, and a ping before a connection that lay idle
     is used (see `ping_idle`).
@@ -27,7 +28,16 @@ def make_engine(
     return. Over TCP, keepalives and `tcp_user_timeout` make a connection to a database that vanished from the
     network fail within seconds instead of hanging; `statement_timeout` bounds a statement stuck in the database
     (behind a lock).
+
+    With `generic_plans`, a prepared statement runs with the plan made for any values of its parameters from its first
+    execution on (`plan_cache_mode`), instead of being planned afresh for each of its first five executions on every
+    connection: for statements about one customer at a time (the reads), whose plan does not depend on which one. The
+    evidence's planning took 0.5 ms of each such execution; a pool of connections opened by a burst of requests
+    repaid it dozens of times.
     """
+    options = f"-c statement_timeout={round(statement_timeout * 1000)} -c TimeZone=UTC"
+    if generic_plans:
+        options += " -c plan_cache_mode=force_generic_plan"
     engine = create_engine(
         url,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
@@ -44,7 +54,7 @@ def make_engine(
             "keepalives_count": 3,
             "tcp_user_timeout": (KEEPALIVE_SECONDS + 6) * 1000,  # ms unacknowledged: the network is gone
             # a statement stuck behind a lock must not hold a request forever
-            "options": f"-c statement_timeout={round(statement_timeout * 1000)} -c TimeZone=UTC",
+            "options": options,
         },
     )
     ping_idle(engine)
