@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from healthdash.api.models.events import BATCH_EVENT_MODELS, EVENT, EVENT_MODELS, event_type
+from healthdash.api.models.events import BATCH, BATCH_EVENT_MODELS, EVENT, EVENT_MODELS, EventBatch, event_type
+from healthdash.api.models.plain import without_none
 from healthdash.api.models.query import CustomerListQuery
 from healthdash.api.models.values import DATE_PATTERN, TIMESTAMP_PATTERN
 from healthdash.vocabulary import EARLIEST_DAY, EVENT_TYPES, LATEST_DAY
@@ -81,3 +83,63 @@ def test_an_amount_has_at_most_two_decimals() -> None:
     for wrong in (0, 0.001, 10_000_000_000, float("nan"), "12.50", None):
         with pytest.raises(ValidationError):
             EVENT.validate_python({**issued, "data": {**issued["data"], "amount": wrong}})
+
+
+def _batch(*events: dict[str, object]) -> dict[str, object]:
+    return {"events": [{"customer_id": 7, **event} for event in events]}
+
+
+VALID_BATCHES = [
+    _batch({"type": "login"}, {"type": "login", "data": {"user": None}}, {"type": "login", "data": {"user": "ann"}}),
+    _batch({"type": "api_call", "data": {"count": 12.0}, "occurred_at": "2026-11-01T12:00:00+01:00"}),
+    _batch({"type": "feature_use", "data": {"feature": "reports"}, "customer_id": 3.0}),
+    _batch({"type": "ticket_opened", "data": {"priority": "high", "subject": "Export fails"}}),
+    _batch({"type": "ticket_closed", "data": {"ticket_id": 3}}, {"type": "invoice_paid", "data": {"invoice_id": 4.0}}),
+    _batch({"type": "invoice_issued", "data": {"amount": 1250.5, "due_at": "2026-12-01"}}),
+    _batch({"type": "churned", "data": {"reason": "budget", "note": None}}),
+    _batch({"type": "arr_changed", "data": {"arr": 5}}),
+    _batch({"type": "renewed", "data": {"renewal_date": "2027-01-01"}}),
+]
+INVALID_BATCHES = [
+    {"events": []},
+    {"events": "all of them"},
+    {},
+    {"events": [{"type": "login", "customer_id": 1}], "more": 1},
+    _batch({"type": "nope"}),
+    {"events": [{"type": "login"}]},
+    _batch({"type": "login", "customer_id": True}),
+    _batch({"type": "login", "customer_id": "3"}),
+    _batch({"type": "login", "customer_id": 2.5}),
+    _batch({"type": "api_call", "data": {"count": 0}}),
+    _batch({"type": "api_call"}),
+    _batch({"type": "login", "data": {"user": " "}}),
+    _batch({"type": "login", "extra": 1}),
+    _batch({"type": "login", "data": {"x": 1}}),
+    _batch({"type": "login", "occurred_at": None}),
+    _batch({"type": "login", "occurred_at": "1999-01-01T00:00:00Z"}),
+    _batch({"type": "feature_use", "data": {"feature": "Bad Key"}}),
+    _batch({"type": "invoice_issued", "data": {"amount": 1.234, "due_at": "2026-02-30"}}),
+    _batch({"type": "ticket_opened", "data": {"priority": "meh", "subject": ""}}),
+    _batch({"type": "churned", "data": {"reason": "bored"}}),
+    _batch({"type": "renewed", "data": {"renewal_date": "2020-01-01", "arr": -5}}),
+    _batch({"type": "ticket_closed", "data": {"ticket_id": "a"}}),
+    _batch(*[{"type": "login"}] * 10_001),
+]
+
+
+@pytest.mark.parametrize("body", VALID_BATCHES)
+def test_a_batch_validated_into_plain_dicts_holds_what_its_models_hold(body: dict[str, object]) -> None:
+    events = BATCH.validate_python(body)["events"]
+    dumped = EventBatch.model_validate(body).model_dump(exclude_none=True)["events"]
+    plain = [{**without_none(e), "data": without_none(e.get("data", {}))} for e in events]
+    assert plain == dumped
+
+
+@pytest.mark.parametrize("body", INVALID_BATCHES)
+def test_a_batch_validated_into_plain_dicts_is_refused_for_what_its_models_refuse(body: dict[str, object]) -> None:
+    def refusals(validate: Any) -> list[tuple[object, ...]]:
+        with pytest.raises(ValidationError) as refused:
+            validate(body)
+        return [(e["loc"], e["type"], e["msg"]) for e in refused.value.errors(include_url=False)]
+
+    assert refusals(BATCH.validate_python) == refusals(EventBatch.model_validate)
