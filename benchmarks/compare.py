@@ -2,12 +2,13 @@
 (`benchmarks.reference`) on the same data in the same run, with requests made the same way, one after the other.
 
 Health is measured for customers not read before (each customer once, in a random order, so healthdash has no
-answer kept and computes it; its score board is built first, as in any running deployment) and for customers read
-again, and with `events_limit=500`. The reference is asked for other customers, drawn the same way: at L the side
-that went second found in PostgreSQL's buffers the pages of events the first had just read. Then py-spy (when
-installed) samples the server while it computes more answers (the same customers with another page size, which no
-answer kept holds) and the report keeps the profile's top entries: the sampling takes a share of the two cores, so no
-measured phase runs under it.
+answer kept and computes it; its score board is built first, as in any running deployment), for answers computed
+afresh by four clients at once (the same customers with page sizes of 51 to 100 events, which no answer kept holds:
+the throughput of computing answers), for customers read again, and with `events_limit=500`. The reference is asked
+for other customers, drawn the same way: at L the side that went second found in PostgreSQL's buffers the pages of
+events the first had just read. Then py-spy (when installed) samples the server while it computes more answers (the
+same customers with page sizes of 49 events and fewer, which no answer kept holds) and the report keeps the
+profile's top entries: the sampling takes a share of the two cores, so no measured phase runs under it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from benchmarks import load
-from benchmarks.report import AGAIN, FIRST, LONG, POSTS, POSTS_BUSY, Comparison, Side
+from benchmarks.report import AGAIN, FIRST, FIRST_BUSY, LONG, POSTS, POSTS_BUSY, Comparison, Side
 from benchmarks.run import event_requests, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +50,16 @@ async def measure_health(port: int, customers: int, seconds: float, seed: int = 
         return lambda n: load.Request("GET", f"/api/customers/{ids[n]}/health{query}", headers=load.bearer(token))
 
     again = [load.Request("GET", f"/api/customers/{i}/health", headers=load.bearer(token)) for i in first[:200]]
+    afresh = [(limit, customer) for limit in range(100, 50, -1) for customer in first]
+
+    def computed(n: int) -> load.Request:
+        limit, customer = afresh[n]
+        return load.Request("GET", f"/api/customers/{customer}/health?events_limit={limit}", headers=load.bearer(token))
+
     return _side(
         [
             (FIRST, await load.run_async(port, health(first), 1, seconds, len(first))),
+            (FIRST_BUSY, await load.run_async(port, computed, 4, seconds, len(afresh))),
             (AGAIN, await load.run_requests(port, again, seconds, 2)),
             (LONG, await load.run_async(port, health(long, "?events_limit=500"), 1, seconds, len(long))),
         ]

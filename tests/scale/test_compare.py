@@ -11,7 +11,7 @@ from sqlalchemy.pool import NullPool
 
 from benchmarks import machine
 from benchmarks.compare import compare, reference_server, top_entries
-from benchmarks.report import FIRST, POSTS_BUSY, ScaleResult, markdown, verdicts
+from benchmarks.report import FIRST, FIRST_BUSY, POSTS_BUSY, ScaleResult, markdown, verdicts
 from healthdash.clock import utc_now
 from healthdash.scoring import ScoringConfig
 from healthdash.service import HealthService
@@ -44,6 +44,7 @@ def test_a_short_compare_phase_reports_both_sides_and_the_ratio(fresh_db_url: st
     assert "Compared with the simple reference" in report and f"| {FIRST} |" in report
     targets = {v.target for v in verdicts(result)}
     assert f"ahead of the reference, {POSTS_BUSY}" in targets
+    assert f"{FIRST_BUSY}: >= 1,000/s" in targets and f"ahead of the reference, {FIRST_BUSY}" in targets
     assert any(FIRST in line for line in said)
 
 
