@@ -170,6 +170,10 @@ def test_verdicts_state_the_misses_with_what_was_busy() -> None:
     assert not got["single"].met and "neither was saturated" in got["single"].cause
     assert "alone 2.5 ms before the load, 4.0 ms after it" in got["single"].cause
     assert not got["batch"].met and "two cores were busy" in got["batch"].cause
+    assert got["batch"].target == "batch ingestion >= 60,000 events/s"  # at L; 30,000 elsewhere
+    result.scale, result.batch_events_per_second = "M", 40_000
+    assert next(v for v in verdicts(result) if v.target.startswith("batch")).met
+    result.scale = "L"
     assert not got["analysis:"].met and "events() 250 ms and 0.80 s" in got["analysis:"].measured
     report = markdown([result], {"processor": "x"}, {"jit": "off"}, ["a note"])
     assert "**missed**" in report and "## Scale L" in report and "- a note" in report
