@@ -38,10 +38,11 @@ NOTES = (
     "usage along by a day and reads the last two days again; a configuration change rescores from memory.",
     "Compare phase: a fresh healthdash server (its score board built by one dashboard read) and then the simple "
     "reference of `benchmarks/reference.py` (a thread per connection, per-request SQL over the raw tables) answer "
-    "the same requests on the same data: each customer's health once in a random order (not read before), the "
-    "health of 200 of them again and again, the health with `events_limit=500`, and single events with 2 and 16 "
-    "writers. The ratio is healthdash's answers per second over the reference's. The profile is py-spy's, when "
-    "installed, over healthdash's health phases.",
+    "the same requests on the same data: each customer's health once in a random order (not read before), answers "
+    "computed afresh by four clients at once (page sizes no kept answer holds), the health of 200 of them again and "
+    "again, the health with `events_limit=500`, and single events with 2 and 16 writers. The ratio is healthdash's "
+    "answers per second over the reference's. The profile is py-spy's, when installed, over healthdash's health "
+    "phases.",
     "Pages: servers started for the phase over the scale's data with the app's default settings (one preheated "
     "kernel per page, three for the dashboard), Debian's Chromium driven by Playwright at 1280 x 800 on the same "
     "machine. A script added to every page marks (performance.mark) the moment its first widget (.hd-page) is "
