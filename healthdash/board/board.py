@@ -277,7 +277,7 @@ class ScoreBoard:
         ids = taken.customers()
         config = self.service.config
         try:
-            rows, patched = await self._run(self._rescore, base, config, generation, taken)
+            rows, patched = await self._run(self._rescore, base, config, generation, taken, ids)
         except BaseException:
             self._changes.merge(taken)
             raise
@@ -295,11 +295,11 @@ class ScoreBoard:
             self._write_in(rows, gone=ids)
 
     def _rescore(
-        self, base: Snapshot, config: ScoringConfig, generation: int, taken: ChangeSet
+        self, base: Snapshot, config: ScoringConfig, generation: int, taken: ChangeSet, ids: list[int]
     ) -> tuple[ScoreTable, Snapshot]:
-        """Rescore the marked customers, and write their rows into the snapshot they were marked against (in the
-        thread pool: a copy of every column, 10-20 ms at 100,000 customers, which would hold up the event loop)."""
-        ids = taken.customers()
+        """Rescore the marked customers (`ids`, those of `taken`), and write their rows into the snapshot they were
+        marked against (in the thread pool: a copy of every column, 10-20 ms at 100,000 customers, which would hold
+        up the event loop)."""
         rows = self.signals.score_some(base.as_of, config, generation, ids, taken.since(), taken.records_for())
         return rows, base.updated(rows, gone=ids)
 

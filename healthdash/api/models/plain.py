@@ -1,9 +1,10 @@
 """A model's fields as a TypedDict validated alike: for validating many bodies at once into plain dicts.
 
 Validating a batch of 10,000 events into model instances and dumping them back to dicts took about 100 ms, most of
-it making the 20,000 instances; into dicts shaped by the same fields, 12 ms. The TypedDict is derived from the
-model, field by field (the type, its constraints and validators, required or not, extra fields refused as the model
-refuses them), so the model stays the one definition: the OpenAPI document and single events use it as before.
+it making the 20,000 instances; into dicts shaped by the same fields, 12 ms (22 ms with the events made from them).
+The TypedDict is derived from the model, field by field (the type, its constraints and validators, required or not,
+extra fields refused as the model refuses them), so the model stays the one definition: the OpenAPI document and
+single events use it as before.
 
 What differs from `model.model_dump(exclude_none=True)`: a field left out stays out (a model fills in its default),
 and a field sent as null stays there as None. `without_none` drops those, as that dump would.
