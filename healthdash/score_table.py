@@ -1,7 +1,9 @@
 """Customers' scores as columns: the form in which the server keeps, patches and pages through them.
 
 A ScoreTable holds one array per column of `HealthService.score_frame` (one element per customer, customers in
-ascending id order). Updating a few rows writes into the arrays in place. The orders the customer list sorts by and
+ascending id order), and, when scored from signals, the signals its factors explain each score from (`EXPLAINED`):
+a customer's score and its explanation then come from one row, without scoring it again. Updating a few rows
+writes into the arrays in place. The orders the customer list sorts by and
 the casefolded names it searches are derived on first use and kept until the rows they depend on change.
 """
 
@@ -30,6 +32,8 @@ def result_columns() -> tuple[str, ...]:
 
 
 COLUMNS = result_columns()
+# the signals (as of the table's day) that the factors' raw values and sentences are made from
+EXPLAINED = tuple(dict.fromkeys(("age_days", *(name for f in DEFAULT_FACTORS for name in f.signals))))
 
 
 class ScoreTable:
@@ -37,7 +41,8 @@ class ScoreTable:
 
     def __init__(self, ids: np.ndarray, columns: Mapping[str, np.ndarray], stamp: float | np.ndarray = 0.0) -> None:
         self.ids = np.asarray(ids, dtype=np.int64)
-        self.columns = {name: np.asarray(columns[name]) for name in COLUMNS}
+        names = COLUMNS + EXPLAINED if all(name in columns for name in EXPLAINED) else COLUMNS
+        self.columns = {name: np.asarray(columns[name]) for name in names}
         # when the computation of each row began (time.monotonic()): a row never replaces a newer one
         self.stamp = np.broadcast_to(np.asarray(stamp, dtype=float), self.ids.shape).copy()
         self._derived: dict[Any, Any] = {}
@@ -55,7 +60,7 @@ class ScoreTable:
     def frame(self) -> pd.DataFrame:
         """Return the table as a frame indexed by customer id (as `HealthService.score_frame` returns it)."""
         index = pd.Index(self.ids, name="id")
-        data = {name: values for name, values in self.columns.items() if name != "main_reason"}
+        data = {name: self.columns[name] for name in COLUMNS if name != "main_reason"}
         frame = pd.DataFrame(data, index=index, columns=[c for c in COLUMNS if c != "main_reason"])
         frame.insert(COLUMNS.index("main_reason"), "main_reason", pd.Series(self.columns["main_reason"], index=index))
         frame["main_reason"] = frame["main_reason"].astype(object)
@@ -69,8 +74,13 @@ class ScoreTable:
             return np.full(len(wanted), -1, dtype=np.int64)
         return np.where(self.ids[slot] == wanted, slot, -1)
 
+    @property
+    def explains(self) -> bool:
+        """Whether the rows hold the signals their scores are explained from (`EXPLAINED`)."""
+        return len(self.columns) > len(COLUMNS)
+
     def record(self, position: int) -> dict[str, Any]:
-        """Return one row as plain values."""
+        """Return one row as plain values (with its signals, where the table `explains`)."""
         row = {name: _plain(values[position]) for name, values in self.columns.items()}
         row["id"] = int(self.ids[position])
         return row
@@ -89,8 +99,9 @@ class ScoreTable:
         drop = self.positions(gone_ids)
         if not len(found) and not (drop >= 0).any():
             return self
+        names = _shared(self, rows)
         if (found >= 0).all() and not (drop >= 0).any():
-            columns = {name: values.copy() for name, values in self.columns.items()}
+            columns = {name: self.columns[name].copy() for name in names}
             for name, values in columns.items():
                 values[found] = rows.columns[name]
             stamp = self.stamp.copy()
@@ -115,7 +126,7 @@ class ScoreTable:
         keep[drop[drop >= 0]] = False
         ids = np.concatenate([self.ids[keep], rows.ids])
         order = np.argsort(ids, kind="stable")
-        columns = {n: np.concatenate([v[keep], rows.columns[n]])[order] for n, v in self.columns.items()}
+        columns = {n: np.concatenate([self.columns[n][keep], rows.columns[n]])[order] for n in names}
         return ScoreTable(ids[order], columns, np.concatenate([self.stamp[keep], rows.stamp])[order])
 
     def take(self, rows: np.ndarray) -> ScoreTable:
@@ -130,7 +141,7 @@ class ScoreTable:
         stamp = np.concatenate([t.stamp for t in parts])
         order = np.lexsort((stamp, ids))
         last = order[np.r_[ids[order][1:] != ids[order][:-1], True]] if len(ids) else order
-        columns = {n: np.concatenate([t.columns[n] for t in parts])[last] for n in COLUMNS}
+        columns = {n: np.concatenate([t.columns[n] for t in parts])[last] for n in _shared(*parts)}
         return cls(ids[last], columns, stamp[last])
 
     def derived(self, key: Any, build: Callable[[], Any]) -> Any:
@@ -197,6 +208,12 @@ class ScoreTable:
     def tier_codes(self) -> np.ndarray:
         """Return each customer's tier as its position in TIERS."""
         return self.codes("tier", TIERS)
+
+
+def _shared(*tables: ScoreTable) -> tuple[str, ...]:
+    """Return the columns every one of the tables holds: a table that does not explain its rows makes one that does
+    not either."""
+    return COLUMNS + EXPLAINED if all(t.explains for t in tables) else COLUMNS
 
 
 def _survives(key: Any, changed: set[str]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -21,7 +21,7 @@ from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import HealthReport, HealthScore, Recorded, ScoreAndTier
 from healthdash.kept_reports import KeptReports
 from healthdash.recording import Activity, Answer, Author, EventRejected, NewEvent
-from healthdash.score_table import ScoreTable
+from healthdash.score_table import EXPLAINED, ScoreTable
 from healthdash.scoring import ScoringConfig, explain_customer
 from healthdash.scoring.trend import columns_with_trend, trend_columns
 from healthdash.vocabulary import ACTIVITY_TYPES, FACTOR_KEYS
@@ -81,7 +81,7 @@ class HealthService:
             if kept is not None:
                 signals = window_signals(conn, day, self.config, trend=False)
                 columns = columns_with_trend(signals.current, signals.ids, len(signals.ids), self.config, *kept)
-                return ScoreTable(signals.ids, columns, started)
+                return explained_table(signals, columns, started)
         signals = window_signals(conn, day, self.config, customer_ids)
         return scores_from(signals, self.config, started)
 
@@ -398,15 +398,18 @@ class HealthService:
                 "factors": [],
                 "trend": {"previous_score": None, "delta": None},
             }
-        row = scores_from(signals, self.config).record(0)
-        current = {name: _plain(values[0]) for name, values in signals.current.items()}
+        return self.explained_score(scores_from(signals, self.config).record(0))
+
+    def explained_score(self, row: Mapping[str, Any]) -> HealthScore:
+        """Return a customer's score, tier, trend and factors from its row of a score table that explains its rows
+        (`ScoreTable.explains`: the row holds the signals the factors explain it from)."""
         return {
             "score": _number(row["score"]),
             "tier": row["tier"],
             "coverage": round(float(row["coverage"]), 4),
             "main_reason": row["main_reason"],
             "trend": {"previous_score": _number(row["previous_score"]), "delta": _number(row["trend"])},
-            "factors": [f.as_dict() for f in explain_customer(current, row, self.config)],
+            "factors": [f.as_dict() for f in explain_customer(row, row, self.config)],
         }
 
 
@@ -421,7 +424,12 @@ def scores_from(signals: WindowSignals, config: ScoringConfig, stamp: float = 0.
         len(signals.previous_ids),
         config,
     )
-    return ScoreTable(signals.ids, columns, stamp)
+    return explained_table(signals, columns, stamp)
+
+
+def explained_table(signals: WindowSignals, columns: dict[str, np.ndarray], stamp: float) -> ScoreTable:
+    """Return the score table of scored columns, holding beside each row the signals its score is explained from."""
+    return ScoreTable(signals.ids, {**columns, **{name: signals.current[name] for name in EXPLAINED}}, stamp)
 
 
 def _retrying(work: Callable[[], T]) -> T:
@@ -442,10 +450,6 @@ def _health(rows: ScoreTable, customer_id: int) -> ScoreAndTier:
     if row < 0:
         return {"score": None, "tier": "insufficient_data"}
     return {"score": _number(rows.columns["score"][row]), "tier": rows.columns["tier"][row]}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _number(value: Any) -> float | None:

@@ -183,9 +183,11 @@ class ApiContext:
     ) -> bytes | None:
         """Return one customer's health encoded (None for an unknown customer), as of now when `as_of` is None.
 
-        An answer as of now is kept until the customer changes (`ScoreBoard.answers`). Computed afresh, its evidence
-        is read from the database in one thread while its score is computed in another, from the board's memory when
-        that holds every change heard of for the customer, else from the database.
+        An answer as of now is kept until the customer changes (`ScoreBoard.answers`). Computed afresh, its score and
+        factors come from the customer's row of the score table when that holds every change heard of for the
+        customer (`ScoreBoard.explained_row`), and only the evidence is read from the database, in a thread. Else the
+        evidence is read in one thread while the score is computed in another, from the board's memory of signals
+        when it can tell, else from the database.
         """
         answers = self.board.answers
         moment = as_of or utc_now()
@@ -194,8 +196,17 @@ class ApiContext:
             return kept
         ticket = answers.ticket()
         self.board.warm()  # the memory is built with the first snapshot: in the meantime the database answers
-        settled = self.board.settled(customer_id)  # asked here, on the event loop, where changes are marked
-        body = await self.within_deadline(self._health(customer_id, moment, events_limit, events_offset, settled))
+        # asked here, on the event loop, where changes are marked and patched rows installed
+        row = self.board.explained_row(customer_id, moment) if as_of is None else None
+        if row is not None:  # the score from the table's row: only the evidence is read
+            score = jsonio.dumps(self.service.explained_score(row))
+            evidence = await self.within_deadline(
+                self.run(self.service.customer_evidence_json, customer_id, moment, events_limit, events_offset)
+            )
+            body = None if evidence is None else _joined(evidence, score)
+        else:
+            settled = self.board.settled(customer_id)
+            body = await self.within_deadline(self._health(customer_id, moment, events_limit, events_offset, settled))
         if as_of is None and body is not None:
             answers.put(key, body, ticket)
         return body
@@ -209,7 +220,7 @@ class ApiContext:
             self.run(self.service.customer_evidence_json, customer_id, as_of, events_limit, events_offset),
             self.run(self._encoded_score, customer_id, as_of, settled),
         )
-        return None if evidence is None else evidence[:-1] + b"," + score[1:]
+        return None if evidence is None else _joined(evidence, score)
 
     def _encoded_score(self, customer_id: int, as_of: dt.datetime, settled: bool) -> bytes:
         signals = self.board.signals_for(customer_id, as_of) if settled else None
@@ -297,6 +308,11 @@ class ApiContext:
             for i, result in zip(waiting, recorded, strict=True):
                 results[i] = result
         return results
+
+
+def _joined(evidence: bytes, score: bytes) -> bytes:
+    """Return the health answer: the evidence's JSON object and the score's, joined into one."""
+    return evidence[:-1] + b"," + score[1:]
 
 
 def _quietly(task: asyncio.Future[Any]) -> None:

@@ -11,9 +11,11 @@ Rules:
 - Tables for an explicit past `as_of` are kept apart (healthdash.board.past) and told of every change.
 - `invalidate_all` forgets everything: the next reader waits for a build from scratch.
 - A customer's health as of now is kept encoded (`answers`, healthdash.board.answers) until that customer is marked
-  changed, everything is forgotten, the configuration changes or `max_age` passes. Computed afresh, its signals as
-  of today come from memory when every change heard of for that customer is in memory (`signals_for`): only its
-  evidence is then read from the database.
+  changed, everything is forgotten, the configuration changes or `max_age` passes. Computed afresh as of now, its
+  score and factors come from the customer's row of the current table, which keeps the signals it is explained from,
+  when every change heard of for that customer is in it (`explained_row`): only its evidence is then read from the
+  database. Else (an explicit moment, a change not patched in yet, a table of yesterday) the score is computed from
+  its signals, taken from memory when that can tell (`signals_for`).
 - A group of activity events is rescored in its writing transaction from memory and the rollup rows of the days
   written (`scores_after_write`, the service's `written_scores` hook) when none of its customers has a change not
   patched in other than usage from a known day on (a customer written a moment ago, by this process or another):
@@ -140,6 +142,20 @@ class ScoreBoard:
         the thread pool; it never waits for a build or a patch (None while one holds the memory).
         """
         return self.signals.remembered(customer_id, as_of_day(as_of), self.service.config)
+
+    def explained_row(self, customer_id: int, as_of: dt.datetime) -> dict[str, Any] | None:
+        """Return a customer's row of the current table with the signals it is explained from, as of a moment of
+        today, or None when the table cannot tell (then score the customer's signals).
+
+        On the event loop, without I/O: the table holds every change heard of for the customer when no mark of it
+        waits or is being patched in (patched rows are installed on the event loop as the patch leaves its marks).
+        """
+        snapshot = self._current
+        if snapshot is None or snapshot.day != as_of_day(as_of) or not self.settled(customer_id):
+            return None
+        scores = snapshot.scores
+        position = int(scores.positions((customer_id,))[0])
+        return scores.record(position) if position >= 0 and scores.explains else None
 
     def invalidate_all(self) -> None:
         """Forget everything: the next reader rebuilds (used when change notifications may have been missed)."""

@@ -145,3 +145,27 @@ def test_a_health_from_memory_and_the_database_at_once_is_the_health_read_wholly
         assert await api._health(10**12, utc_now(), 50, 0, True) is None  # no such customer
 
     asyncio.run(scenario())
+
+
+def test_a_health_with_its_score_from_the_tables_row_is_the_health_read_wholly_from_the_database(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    """As of now, a settled customer's score and factors come from the score table's row and only the evidence from
+    the database: the answer is the one the database alone gives, keys in the same order."""
+    board = ScoreBoard(service, executor)
+    api = ApiContext(service, board, executor, ())
+
+    async def scenario() -> None:
+        snapshot = await board.current()
+        for customer in (int(i) for i in snapshot.scores.ids[:12]):
+            assert board.explained_row(customer, utc_now()) is not None
+            answer = await api.health(customer, None, 20, 2)
+            whole = json.loads(jsonio.dumps(service.customer_health(customer, utc_now(), 20, 2)))
+            assert answer is not None
+            given = json.loads(answer)
+            assert given.pop("as_of") <= whole.pop("as_of")  # the moment each was asked
+            assert given == whole, customer
+            assert list(given) == list(whole)
+        assert await api.health(10**12, None, 50, 0) is None  # no such customer
+
+    asyncio.run(scenario())

@@ -1,13 +1,18 @@
-"""A customer's signals from the board's memory: the same health as from the database, and only when up to date."""
+"""A customer's signals from the board's memory, and its row of the score table: the same health as from the database,
+and only when up to date."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
+from healthdash.score_table import COLUMNS, ScoreTable
 from healthdash.service import HealthService
 from tests.board.test_board import board_and_lowest_login
 
@@ -91,5 +96,67 @@ def test_warming_after_a_failed_build_leaves_the_retry_to_the_next_reader(
         assert board._rebuild is None
         await board.current()  # a reader of the table builds it in the open
         assert board.signals_for(1, utc_now()) is not None
+
+    asyncio.run(scenario())
+
+
+def test_a_customers_row_of_the_score_table_explains_its_score_as_scoring_its_signals_read_again_does(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    """The health's score and factors from the table's row (its signals kept beside it) are those of the customer's
+    signals read from the database and scored again, for every customer."""
+
+    async def scenario() -> None:
+        board, snapshot, _ = await board_and_lowest_login(service, executor)
+        now = utc_now()
+        assert snapshot.scores.explains
+        for customer in (int(i) for i in snapshot.scores.ids):
+            row = board.explained_row(customer, now)
+            assert row is not None, customer
+            read_again = service.customer_score(service.customer_signals(customer, now))
+            assert service.explained_score(row) == read_again, customer
+
+    asyncio.run(scenario())
+
+
+def test_the_tables_row_is_not_used_for_another_day_an_unknown_customer_or_a_change_not_patched_in(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    async def scenario() -> None:
+        board, _, customer = await board_and_lowest_login(service, executor)
+        now = utc_now()
+        before = board.explained_row(customer, now)
+        assert before is not None
+        assert board.explained_row(customer, now - dt.timedelta(days=1)) is None
+        assert board.explained_row(999_999, now) is None
+        for days_ago in range(1, 6):
+            service.record_event(customer, "login", now - dt.timedelta(days=days_ago), {})
+        board.mark_changed([customer], since=(now - dt.timedelta(days=5)).date(), usage_only=True)
+        assert board.explained_row(customer, now) is None  # the row holds the score before these logins
+        await board.flush()
+        after = board.explained_row(customer, utc_now())
+        assert after is not None and after["score"] > before["score"] and after["login_days"] > before["login_days"]
+        assert service.explained_score(after) == service.customer_score(service.customer_signals(customer, now))
+
+    asyncio.run(scenario())
+
+
+def test_rows_written_in_without_their_signals_leave_a_table_that_scores_again(
+    service: HealthService, executor: ThreadPoolExecutor
+) -> None:
+    """A table built from a frame holds no signals: written into one that does, the result cannot explain its rows
+    from itself, and the health is scored from the signals again (never explained from missing values)."""
+
+    async def scenario() -> None:
+        board, snapshot, customer = await board_and_lowest_login(service, executor)
+        framed = ScoreTable.from_frame(snapshot.table.loc[[customer]])
+        plain = ScoreTable(framed.ids, framed.columns, time.monotonic())  # newer than the rows it replaces
+        assert not plain.explains
+        for merged in (snapshot.scores.update(plain), ScoreTable.latest([snapshot.scores, plain])):
+            assert not merged.explains and len(merged.columns) == len(COLUMNS)
+        board._current = snapshot.updated(plain)
+        assert board.explained_row(customer, utc_now()) is None
+        kept = snapshot.scores.take(np.arange(3))
+        assert kept.explains and snapshot.scores.update(kept).explains
 
     asyncio.run(scenario())
