@@ -30,8 +30,9 @@ from healthdash.api.routes import api_handlers
 from healthdash.board import ScoreBoard
 from healthdash.clock import utc_now
 from healthdash.db.database import resolve_database_url
-from healthdash.db.engine import make_engine
+from healthdash.db.engine import async_connector, make_engine
 from healthdash.db.listener import ChangeListener
+from healthdash.db.loop_reader import LoopReader
 from healthdash.error_pages import NotFoundPage
 from healthdash.forked_kernels import PROVISIONER, ForkedProvisioner, ZygoteProcess, Zygotes
 from healthdash.gate import GateLimits, RequestGate
@@ -316,7 +317,15 @@ def serve(settings: Settings | None = None) -> None:
         autocommit=True,
         generic_plans=True,  # one customer's evidence or signals: the same plan whichever customer
     )
-    service = HealthService(engine, settings.scoring, reader)
+    loop_reader = LoopReader(
+        async_connector(
+            url, connect_timeout=settings.db_connect_timeout, statement_timeout=settings.db_statement_timeout
+        ),
+        settings.db_pool_size,
+        executor,
+        settings.db_connect_timeout + 1,
+    )
+    service = HealthService(engine, settings.scoring, reader, loop_reader)
     tokens, generated = write_tokens(settings.api_tokens, settings.data_dir)
     limits = BodyLimits(settings.max_body_size, max(settings.max_batch_body_size, settings.max_body_size))
     board = ScoreBoard(service, executor, settings.cache_seconds)
@@ -386,5 +395,6 @@ def serve(settings: Settings | None = None) -> None:
         listener.stop()
         executor.shutdown(wait=False, cancel_futures=True)
         builder.shutdown(wait=False, cancel_futures=True)
+        loop_reader.close()
         reader.dispose()
         engine.dispose()

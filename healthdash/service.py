@@ -16,6 +16,7 @@ from healthdash.backtest_figures import Churner, Figures, ScoreCounts, figures
 from healthdash.clock import as_of_day, utc_now
 from healthdash.commit_ticket import CommitTicket, committed, start_commit
 from healthdash.db import backtest, batches, customers, history, reads, writes
+from healthdash.db.loop_reader import LoopReader
 from healthdash.db.reads import EventRow, Evidence
 from healthdash.db.signals import WindowSignals, window_signals
 from healthdash.health import HealthReport, HealthScore, Recorded, ScoreAndTier
@@ -43,10 +44,13 @@ WrittenScores = Callable[[Connection, dt.datetime, Sequence[int], dt.date], Scor
 class HealthService:
     """Compute health scores and gather the evidence behind them."""
 
-    def __init__(self, engine: Engine, config: ScoringConfig, reader: Engine | None = None) -> None:
+    def __init__(
+        self, engine: Engine, config: ScoringConfig, reader: Engine | None = None, loop_reader: LoopReader | None = None
+    ) -> None:
         self.engine = engine
         self.config = config
         self.reader = reader  # an engine of autocommit connections for reads (make_engine(autocommit=True)), if any
+        self.loop_reader = loop_reader  # reads a customer's evidence on the event loop, if set (the server's)
         self.rescored: list[Rescored] = []  # told of the customer's fresh scores after each recorded event
         self.written_scores: WrittenScores | None = None  # activity just stored, rescored from memory (if set)
         self.reports: KeptReports[dict[str, Any]] = KeptReports(BACKTESTS_KEPT)  # backtests, until their inputs change
@@ -367,6 +371,15 @@ class HealthService:
         (the shape of `Evidence`), or None for an unknown customer."""
         with self._reading() as conn:
             return self._evidence_json(conn, customer_id, as_of, events_limit, events_offset)
+
+    async def customer_evidence_json_on_loop(
+        self, customer_id: int, as_of: dt.datetime, events_limit: int = 50, events_offset: int = 0
+    ) -> bytes | None:
+        """Return what `customer_evidence_json` returns, read on the event loop (`loop_reader`, which must be set)."""
+        assert self.loop_reader is not None
+        limits = (events_limit, events_offset)
+        params = reads.evidence_parameters(customer_id, as_of, self.config.invoice_grace_days, limits, ACTIVITY_DAYS)
+        return reads.evidence_document(await self.loop_reader.rows(reads.EVIDENCE, params))
 
     def _evidence_json(
         self, conn: Connection, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int

@@ -200,9 +200,7 @@ class ApiContext:
         row = self.board.explained_row(customer_id, moment) if as_of is None else None
         if row is not None:  # the score from the table's row: only the evidence is read
             score = jsonio.dumps(self.service.explained_score(row))
-            evidence = await self.within_deadline(
-                self.run(self.service.customer_evidence_json, customer_id, moment, events_limit, events_offset)
-            )
+            evidence = await self.within_deadline(self._evidence(customer_id, moment, events_limit, events_offset))
             body = None if evidence is None else _joined(evidence, score)
         else:
             settled = self.board.settled(customer_id)
@@ -214,13 +212,22 @@ class ApiContext:
     async def _health(
         self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int, settled: bool
     ) -> bytes | None:
-        """The evidence (encoded by PostgreSQL) and the score (encoded in its thread) in two threads at once; the answer
-        is the two JSON objects joined."""
+        """The evidence (encoded by PostgreSQL) and the score (encoded in its thread) at once; the answer is the two
+        JSON objects joined."""
         evidence, score = await asyncio.gather(
-            self.run(self.service.customer_evidence_json, customer_id, as_of, events_limit, events_offset),
+            self._evidence(customer_id, as_of, events_limit, events_offset),
             self.run(self._encoded_score, customer_id, as_of, settled),
         )
         return None if evidence is None else _joined(evidence, score)
+
+    def _evidence(
+        self, customer_id: int, as_of: dt.datetime, events_limit: int, events_offset: int
+    ) -> Awaitable[bytes | None]:
+        """Read a customer's evidence on the event loop where the service can, else in the thread pool."""
+        service = self.service
+        if service.loop_reader is not None:
+            return service.customer_evidence_json_on_loop(customer_id, as_of, events_limit, events_offset)
+        return self.run(service.customer_evidence_json, customer_id, as_of, events_limit, events_offset)
 
     def _encoded_score(self, customer_id: int, as_of: dt.datetime, settled: bool) -> bytes:
         signals = self.board.signals_for(customer_id, as_of) if settled else None

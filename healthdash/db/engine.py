@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+import psycopg2
+from sqlalchemy import Engine, create_engine, event, exc, make_url
 
 KEEPALIVE_SECONDS = 5  # idle seconds before TCP asks a silent database whether it is still there
 PING_IDLE_SECONDS = 1.0  # a connection idle in the pool for longer is asked whether it still works before use
@@ -35,9 +38,6 @@ def make_engine(
     evidence's planning took 0.5 ms of each such execution; a pool of connections opened by a burst of requests
     repaid it dozens of times.
     """
-    options = f"-c statement_timeout={round(statement_timeout * 1000)} -c TimeZone=UTC"
-    if generic_plans:
-        options += " -c plan_cache_mode=force_generic_plan"
     engine = create_engine(
         url,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
@@ -45,20 +45,37 @@ def make_engine(
         max_overflow=pool_size,
         pool_timeout=connect_timeout + 1,
         pool_recycle=1800,
-        connect_args={
-            "connect_timeout": connect_timeout,
-            "application_name": "healthdash",
-            "keepalives": 1,
-            "keepalives_idle": KEEPALIVE_SECONDS,
-            "keepalives_interval": 2,
-            "keepalives_count": 3,
-            "tcp_user_timeout": (KEEPALIVE_SECONDS + 6) * 1000,  # ms unacknowledged: the network is gone
-            # a statement stuck behind a lock must not hold a request forever
-            "options": options,
-        },
+        connect_args=connect_arguments(connect_timeout, statement_timeout, generic_plans),
     )
     ping_idle(engine)
     return engine
+
+
+def connect_arguments(connect_timeout: int, statement_timeout: float, generic_plans: bool) -> dict[str, Any]:
+    """Return psycopg2's arguments for a connection of `make_engine` (see there) besides the URL's."""
+    options = f"-c statement_timeout={round(statement_timeout * 1000)} -c TimeZone=UTC"
+    if generic_plans:
+        options += " -c plan_cache_mode=force_generic_plan"
+    return {
+        "connect_timeout": connect_timeout,
+        "application_name": "healthdash",
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_SECONDS,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": (KEEPALIVE_SECONDS + 6) * 1000,  # ms unacknowledged: the network is gone
+        # a statement stuck behind a lock must not hold a request forever
+        "options": options,
+    }
+
+
+def async_connector(url: str, *, connect_timeout: int = 2, statement_timeout: float = 30.0) -> Callable[[], Any]:
+    """Return what opens an asynchronous psycopg2 connection (`async_=True`, autocommit) to the URL's database, set
+    up as the reads' engine sets its connections up (generic plans); opening it may block (a name lookup)."""
+    parsed = make_url(url)
+    args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+    kwargs.update(connect_arguments(connect_timeout, statement_timeout, generic_plans=True))
+    return functools.partial(psycopg2.connect, *args, **kwargs, async_=True)
 
 
 def ping_idle(engine: Engine, idle: float = PING_IDLE_SECONDS) -> None:

@@ -10,6 +10,7 @@ mode between the server and PostgreSQL (see docs/deployment.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -23,15 +24,34 @@ def positional(sql: str, names: Mapping[str, str]) -> str:
     return sql
 
 
+@dataclass(frozen=True)
+class Statement:
+    """A statement to prepare once per connection: its name, its text with named parameters (`%(name)s`), and the
+    PostgreSQL type of each parameter, in order."""
+
+    name: str
+    sql: str
+    types: Mapping[str, str]
+
+    @property
+    def prepare(self) -> str:
+        return f"PREPARE {self.name} ({', '.join(self.types.values())}) AS {positional(self.sql, self.types)}"
+
+    @property
+    def execute(self) -> str:
+        return f"EXECUTE {self.name} ({', '.join(f'%({p})s' for p in self.types)})"
+
+
 def prepared_rows(
     conn: Connection, name: str, sql: str, types: Mapping[str, str], params: Mapping[str, Any]
 ) -> tuple[list[str], list[Any]]:
     """Run `sql` (named parameters `%(name)s`, each of the PostgreSQL type `types` gives it, in that order) as the
     connection's prepared statement `name`, preparing it first on a connection that has not; return the names of its
     columns and its rows."""
+    statement = Statement(name, sql, types)
     if name not in conn.connection.info:
-        conn.exec_driver_sql(f"PREPARE {name} ({', '.join(types.values())}) AS {positional(sql, types)}")
+        conn.exec_driver_sql(statement.prepare)
         conn.connection.info[name] = True
     # through SQLAlchemy: a lost connection raises its error and leaves the pool, as for any other statement
-    result = conn.exec_driver_sql(f"EXECUTE {name} ({', '.join(f'%({p})s' for p in types)})", dict(params))
+    result = conn.exec_driver_sql(statement.execute, dict(params))
     return list(result.keys()), list(result.fetchall())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, TypedDict, cast
 
 import orjson
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, text
 
 from healthdash.clock import as_of_day
 from healthdash.db import json_text as J
-from healthdash.db.prepared import prepared_rows
+from healthdash.db.prepared import Statement, prepared_rows
 
 
 class ProfileRow(TypedDict):
@@ -157,17 +158,21 @@ _DOCUMENT = J.json_object(
     invoices=_INVOICES,
     activity=_ACTIVITY,
 )
-_EVIDENCE = f"SELECT {_DOCUMENT} FROM customers c WHERE c.id = %(id)s"  # noqa: S608 (constant fragments)
-_EVIDENCE_TYPES = {
-    "id": "bigint",
-    "as_of": "timestamptz",
-    "day": "date",
-    "grace": "integer",
-    "limit": "integer",
-    "offset": "integer",
-    "records": "integer",
-    "days": "integer",
-}
+# A customer's profile and evidence as one JSON text (`customer_evidence_json`), run by name once prepared.
+EVIDENCE = Statement(
+    "hd_customer_evidence",
+    f"SELECT {_DOCUMENT} FROM customers c WHERE c.id = %(id)s",  # noqa: S608 (constant fragments)
+    {
+        "id": "bigint",
+        "as_of": "timestamptz",
+        "day": "date",
+        "grace": "integer",
+        "limit": "integer",
+        "offset": "integer",
+        "records": "integer",
+        "days": "integer",
+    },
+)
 
 
 class RecentEvents(TypedDict):
@@ -210,20 +215,31 @@ def customer_evidence_json(
     status is as of that day. The text is compact and its moments in UTC, as the API's encoder writes them; numbers of
     the `numeric` columns keep their scale (12000.00).
     """
+    params = evidence_parameters(customer_id, as_of, grace_days, events, days, records)
+    _, rows = prepared_rows(conn, EVIDENCE.name, EVIDENCE.sql, EVIDENCE.types, params)
+    return evidence_document(rows)
+
+
+def evidence_parameters(
+    customer_id: int, as_of: dt.datetime, grace_days: int, events: tuple[int, int], days: int, records: int = 100
+) -> dict[str, Any]:
+    """Return the parameters of `EVIDENCE` (see `customer_evidence_json`)."""
     limit, offset = events
-    day = as_of_day(as_of)
-    params = {
+    return {
         "id": customer_id,
         "as_of": as_of,
-        "day": day,
+        "day": as_of_day(as_of),
         "grace": grace_days,
         "limit": limit,
         "offset": offset,
         "records": records,
         "days": days,
     }
-    _, rows = prepared_rows(conn, "hd_customer_evidence", _EVIDENCE, _EVIDENCE_TYPES, params)
-    return rows[0][0].encode() if rows else None
+
+
+def evidence_document(rows: Sequence[Sequence[Any]]) -> bytes | None:
+    """Return the evidence's JSON from the rows of `EVIDENCE` (None: no such customer)."""
+    return str(rows[0][0]).encode() if rows else None
 
 
 def evidence_values(document: bytes, as_of: dt.datetime) -> Evidence:
