@@ -81,7 +81,7 @@ class ScoreTable:
 
     def record(self, position: int) -> dict[str, Any]:
         """Return one row as plain values (with its signals, where the table `explains`)."""
-        row = {name: _plain(values[position]) for name, values in self.columns.items()}
+        row = {name: values.item(position) for name, values in self.columns.items()}  # plain Python values
         row["id"] = int(self.ids[position])
         return row
 
@@ -229,7 +229,3 @@ def _array(series: pd.Series) -> np.ndarray:
     whole = series.name in ("seats", "arr_cents", "renewal_day")
     values: np.ndarray = series.to_numpy(dtype=np.int64 if whole else float)
     return values
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
