@@ -62,7 +62,7 @@ class HealthService:
     def scores(self, as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> ScoreTable:
         """Return every customer's (or the given ones') scores as columns (rows stamped with when reading began)."""
         with self._reading() as conn:
-            return self._scores_on(conn, as_of, customer_ids)
+            return self._scores_on(conn, as_of, customer_ids, explained=False)
 
     def _reading(self) -> Connection:
         """Return a connection whose statements each run on their own (no BEGIN, COMMIT or ROLLBACK round trips).
@@ -74,7 +74,11 @@ class HealthService:
             return self.reader.connect()
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
-    def _scores_on(self, conn: Connection, as_of: dt.datetime, customer_ids: Sequence[int] | None) -> ScoreTable:
+    def _scores_on(
+        self, conn: Connection, as_of: dt.datetime, customer_ids: Sequence[int] | None, explained: bool = True
+    ) -> ScoreTable:
+        """Score customers as of a moment; `explained`: their rows keep the signals they are explained from (rows
+        for the score board's current table; not the past tables, which explain no health)."""
         started = time.monotonic()
         day = as_of_day(as_of)
         if customer_ids is None:
@@ -85,9 +89,9 @@ class HealthService:
             if kept is not None:
                 signals = window_signals(conn, day, self.config, trend=False)
                 columns = columns_with_trend(signals.current, signals.ids, len(signals.ids), self.config, *kept)
-                return explained_table(signals, columns, started)
+                return explained_table(signals, columns, started, explained)
         signals = window_signals(conn, day, self.config, customer_ids)
-        return scores_from(signals, self.config, started)
+        return scores_from(signals, self.config, started, explained)
 
     def record_event(
         self,
@@ -426,8 +430,11 @@ class HealthService:
         }
 
 
-def scores_from(signals: WindowSignals, config: ScoringConfig, stamp: float = 0.0) -> ScoreTable:
-    """Score customers from their signals now and a window earlier (rows stamped with when their reading began)."""
+def scores_from(
+    signals: WindowSignals, config: ScoringConfig, stamp: float = 0.0, explained: bool = True
+) -> ScoreTable:
+    """Score customers from their signals now and a window earlier (rows stamped with when their reading began);
+    `explained`: the rows keep the signals they are explained from (`ScoreTable.explains`)."""
     columns = trend_columns(
         signals.current,
         signals.ids,
@@ -437,12 +444,17 @@ def scores_from(signals: WindowSignals, config: ScoringConfig, stamp: float = 0.
         len(signals.previous_ids),
         config,
     )
-    return explained_table(signals, columns, stamp)
+    return explained_table(signals, columns, stamp, explained)
 
 
-def explained_table(signals: WindowSignals, columns: dict[str, np.ndarray], stamp: float) -> ScoreTable:
-    """Return the score table of scored columns, holding beside each row the signals its score is explained from."""
-    return ScoreTable(signals.ids, {**columns, **{name: signals.current[name] for name in EXPLAINED}}, stamp)
+def explained_table(
+    signals: WindowSignals, columns: dict[str, np.ndarray], stamp: float, explained: bool = True
+) -> ScoreTable:
+    """Return the score table of scored columns, holding beside each row the signals its score is explained from
+    (unless not `explained`)."""
+    if explained:
+        columns = {**columns, **{name: signals.current[name] for name in EXPLAINED}}
+    return ScoreTable(signals.ids, columns, stamp)
 
 
 def _retrying(work: Callable[[], T]) -> T:

@@ -64,7 +64,8 @@ def with_status(scores: ScoreTable, status: str) -> ScoreTable:
     """Return the customers of a status (active or churned; every one for `all`)."""
     if status == "all":
         return scores
-    return scores.take(np.flatnonzero(scores.codes("status", STATUSES) == STATUSES.index(status)))
+    scores.name_rank()  # made once for the whole table (kept while the names stay), then taken along to the rows
+    return scores.take(np.flatnonzero(scores.codes("status", STATUSES) == STATUSES.index(status)), explained=False)
 
 
 def arr_summary(scores: ScoreTable, tiers: np.ndarray, as_of: dt.datetime) -> dict[str, Any]:

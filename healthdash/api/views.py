@@ -35,7 +35,7 @@ def dashboard_body(
     """Return the encoded dashboard for a snapshot, of the customers of `status`, with the movers and tier counts of
     the digest when given; of the customers where `within` holds, when given (then without the tier counts over
     time, which are everyone's)."""
-    scores = snapshot.scores if within is None else snapshot.scores.take(np.flatnonzero(within))
+    scores = snapshot.scores if within is None else snapshot.scores.take(np.flatnonzero(within), explained=False)
     summary = dashboard_summary(scores, as_of or snapshot.as_of, status)
     summary["movers"] = summary["tier_history"] = None
     if digest is not None:

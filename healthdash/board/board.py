@@ -227,9 +227,10 @@ class ScoreBoard:
             during: list[ScoreTable] = []
             self._building.append(during)
             pending = self._changes.customers()  # read these customers' data again on the way
+            before = self._current
             try:
                 scores = await self._run(
-                    self.signals.score_all, as_of, self.service.config, generation, pending, reread
+                    self._score_all, as_of, generation, pending, reread, before.scores if before else None
                 )
             finally:
                 self._building.remove(during)
@@ -240,6 +241,16 @@ class ScoreBoard:
             snapshot = snapshot.updated(ScoreTable.latest(during))
         self._current = snapshot
         self._rebuild_failed = False
+
+    def _score_all(
+        self, as_of: dt.datetime, generation: int, pending: list[int], reread: bool, before: ScoreTable | None
+    ) -> ScoreTable:
+        """Score every customer (in the thread pool); what was derived from the names and profiles of the table
+        before is taken over where they did not change (`ScoreTable.inherit`)."""
+        scores = self.signals.score_all(as_of, self.service.config, generation, pending, reread)
+        if before is not None:
+            scores.inherit(before)
+        return scores
 
     async def _score_past(self, as_of: dt.datetime, customer_ids: Sequence[int] | None) -> ScoreTable:
         return await self._run(self.service.scores, as_of, customer_ids)

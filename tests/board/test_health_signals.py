@@ -129,6 +129,8 @@ def test_the_tables_row_is_not_used_for_another_day_an_unknown_customer_or_a_cha
         assert before is not None
         assert board.explained_row(customer, now - dt.timedelta(days=1)) is None
         assert board.explained_row(999_999, now) is None
+        past = await board.at(now - dt.timedelta(days=3))
+        assert not past.scores.explains  # a past table explains no health: it keeps no signals
         for days_ago in range(1, 6):
             service.record_event(customer, "login", now - dt.timedelta(days=days_ago), {})
         board.mark_changed([customer], since=(now - dt.timedelta(days=5)).date(), usage_only=True)
