@@ -87,10 +87,7 @@ class LoopReader:
     def close(self) -> None:
         """Close the idle connections, and every other one as it comes back."""
         self._closed = True
-        for held in self._idle:
-            held.connection.close()
-        self._open -= len(self._idle)
-        self._idle.clear()
+        self._close_idle()
 
     async def _take(self) -> _Held:
         while True:
@@ -119,12 +116,10 @@ class LoopReader:
                 await turn
             except BaseException:
                 if turn.done() and not turn.cancelled():  # woken, then given up: the next one waiting goes instead
-                    self._waiting.remove(turn)
                     self._wake()
                 raise
             finally:
-                if turn in self._waiting:
-                    self._waiting.remove(turn)
+                self._waiting.remove(turn)
 
     def _opened(self) -> Any:
         """Open a connection and wait until it is ready (in a thread: the name lookup and connect may block)."""
@@ -167,11 +162,14 @@ class LoopReader:
         held.connection.close()
         self._open -= 1
         if everyone:  # the database may have gone or restarted: the idle ones are likely broken too
-            for idle in self._idle:
-                idle.connection.close()
-            self._open -= len(self._idle)
-            self._idle.clear()
+            self._close_idle()
         self._wake()
+
+    def _close_idle(self) -> None:
+        for held in self._idle:
+            held.connection.close()
+        self._open -= len(self._idle)
+        self._idle.clear()
 
     def _wake(self) -> None:
         for turn in self._waiting:
