@@ -185,9 +185,9 @@ class ApiContext:
 
         An answer as of now is kept until the customer changes (`ScoreBoard.answers`). Computed afresh, its score and
         factors come from the customer's row of the score table when that holds every change heard of for the
-        customer (`ScoreBoard.explained_row`), and only the evidence is read from the database, in a thread. Else the
-        evidence is read in one thread while the score is computed in another, from the board's memory of signals
-        when it can tell, else from the database.
+        customer (`ScoreBoard.explained_row`), and only the evidence is read from the database, on the event loop
+        where the service has a loop reader (else in a thread). Else the score is computed in a thread while the
+        evidence is read, from the board's memory of signals when it can tell, else from the database.
         """
         answers = self.board.answers
         moment = as_of or utc_now()
