@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,10 @@ SELECT customer_id, due_at - DATE '1970-01-01' AS due_day, coalesce(paid_at - DA
   FROM invoices WHERE due_at >= CAST(%(first)s AS date) {only}
 """
 TEXT = {"name": str, "segment": str, "plan": str, "status": str}
+# Texts of a few distinct values, each held as one string object, the same in every read (`_shared`): read as they
+# come, 100,000 customers' segments, plans and statuses were 300,000 strings, 17 MB, and twice that while the
+# profiles were read again beside the ones in use.
+SHARED = frozenset({"segment", "plan", "status"})
 
 
 def read_profiles(conn: Connection, customer_ids: Sequence[int] | None = None) -> dict[str, np.ndarray]:
@@ -70,7 +75,18 @@ def _columns(
         cursor.close()
     buffer.seek(0)
     frame = pd.read_csv(buffer, keep_default_na=False, na_values=[], dtype={k: v for k, v in TEXT.items()})
-    return {
-        str(name): frame[name].to_numpy(dtype=object) if name in TEXT else frame[name].to_numpy(dtype=np.int64)
-        for name in frame.columns
-    }
+    return {str(name): _column(frame[name], str(name)) for name in frame.columns}
+
+
+def _column(values: pd.Series, name: str) -> np.ndarray:
+    if name not in TEXT:
+        return np.asarray(values, dtype=np.int64)
+    read = np.asarray(values, dtype=object)
+    return _shared(read) if name in SHARED else read
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """Return the texts with each distinct one held once, as the interpreter's interned string."""
+    codes, distinct = pd.factorize(values)
+    held: np.ndarray = np.array([sys.intern(str(text)) for text in distinct], dtype=object)[codes]
+    return held
