@@ -191,9 +191,12 @@ def window_signals(
 def split_windows(day: dt.date, raw: dict[str, np.ndarray], window: int) -> WindowSignals:
     """Turn the query's columns (blocks 0, 1, 2) into the signals as of `day` and as of a window earlier."""
     ids = raw["id"].astype(np.int64)
-    age = raw["age_days"].astype(np.int64)
+    # the counts are arrays of their own, computed for this reading: as of `day` they are taken as they are, not
+    # copied (at 100,000 customers, 14 MB less while both are held); the profile's columns are copied, as the score
+    # table that takes them over writes into its columns
+    age = raw["age_days"].astype(np.int64, copy=False)
     existed = age >= window
-    catalogue = raw["catalogue_size"].astype(np.int64)
+    catalogue = raw["catalogue_size"].astype(np.int64, copy=False)
     profile = {c: raw[c].astype(object) for c in PROFILE_COLUMNS}
     for name in ("seats", *NUMBER_PROFILE_COLUMNS):
         profile[name] = raw[name].astype(np.int64)
@@ -202,14 +205,14 @@ def split_windows(day: dt.date, raw: dict[str, np.ndarray], window: int) -> Wind
         columns = {name: values[rows] for name, values in profile.items()}
         columns["age_days"] = (age - block * window)[rows]
         columns["catalogue_size"] = catalogue[rows]
-        columns["login_days"] = raw[f"login_days_{block}"].astype(np.int64)[rows]
+        columns["login_days"] = raw[f"login_days_{block}"].astype(np.int64, copy=False)[rows]
         columns["features_used"] = features_used(raw[f"feature_mask_{block}"])[rows]
         for p in PRIORITIES:
-            columns[f"tickets_{p}"] = raw[f"tickets_{p}_{block}"].astype(np.int64)[rows]
+            columns[f"tickets_{p}"] = raw[f"tickets_{p}_{block}"].astype(np.int64, copy=False)[rows]
         for name in INVOICE_COUNTS:
-            columns[name] = raw[f"{name}_{block}"].astype(np.int64)[rows]
-        columns["api_calls"] = raw[f"api_calls_{block}"].astype(np.int64)[rows]
-        columns["api_calls_prev"] = raw[f"api_calls_{block + 1}"].astype(np.int64)[rows]
+            columns[name] = raw[f"{name}_{block}"].astype(np.int64, copy=False)[rows]
+        columns["api_calls"] = raw[f"api_calls_{block}"].astype(np.int64, copy=False)[rows]
+        columns["api_calls_prev"] = raw[f"api_calls_{block + 1}"].astype(np.int64, copy=False)[rows]
         return columns
 
     return WindowSignals(day, ids, as_of(0, slice(None)), ids[existed], as_of(1, existed))

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig, explain_customer, score_customers, tier_for_score
+from healthdash.scoring.model import score_columns
 from tests.scoring.signals import signals
 
 CONFIG = ScoringConfig()
@@ -105,6 +106,21 @@ def test_scoring_one_customer_alone_or_among_others_agrees(row: dict[str, Any]) 
     alone = score_of(row)
     together = score_customers(signals({}, row, {"login_days": 0}), CONFIG).iloc[1]
     pd.testing.assert_series_equal(alone, together, check_names=False)
+
+
+@settings(max_examples=30)
+@given(st.lists(signal_rows, min_size=2, max_size=40), st.integers(1, 7))
+def test_scoring_in_chunks_gives_every_customer_the_same_columns(rows: list[dict[str, Any]], chunk: int) -> None:
+    frame = signals(*rows)
+    arrays = {name: frame[name].to_numpy() for name in frame.columns}
+    whole = score_columns(arrays, len(frame), CONFIG)
+    for given_as in (arrays, frame):  # a mapping of arrays (the board's) or a frame (an analyst's)
+        parts = score_columns(given_as, len(frame), CONFIG, chunk=chunk)
+        assert list(parts) == list(whole)
+        for name, values in whole.items():
+            assert parts[name].dtype == values.dtype
+            assert pd.isna(parts[name]).tolist() == pd.isna(values).tolist()
+            assert [v for v in parts[name] if not pd.isna(v)] == [v for v in values if not pd.isna(v)], name
 
 
 @pytest.mark.parametrize(
