@@ -36,11 +36,11 @@ def dashboard_body(
     the digest when given; of the customers where `within` holds, when given (then without the tier counts over
     time, which are everyone's)."""
     scores = snapshot.scores if within is None else snapshot.scores.take(np.flatnonzero(within), explained=False)
-    summary = dashboard_summary(scores, as_of or snapshot.as_of, status)
+    shown = with_status(scores, status)  # taken once for the summary and the movers (a copy of most of the table)
+    summary = dashboard_summary(shown, as_of or snapshot.as_of, "all")
     summary["movers"] = summary["tier_history"] = None
     if digest is not None:
         config = config or ScoringConfig()
-        shown = with_status(scores, status)
         summary["movers"] = {str(back): digest.movers(shown, config, back) for back in MOVER_SPANS}
         summary["tier_history"] = digest.tier_history() if within is None else None
     return jsonio.dumps(summary)

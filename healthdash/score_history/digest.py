@@ -47,20 +47,25 @@ class HistoryDigest:
         return change  # scores are kept to 0.1 (the history's as 4-byte floats): so is their change
 
     def movers(self, scores: ScoreTable, config: ScoringConfig, back: int) -> dict[str, list[dict[str, Any]]]:
-        """Return the customers whose score fell and rose most over `back` days, with the factor that moved most."""
+        """Return the customers whose score fell and rose most over `back` days, with the factor that moved most.
+
+        The change of every customer ranks them; what each factor moved is worked out for the movers shown only (at
+        100,000 customers, scanning every row in Python and each factor's change for every customer took 45 ms of the
+        event loop at each new table).
+        """
         change = self.change(scores, back)
-        moved = np.zeros((len(scores), len(FACTOR_KEYS)))
-        applies = np.stack([~np.isnan(self._then(scores, back, key)) for key in FACTOR_KEYS], axis=1)
-        weights = np.array([float(config.weights[key]) for key in FACTOR_KEYS]) * applies
-        total = weights.sum(axis=1, keepdims=True)
-        shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
-        for i, key in enumerate(FACTOR_KEYS):
-            then = np.nan_to_num(self._then(scores, back, key)) * shares[:, i]
-            moved[:, i] = scores.columns[f"{key}_points"].astype(float) - then
         known = np.flatnonzero(np.isfinite(change) & (scores.tier_codes() != INSUFFICIENT))
         order = known[np.lexsort((scores.ids[known], change[known]))]
-        falls = [row for row in order if change[row] < 0][:MOVERS]
-        rises = [row for row in order[::-1] if change[row] > 0][:MOVERS]
+        falls = order[change[order] < 0][:MOVERS]
+        rises = order[::-1][change[order[::-1]] > 0][:MOVERS]
+        shown = np.concatenate([falls, rises])
+        then = self.then[back].reindex(scores.ids[shown])
+        before = np.stack([then[key].to_numpy(dtype=float) for key in FACTOR_KEYS], axis=1)
+        weights = np.array([float(config.weights[key]) for key in FACTOR_KEYS]) * ~np.isnan(before)
+        total = weights.sum(axis=1, keepdims=True)
+        shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+        points = np.stack([scores.columns[f"{key}_points"][shown].astype(float) for key in FACTOR_KEYS], axis=1)
+        moved = dict(zip(shown.tolist(), points - np.nan_to_num(before) * shares, strict=True))
 
         def entry(row: int) -> dict[str, Any]:
             biggest = int(np.argmax(np.abs(moved[row])))
@@ -71,10 +76,10 @@ class HistoryDigest:
                 "tier": scores.columns["tier"][row],
                 "change": round(float(change[row]), 1),
                 "factor": FACTOR_KEYS[biggest],
-                "factor_points": round(float(moved[row, biggest]), 1),
+                "factor_points": round(float(moved[row][biggest]), 1),
             }
 
-        return {"falls": [entry(r) for r in falls], "rises": [entry(r) for r in rises]}
+        return {"falls": [entry(r) for r in falls.tolist()], "rises": [entry(r) for r in rises.tolist()]}
 
     def tier_fell(self, scores: ScoreTable, within: int) -> np.ndarray:
         """Tell which customers are in a lower tier now than on some closed day of the last `within` days."""
