@@ -15,6 +15,7 @@ memory may miss a write whose customer's mark has not reached the board yet.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -43,6 +44,9 @@ class Signals:
         self.engine = engine
         self.generation = 0  # moves on when the memory is forgotten
         self._lock = threading.Lock()
+        # held by a scoring of many customers (a full build, a large patch) from its reading to its table: two at once
+        # (a periodic rebuild and a batch's patch) held their scratch memory together, 100 MB at 100,000 customers
+        self._large = threading.Lock()
         self._usage: UsageArrays | None = None
         self._records: CustomerRecords | None = None
         self._written: dict[int, dt.date] = {}  # the earliest day this process wrote activity of each customer
@@ -176,6 +180,21 @@ class Signals:
         reread: bool,
         since: dt.date | None = None,
         records_for: Sequence[int] | None = None,
+    ) -> ScoreTable:
+        large = customer_ids is None or len(customer_ids) > LARGE_PATCH
+        with self._large if large else contextlib.nullcontext():
+            return self._scored(as_of, config, generation, customer_ids, changed, reread, since, records_for)
+
+    def _scored(
+        self,
+        as_of: dt.datetime,
+        config: ScoringConfig,
+        generation: int,
+        customer_ids: Sequence[int] | None,
+        changed: Sequence[int],
+        reread: bool,
+        since: dt.date | None,
+        records_for: Sequence[int] | None,
     ) -> ScoreTable:
         day, window = as_of_day(as_of), config.window_days
         with self._lock, self.engine.connect() as conn:
