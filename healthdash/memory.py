@@ -6,7 +6,13 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import threading
 from typing import Any
+
+# Held by a computation over many customers (a full build of the score table, a large patch, the history's restating
+# of past days): one at a time per process, so that their scratch memory never adds up (at 100,000 customers, a
+# periodic rebuild and a batch's patch at once held about 100 MB together).
+LARGE_WORK = threading.Lock()
 
 
 @functools.cache

@@ -29,7 +29,7 @@ from healthdash.board.usage import UsageArrays, load_usage, refresh_usage
 from healthdash.clock import as_of_day
 from healthdash.db.rollup import read_customer_days
 from healthdash.db.signals import WindowSignals, split_windows
-from healthdash.memory import release_free_memory
+from healthdash.memory import LARGE_WORK, release_free_memory
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig
 from healthdash.service import scores_from
@@ -44,9 +44,6 @@ class Signals:
         self.engine = engine
         self.generation = 0  # moves on when the memory is forgotten
         self._lock = threading.Lock()
-        # held by a scoring of many customers (a full build, a large patch) from its reading to its table: two at once
-        # (a periodic rebuild and a batch's patch) held their scratch memory together, 100 MB at 100,000 customers
-        self._large = threading.Lock()
         self._usage: UsageArrays | None = None
         self._records: CustomerRecords | None = None
         self._written: dict[int, dt.date] = {}  # the earliest day this process wrote activity of each customer
@@ -182,7 +179,7 @@ class Signals:
         records_for: Sequence[int] | None = None,
     ) -> ScoreTable:
         large = customer_ids is None or len(customer_ids) > LARGE_PATCH
-        with self._large if large else contextlib.nullcontext():
+        with LARGE_WORK if large else contextlib.nullcontext():  # from its reading to its table
             return self._scored(as_of, config, generation, customer_ids, changed, reread, since, records_for)
 
     def _scored(

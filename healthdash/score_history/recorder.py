@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 from healthdash.db import history as db
 from healthdash.db.history import HistoryRows
 from healthdash.db.signals import window_signals
+from healthdash.memory import LARGE_WORK
 from healthdash.scoring import FACTOR_KEYS, ScoringConfig
 from healthdash.scoring.model import score_columns
 
@@ -112,10 +113,11 @@ class HistoryRecorder:
             if not stale:
                 return 0
             days = db.written_days(conn, min(stale.values()), today - dt.timedelta(days=1))
-            batches = [
-                self._score(conn, day, self._config(conn, config_id), config_id, _since(stale, day))
-                for day, config_id in sorted(days.items())
-            ]
+            with LARGE_WORK:  # not beside a full build of the score table: their memory would add up
+                batches = [
+                    self._score(conn, day, self._config(conn, config_id), config_id, _since(stale, day))
+                    for day, config_id in sorted(days.items())
+                ]
             return db.write_rows(conn, batches)
 
     def _config(self, conn: Connection, config_id: int) -> ScoringConfig:
