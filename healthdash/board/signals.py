@@ -152,7 +152,8 @@ class Signals:
         With `reread`, every customer's profile, tickets and invoices are read again (they may change without an
         event); the usage only ever changes through events, which are heard of.
         """
-        return self._score(as_of, config, generation, None, changed, reread)
+        with LARGE_WORK:  # from its reading to its table: not beside another computation over many customers
+            return self._score(as_of, config, generation, None, changed, reread)
 
     def score_some(
         self,
@@ -165,7 +166,8 @@ class Signals:
     ) -> ScoreTable:
         """Score the given customers after reading again their usage from `since` on (any day when None), and the
         profiles, tickets and invoices of `records_for` and of customers the records do not hold yet."""
-        return self._score(as_of, config, generation, customer_ids, (), False, since, records_for)
+        with LARGE_WORK if len(customer_ids) > LARGE_PATCH else contextlib.nullcontext():
+            return self._score(as_of, config, generation, customer_ids, (), False, since, records_for)
 
     def _score(
         self,
@@ -177,21 +179,6 @@ class Signals:
         reread: bool,
         since: dt.date | None = None,
         records_for: Sequence[int] | None = None,
-    ) -> ScoreTable:
-        large = customer_ids is None or len(customer_ids) > LARGE_PATCH
-        with LARGE_WORK if large else contextlib.nullcontext():  # from its reading to its table
-            return self._scored(as_of, config, generation, customer_ids, changed, reread, since, records_for)
-
-    def _scored(
-        self,
-        as_of: dt.datetime,
-        config: ScoringConfig,
-        generation: int,
-        customer_ids: Sequence[int] | None,
-        changed: Sequence[int],
-        reread: bool,
-        since: dt.date | None,
-        records_for: Sequence[int] | None,
     ) -> ScoreTable:
         day, window = as_of_day(as_of), config.window_days
         with self._lock, self.engine.connect() as conn:
