@@ -110,13 +110,31 @@ class PageKernels(VoilaKernels):  # type: ignore[misc]
         await super().shutdown_kernel(kernel_id, *args, **kwargs)
 
     async def shutdown_all(self, *args: Any, **kwargs: Any) -> None:
-        """Shut down every kernel, those still starting as well."""
-        starting = list(self._tasks)
-        await super().shutdown_all(*args, **kwargs)
+        """Shut down every kernel, those still starting as well.
+
+        A server stopped while its pools fill (a signal in its first seconds) shuts down on an event loop of its own:
+        the starts begun on the stopped one cannot be awaited there, and their kernels are shut down as they are
+        found. A kernel gone meanwhile (its start failed, or it was shut down already) is no error at this point.
+        """
+        loop = asyncio.get_running_loop()
+        starting = [task for task in self._tasks if task.get_loop() is loop]
+        await self._shutdown_each(*args, **kwargs)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*starting, return_exceptions=True), timeout=10)
         self._ready.clear()
-        await super().shutdown_all(*args, **kwargs)  # the kernels that finished starting meanwhile
+        await self._shutdown_each(*args, **kwargs)  # the kernels that finished starting meanwhile
+
+    async def _shutdown_each(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().shutdown_all(*args, **kwargs)
+        except Exception as error:  # one kernel's failure: each one left is shut down below on its own
+            self.log.debug("shutting down every kernel at once: %s", error)
+        ids = list(self.list_kernel_ids())
+        shutdowns = (self.shutdown_kernel(kernel_id, *args, **kwargs) for kernel_id in ids)
+        outcomes = await asyncio.gather(*shutdowns, return_exceptions=True)
+        for kernel_id, outcome in zip(ids, outcomes, strict=True):
+            if isinstance(outcome, Exception) and kernel_id in self:
+                self.log.warning("kernel %s did not shut down: %s", kernel_id, outcome)
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         """Cull idle page kernels, never a ready one: it waits for its visitor."""
