@@ -32,7 +32,13 @@ def dashboard_summary(table: pd.DataFrame | ScoreTable, as_of: dt.datetime, stat
     distribution cover customers with enough data; insufficient_data customers are counted in `tiers` only. The most
     at risk are the lowest scores first, ties by name (casefolded), then id.
     """
-    scores = with_status(table if isinstance(table, ScoreTable) else ScoreTable.from_frame(table), status)
+    return summary_of(
+        with_status(table if isinstance(table, ScoreTable) else ScoreTable.from_frame(table), status), as_of
+    )
+
+
+def summary_of(scores: ScoreTable, as_of: dt.datetime) -> dict[str, Any]:
+    """Summarise every customer of a score table (`dashboard_summary` once the customers of a status are taken)."""
     tiers = scores.tier_codes()
     scored = tiers != INSUFFICIENT
     by_score = scores.order("score", ascending=True)

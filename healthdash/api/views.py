@@ -14,7 +14,7 @@ from healthdash.customer_list import HistoryColumns, ListQuery, page_records, se
 from healthdash.score_history.digest import MOVER_SPANS, HistoryDigest
 from healthdash.score_table import ScoreTable
 from healthdash.scoring import ScoringConfig
-from healthdash.summary import dashboard_summary, with_status
+from healthdash.summary import summary_of, with_status
 from healthdash.vocabulary import FACTOR_KEYS
 
 JSON = "application/json"
@@ -37,7 +37,7 @@ def dashboard_body(
     time, which are everyone's)."""
     scores = snapshot.scores if within is None else snapshot.scores.take(np.flatnonzero(within), explained=False)
     shown = with_status(scores, status)  # taken once for the summary and the movers (a copy of most of the table)
-    summary = dashboard_summary(shown, as_of or snapshot.as_of, "all")
+    summary = summary_of(shown, as_of or snapshot.as_of)
     summary["movers"] = summary["tier_history"] = None
     if digest is not None:
         config = config or ScoringConfig()
