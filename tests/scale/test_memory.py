@@ -269,3 +269,29 @@ def test_large_arrays_freed_are_handed_back_to_the_system(mode: str) -> None:
         assert kept_mb < 20, f"{kept_mb} MB of 200 MB of freed arrays stayed resident"
     else:  # what the tuning is for: glibc's own settings keep them
         assert kept_mb > 150
+
+
+def test_an_update_shares_the_columns_it_does_not_change(table: pd.DataFrame) -> None:
+    """A patch or a write's fresh rows copy only the columns whose values change (a score, not a profile): at 100,000
+    customers every column copied is 0.4-0.8 MB more for as long as a reader holds the table before."""
+    scores = ScoreTable.from_frame(table)
+    rows = scores.take(np.array([2, 3]))
+    rows.columns["score"] = np.array([1.5, np.nan])
+    rows.columns["previous_score"] = rows.columns["previous_score"].copy()  # the same values in an array of its own
+    rows.stamp[:] = 1.0
+    updated = scores.update(rows)
+    assert updated.columns["score"] is not scores.columns["score"]
+    assert updated.columns["score"][2] == 1.5 and np.isnan(updated.columns["score"][3])
+    assert scores.columns["score"][2] == table["score"].iloc[2], "the table before keeps its values"
+    for name in ("name", "segment", "seats", "previous_score", "tier"):
+        assert updated.columns[name] is scores.columns[name], name
+    again = updated.update(ScoreTable.latest([updated.take(np.array([3]))]))  # a NaN written over itself
+    assert all(again.columns[name] is updated.columns[name] for name in updated.columns)
+    renamed = updated.take(np.array([2]))
+    renamed.columns["name"] = np.array(["Zzzz Renamed"], dtype=object)
+    renamed.stamp[:] = 2.0
+    updated.name_rank()
+    written = updated.update(renamed)
+    assert written.columns["name"] is not updated.columns["name"] and written.columns["name"][2] == "Zzzz Renamed"
+    assert updated.columns["name"][2] == table["name"].iloc[2]
+    assert ("name_rank",) not in written._derived, "the names' order is made again after a rename"
