@@ -23,8 +23,9 @@ Rules:
 
 A write made through this process reaches the board by three routes, and each is needed:
 1. Fresh rows: the service rescored the customer just before the commit and hands the rows over
-   (`HealthService.rescored`); the next reader writes them in, without I/O. Only this makes a write show at once in
-   the dashboard and the list, since patches wait their turn. Batches hand over no rows and show with the next patch.
+   (`HealthService.rescored`); the next reader writes them in, without I/O, or the next patch does when no reader
+   comes first. Only this makes a write show at once in the dashboard and the list, since patches wait their turn.
+   Batches hand over no rows and show with the next patch.
 2. `mark_changed` from the API (the handler; for a group of activity events, once for the group as its outcome
    reaches the event loop, before any of its requests is answered): fresh rows mend the current table, not the
    memory that the next rebuild computes from (usage is read again only for customers marked) nor the past tables
@@ -320,6 +321,9 @@ class ScoreBoard:
             self._install(patched, rows)
         else:  # fresh rows or a build were written in meanwhile: write the rows into that table, here
             self._write_in(rows, gone=ids)
+        # the fresh rows of the writes marked since: taken at every patch, not left to pile up until a reader comes
+        # (at 100,000 customers, ten seconds of single events without one held 60 MB of one-row tables)
+        self._apply_fresh()
 
     def _rescore(
         self, base: Snapshot, config: ScoringConfig, generation: int, taken: ChangeSet, ids: list[int]

@@ -31,6 +31,9 @@ class FreshRows:
                 tables.append(rows)
         return ScoreTable.latest(tables) if tables else None
 
+    def __len__(self) -> int:
+        return len(self._waiting)
+
     def clear(self) -> None:
         """Drop every row waiting."""
         self._waiting.clear()
