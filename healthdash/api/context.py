@@ -199,8 +199,16 @@ class ApiContext:
         # asked here, on the event loop, where changes are marked and patched rows installed
         row = self.board.explained_row(customer_id, moment) if as_of is None else None
         if row is not None:  # the score from the table's row: only the evidence is read
-            score = jsonio.dumps(self.service.explained_score(row))
-            evidence = await self.within_deadline(self._evidence(customer_id, moment, events_limit, events_offset))
+            # the statement is sent first (the task's first step, at the yield), and the score worked out while
+            # PostgreSQL runs it
+            reading = asyncio.ensure_future(self._evidence(customer_id, moment, events_limit, events_offset))
+            try:
+                await asyncio.sleep(0)
+                score = jsonio.dumps(self.service.explained_score(row))
+            except BaseException:
+                reading.cancel()
+                raise
+            evidence = await self.within_deadline(reading)
             body = None if evidence is None else _joined(evidence, score)
         else:
             settled = self.board.settled(customer_id)
