@@ -26,7 +26,9 @@ from benchmarks.run import NAIVE_BUDGET_SECONDS, PHASE_SECONDS, bench_scale, cus
 
 NOTES = (
     "Every request goes to 127.0.0.1. Reads and single events are driven by wrk (one thread, as many connections "
-    "as each row says) when it is installed, else by an asyncio client; batches and the probes by an asyncio client. "
+    "as each row says; the answers computed afresh with each request sent once) when it is installed, else by an "
+    "asyncio client; the reads with one connection that ask each item once, batches and the probes by an asyncio "
+    "client. "
     "Each phase runs for the given seconds. With n connections always busy, latency is about n / throughput: the "
     "latency targets are measured with few connections, the throughput targets with enough to keep the server busy.",
     "`each query new` sends distinct list queries (every sort and order, filters, name searches, pages) one after "
@@ -39,10 +41,10 @@ NOTES = (
     "Compare phase: a fresh healthdash server (its score board built by one dashboard read) and then the simple "
     "reference of `benchmarks/reference.py` (a thread per connection, per-request SQL over the raw tables) answer "
     "the same requests on the same data: each customer's health once in a random order (not read before), answers "
-    "computed afresh by four clients at once (page sizes no kept answer holds), the health of 200 of them again and "
-    "again, the health with `events_limit=500`, and single events with 2 and 16 writers. The ratio is healthdash's "
-    "answers per second over the reference's. The profile is py-spy's, when installed, over healthdash's health "
-    "phases.",
+    "computed afresh by four clients at once (page sizes no kept answer holds, each asked once), the health of 200 "
+    "of them again and again, the health with `events_limit=500`, and single events with 2 and 16 writers. The ratio "
+    "is healthdash's answers per second over the reference's. The profile is py-spy's, when installed, over "
+    "healthdash's health phases.",
     "Pages: servers started for the phase over the scale's data with the app's default settings (one preheated "
     "kernel per page, three for the dashboard), Debian's Chromium driven by Playwright at 1280 x 800 on the same "
     "machine. A script added to every page marks (performance.mark) the moment its first widget (.hd-page) is "

@@ -1,14 +1,15 @@
 """The compare phase: a customer's health and single events, healthdash against the simple reference
 (`benchmarks.reference`) on the same data in the same run, with requests made the same way, one after the other.
 
-Health is measured for customers not read before (each customer once, in a random order, so healthdash has no
-answer kept and computes it; its score board is built first, as in any running deployment), for answers computed
-afresh by four clients at once (the same customers with page sizes of 51 to 100 events, which no answer kept holds:
-the throughput of computing answers), for customers read again, and with `events_limit=500`. The reference is asked
-for other customers, drawn the same way: at L the side that went second found in PostgreSQL's buffers the pages of
-events the first had just read. Then py-spy (when installed) samples the server while it computes more answers (the
-same customers with page sizes of 49 events and fewer, which no answer kept holds) and the report keeps the
-profile's top entries: the sampling takes a share of the two cores, so no measured phase runs under it.
+Health is measured for customers not read before (each customer once, in a random order, so healthdash has no answer
+kept and computes it; its score board is built first, as in any running deployment), for answers computed afresh by
+four clients at once (the same customers with page sizes of 51 to 100 events, which no answer kept holds, each asked
+once, by wrk when it is installed: the throughput of computing answers), for customers read again, and with
+`events_limit=500`. The reference is asked for other customers, drawn the same way: at L the side that went second
+found in PostgreSQL's buffers the pages of events the first had just read. Then py-spy (when installed) samples the
+server while it computes more answers (the same customers with page sizes of 49 events and fewer, which no answer
+kept holds) and the report keeps the profile's top entries: the sampling takes a share of the two cores, so no
+measured phase runs under it.
 """
 
 from __future__ import annotations
@@ -50,16 +51,14 @@ async def measure_health(port: int, customers: int, seconds: float, seed: int = 
         return lambda n: load.Request("GET", f"/api/customers/{ids[n]}/health{query}", headers=load.bearer(token))
 
     again = [load.Request("GET", f"/api/customers/{i}/health", headers=load.bearer(token)) for i in first[:200]]
-    afresh = [(limit, customer) for limit in range(100, 50, -1) for customer in first]
-
-    def computed(n: int) -> load.Request:
-        limit, customer = afresh[n]
-        return load.Request("GET", f"/api/customers/{customer}/health?events_limit={limit}", headers=load.bearer(token))
+    count = min(len(first) * 50, round(seconds * load.ONCE_PER_SECOND))  # all of them, or more than can be sent
+    afresh = [f"/api/customers/{first[n % len(first)]}/health?events_limit={100 - n // len(first)}"
+              for n in range(count)]  # fmt: skip
 
     return _side(
         [
             (FIRST, await load.run_async(port, health(first), 1, seconds, len(first))),
-            (FIRST_BUSY, await load.run_async(port, computed, 4, seconds, len(afresh))),
+            (FIRST_BUSY, await load.run_once(port, afresh, load.bearer(token), 4, seconds)),
             (AGAIN, await load.run_requests(port, again, seconds, 2)),
             (LONG, await load.run_async(port, health(long, "?events_limit=500"), 1, seconds, len(long))),
         ]

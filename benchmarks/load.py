@@ -100,6 +100,27 @@ def lua_script(requests: Sequence[Request]) -> str:
     )
 
 
+ONCE_PER_SECOND = 20_000  # paths a run of each request once hands wrk per second of the phase: more than it can send
+
+
+def once_script(paths_file: str, headers: Sequence[tuple[str, str]]) -> str:
+    """Return a wrk script that GETs the paths of a file (one a line) in order, and prints its results as
+    `lua_script`'s does. wrk runs for its whole duration: the file must hold more paths than it can send."""
+    fields = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers)
+    report = lua_script([]).split("function done", 1)[1]
+    return (
+        f"local headers = {{{fields}}}\n"
+        "local paths = {}\n"
+        "local sent = 0\n"
+        f"function init(args) for line in io.lines({json.dumps(paths_file)}) do paths[#paths + 1] = line end end\n"
+        "function request()\n"
+        "  sent = sent % #paths + 1\n"
+        '  return wrk.format("GET", paths[sent], headers)\n'
+        "end\n"
+        "function done" + report
+    )
+
+
 def parse_wrk(output: str) -> LoadResult:
     """Read the JSON line the script prints."""
     for line in output.splitlines():
@@ -123,6 +144,36 @@ def run_wrk(port: int, requests: Sequence[Request], seconds: float, connections:
         script = Path(folder) / "requests.lua"
         script.write_text(lua_script(requests), encoding="utf-8")
         command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+        command += ["-s", str(script), f"http://{LOOPBACK}:{port}/"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    return parse_wrk(done.stdout + done.stderr)
+
+
+async def run_once(
+    port: int, paths: Sequence[str], headers: Sequence[tuple[str, str]], connections: int, seconds: float
+) -> LoadResult:
+    """GET each path once, in order, for a number of seconds or until every path is answered: with wrk (one thread,
+    the client that takes least of the machine's two cores from the server) when it is installed and there are more
+    paths than it can send in the time, else from here."""
+    wanted = round(seconds * ONCE_PER_SECOND)
+    if not have_wrk() or len(paths) < wanted:
+        return await run_async(port, lambda n: Request("GET", paths[n], headers=tuple(headers)), connections, seconds,
+                               len(paths))  # fmt: skip
+    result = await asyncio.to_thread(_run_wrk_once, port, paths[:wanted], headers, seconds, connections)
+    if result.requests >= wanted:  # it went round the paths again: some answers were kept ones
+        raise RuntimeError(f"wrk sent all {wanted:,} paths in {seconds:g} s: raise ONCE_PER_SECOND")
+    return result
+
+
+def _run_wrk_once(
+    port: int, paths: Sequence[str], headers: Sequence[tuple[str, str]], seconds: float, connections: int
+) -> LoadResult:
+    with tempfile.TemporaryDirectory() as folder:
+        listed = Path(folder) / "paths.txt"
+        listed.write_text("".join(f"{p}\n" for p in paths), encoding="utf-8")
+        script = Path(folder) / "once.lua"
+        script.write_text(once_script(str(listed), headers), encoding="utf-8")
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
         command += ["-s", str(script), f"http://{LOOPBACK}:{port}/"]
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     return parse_wrk(done.stdout + done.stderr)

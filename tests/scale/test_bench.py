@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import re
@@ -70,6 +71,53 @@ def test_the_wrk_script_sends_each_request_and_reports_json() -> None:
     with pytest.raises(RuntimeError, match="no results"):
         load.parse_wrk("wrk: connection refused")
     assert requests[1].encode().endswith(b"Content-Length: 14\r\n\r\n" + requests[1].body)
+
+
+async def _asked_once(paths: list[str], seconds: float) -> tuple[load.LoadResult, list[tuple[str, str]], float]:
+    """Run `load.run_once` against a small HTTP server here; return its result, the paths asked (with the
+    Authorization header each came with) in order, and how long it took."""
+    asked: list[tuple[str, str]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode()
+                found = re.search(r"^Authorization: (.*)$", head, re.MULTILINE | re.IGNORECASE)
+                asked.append((head.split(" ")[1], found.group(1).strip() if found else ""))
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(serve, load.LOOPBACK, 0)
+    port = server.sockets[0].getsockname()[1]
+    began = asyncio.get_running_loop().time()
+    try:
+        result = await load.run_once(port, paths, (("Authorization", "Bearer t"),), 4, seconds)
+    finally:
+        server.close()
+    return result, asked, asyncio.get_running_loop().time() - began
+
+
+def test_a_run_that_can_send_every_path_asks_each_once_and_ends_with_the_last() -> None:
+    """Answers computed afresh are measured with requests no kept answer holds: each path once, never round again."""
+    paths = [f"/api/customers/{n}/health?events_limit=60" for n in range(300)]
+    result, asked, took = asyncio.run(_asked_once(paths, 30))
+    assert sorted(path for path, _ in asked) == sorted(paths) and result.requests == 300 and result.failures == 0
+    assert {header for _, header in asked} == {"Bearer t"}
+    assert took < 15, "it stops once every path is answered, not at the end of its seconds"
+
+
+@pytest.mark.skipif(not load.have_wrk(), reason="wrk is not installed (apt-get install wrk)")
+def test_wrk_asks_the_paths_once_each_from_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load, "ONCE_PER_SECOND", 100_000)  # more than the small server here answers in a second
+    paths = [f"/p/{n}" for n in range(100_000)]
+    result, asked, _ = asyncio.run(_asked_once(paths, 1))
+    sent = [path for path, _ in asked]
+    assert len(sent) > 100 and len(set(sent)) == len(sent), "none asked twice"
+    assert set(sent) <= set(paths[: len(sent) + 8]), "from the first on, in order (the four connections interleave)"
+    assert {header for _, header in asked} == {"Bearer t"}
+    assert abs(result.requests - len(asked)) <= 4 and result.seconds >= 1  # those in flight at the end aside
 
 
 def test_generated_requests_are_distinct_and_valid() -> None:
