@@ -69,6 +69,18 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
+# the end of every wrk script here: its results as one JSON line (`parse_wrk`)
+_REPORT = (
+    "function done(summary, latency, requests)\n"
+    "  local e = summary.errors\n"
+    '  io.write(string.format(\'WRKJSON {"requests": %d, "duration_us": %d, "failures": %d, '
+    '"p50": %d, "p95": %d, "p99": %d}\\n\', summary.requests, summary.duration, '
+    "e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(95), "
+    "latency:percentile(99)))\n"
+    "end\n"
+)
+
+
 def lua_script(requests: Sequence[Request]) -> str:
     """Return a wrk script that sends the requests round-robin and prints its results as one JSON line."""
 
@@ -89,14 +101,7 @@ def lua_script(requests: Sequence[Request]) -> str:
         "  i = i % #requests + 1\n"
         "  local r = requests[i]\n"
         "  return wrk.format(r[1], r[2], r[3], r[4])\n"
-        "end\n"
-        "function done(summary, latency, requests)\n"
-        "  local e = summary.errors\n"
-        '  io.write(string.format(\'WRKJSON {"requests": %d, "duration_us": %d, "failures": %d, '
-        '"p50": %d, "p95": %d, "p99": %d}\\n\', summary.requests, summary.duration, '
-        "e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(95), "
-        "latency:percentile(99)))\n"
-        "end\n"
+        "end\n" + _REPORT
     )
 
 
@@ -107,7 +112,6 @@ def once_script(paths_file: str, headers: Sequence[tuple[str, str]]) -> str:
     """Return a wrk script that GETs the paths of a file (one a line) in order, and prints its results as
     `lua_script`'s does. wrk runs for its whole duration: the file must hold more paths than it can send."""
     fields = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers)
-    report = lua_script([]).split("function done", 1)[1]
     return (
         f"local headers = {{{fields}}}\n"
         "local paths = {}\n"
@@ -116,8 +120,7 @@ def once_script(paths_file: str, headers: Sequence[tuple[str, str]]) -> str:
         "function request()\n"
         "  sent = sent % #paths + 1\n"
         '  return wrk.format("GET", paths[sent], headers)\n'
-        "end\n"
-        "function done" + report
+        "end\n" + _REPORT
     )
 
 
@@ -140,11 +143,16 @@ async def run_requests(port: int, requests: Sequence[Request], seconds: float, c
 
 def run_wrk(port: int, requests: Sequence[Request], seconds: float, connections: int, threads: int = 1) -> LoadResult:
     """Send the requests round-robin with wrk for a number of seconds; return its measurements."""
+    return _wrk(port, lambda folder: lua_script(requests), seconds, connections, threads)
+
+
+def _wrk(port: int, script: Callable[[Path], str], seconds: float, connections: int, threads: int = 1) -> LoadResult:
+    """Run wrk with the script made by `script(folder)` (which may write the files it reads into that folder)."""
     with tempfile.TemporaryDirectory() as folder:
-        script = Path(folder) / "requests.lua"
-        script.write_text(lua_script(requests), encoding="utf-8")
+        path = Path(folder) / "script.lua"
+        path.write_text(script(Path(folder)), encoding="utf-8")
         command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
-        command += ["-s", str(script), f"http://{LOOPBACK}:{port}/"]
+        command += ["-s", str(path), f"http://{LOOPBACK}:{port}/"]
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     return parse_wrk(done.stdout + done.stderr)
 
@@ -168,15 +176,12 @@ async def run_once(
 def _run_wrk_once(
     port: int, paths: Sequence[str], headers: Sequence[tuple[str, str]], seconds: float, connections: int
 ) -> LoadResult:
-    with tempfile.TemporaryDirectory() as folder:
-        listed = Path(folder) / "paths.txt"
+    def script(folder: Path) -> str:
+        listed = folder / "paths.txt"
         listed.write_text("".join(f"{p}\n" for p in paths), encoding="utf-8")
-        script = Path(folder) / "once.lua"
-        script.write_text(once_script(str(listed), headers), encoding="utf-8")
-        command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
-        command += ["-s", str(script), f"http://{LOOPBACK}:{port}/"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    return parse_wrk(done.stdout + done.stderr)
+        return once_script(str(listed), headers)
+
+    return _wrk(port, script, seconds, connections)
 
 
 async def run_async(

@@ -112,12 +112,18 @@ class ScoreTable:
             changed = {n for n in ("name", "segment", "plan", "status") if columns[n] is not self.columns[n]}
             derived = list(self._derived.items())  # at once: a view built in another thread may add one meanwhile
             table._derived = {k: v for k, v in derived if _survives(k, changed)}
-            for key, codes in derived:  # codes of text columns: recode just the rows written
-                if key[0] == "codes" and key not in table._derived:
-                    lookup = {value: code for code, value in enumerate(key[2])}
-                    patched = codes.copy()
-                    patched[found] = [lookup.get(v, -1) for v in rows.columns[key[1]]]
-                    table._derived[key] = patched
+            # codes of the other text columns (the tiers): kept with a column kept as it was, else recoded just at
+            # the rows written
+            for key, codes in derived:
+                if key[0] != "codes" or key in table._derived:
+                    continue
+                if columns[key[1]] is self.columns[key[1]]:
+                    table._derived[key] = codes
+                    continue
+                lookup = {value: code for code, value in enumerate(key[2])}
+                patched = codes.copy()
+                patched[found] = [lookup.get(v, -1) for v in rows.columns[key[1]]]
+                table._derived[key] = patched
             return table
         keep = np.ones(len(self.ids), dtype=bool)
         keep[found[found >= 0]] = False
