@@ -39,7 +39,7 @@ from healthdash.gate import GateLimits, RequestGate
 from healthdash.hosts import allowed_hosts
 from healthdash.identity import HealthdashIdentity, KernelOwners
 from healthdash.kernel_caps import KernelCaps
-from healthdash.memory import freeze_long_lived_objects, tune_malloc
+from healthdash.memory import freeze_long_lived_objects, space_out_collections, tune_malloc
 from healthdash.notary import PagesNotary
 from healthdash.page_kernels import PageKernels
 from healthdash.page_routes import page_routes
@@ -357,6 +357,7 @@ def serve(settings: Settings | None = None) -> None:
     app.gate_limits = gate_limits(settings)
     app.initialize([])
     freeze_long_lived_objects()  # everything imported and set up: not for every collection to walk again
+    space_out_collections()  # the many short-lived objects of a batch set off no storm of collections
 
     async def announce() -> None:
         await pools_filled(app)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -260,9 +263,6 @@ print(round(resident_mb() - before))
 
 @pytest.mark.parametrize("mode", ["tuned", "default"])
 def test_large_arrays_freed_are_handed_back_to_the_system(mode: str) -> None:
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-c", HANDED_BACK, mode], capture_output=True, text=True, check=True)
     kept_mb = int(done.stdout)
     if mode == "tuned":
@@ -295,3 +295,39 @@ def test_an_update_shares_the_columns_it_does_not_change(table: pd.DataFrame) ->
     assert written.columns["name"] is not updated.columns["name"] and written.columns["name"][2] == "Zzzz Renamed"
     assert updated.columns["name"][2] == table["name"].iloc[2]
     assert ("name_rank",) not in written._derived, "the names' order is made again after a rename"
+
+
+# A batch of 10,000 events parsed and validated as the server does, counting the collections it sets off.
+COLLECTIONS = """
+import gc, sys
+from benchmarks.run import batch_body
+from healthdash.api import jsonio
+from healthdash.api.batch import validated
+from healthdash.memory import freeze_long_lived_objects, space_out_collections
+freeze_long_lived_objects()
+if sys.argv[1] == "spaced":
+    assert space_out_collections() == (10_000, 10, 10)
+body = batch_body(100_000, 10_000, 1)
+runs = [0, 0, 0]
+def count(phase, info):
+    if phase == "start":
+        runs[info["generation"]] += 1
+gc.callbacks.append(count)
+kept = [validated(jsonio.parse_body(body), False) for _ in range(3)]
+print(len(kept[-1][0]), *runs)
+"""
+
+
+def test_a_batch_sets_off_few_collections_once_they_are_spaced_out() -> None:
+    def collections(mode: str) -> list[int]:
+        root = Path(__file__).resolve().parents[2]
+        command = [sys.executable, "-c", COLLECTIONS, mode]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
+        events, *runs = map(int, done.stdout.split())
+        assert events == 10_000
+        return runs
+
+    default, spaced = collections("default"), collections("spaced")
+    assert sum(default) > 200, default  # the default: a collection each 700 objects
+    assert sum(spaced) * 10 < sum(default), (spaced, default)
+    assert spaced[1] + spaced[2] < 10 and spaced[2] <= default[2], (spaced, default)
