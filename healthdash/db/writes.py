@@ -100,7 +100,7 @@ def record_activities(
             results.append(None)
             missing.append(i)
     if missing:
-        known = {row[0] for row in conn.execute(_KNOWN, {"ids": [events[i][0] for i in missing]})}
+        known = known_customers(conn, [events[i][0] for i in missing])
         for i in missing:
             if events[i][0] in known:
                 feature = events[i][3].get("feature")
@@ -109,6 +109,23 @@ def record_activities(
 
 
 _KNOWN = text("SELECT id FROM customers WHERE id = ANY(CAST(:ids AS bigint[]))")
+_COUNT_KNOWN = text("SELECT count(*) FROM customers WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
+def id_array(ids: Iterable[int]) -> str:
+    """Write ids as one PostgreSQL array literal: a single parameter, where a list is adapted id by id (at 10,000
+    ids, most of the time a statement that reads their rows takes)."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def known_customers(conn: Connection, ids: Iterable[int]) -> set[int]:
+    """Return which of these customer ids exist."""
+    return {row[0] for row in conn.execute(_KNOWN, {"ids": id_array(ids)})}
+
+
+def count_known_customers(conn: Connection, ids: Iterable[int]) -> int:
+    """Return how many of these (distinct) customer ids exist: one number back, whatever their number."""
+    return int(conn.execute(_COUNT_KNOWN, {"ids": id_array(ids)}).scalar_one())
 
 
 def customer_exists(conn: Connection, customer_id: int) -> bool:
