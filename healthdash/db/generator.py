@@ -2,8 +2,9 @@
 
 The whole load is one transaction. It empties the tables, sets the events triggers aside (the rollup is written
 directly, day by day, from the generated events), drops the indexes and foreign keys of the two big tables, streams
-every table in with COPY ... FREEZE, then rebuilds the indexes, validates the foreign keys and restores the triggers
-exactly as they were. If anything fails, the rollback leaves the database as it was, triggers included.
+every table in with COPY ... FREEZE, then rebuilds the indexes, validates the foreign keys and every event's
+customer, and restores the triggers exactly as they were. If anything fails, the rollback leaves the database as it
+was, triggers included.
 """
 
 from __future__ import annotations
@@ -203,6 +204,12 @@ def _load(cursor: Any, plan: syn.Plan, bar: tqdm[NoReturn]) -> tuple[int, int, i
     for statement in rebuild:
         _advance(bar, plan.days * POST_LOAD_SHARE / len(rebuild), statement.split(" (")[0][:60])
         cursor.execute(statement)
+    # what the events' trigger (set aside) checks of each statement: every event's customer exists
+    cursor.execute(
+        "SELECT e.customer_id FROM events e LEFT JOIN customers c ON c.id = e.customer_id WHERE c.id IS NULL LIMIT 1"
+    )
+    if (orphan := cursor.fetchone()) is not None:
+        raise GeneratorError(f"an event names customer {orphan[0]}, which was not generated")
     for name in triggers:
         cursor.execute(f'ALTER TABLE events ENABLE TRIGGER "{name}"')
     return plan.size, events, len(plan.tickets.customer), len(plan.invoices.customer), rollup

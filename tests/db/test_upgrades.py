@@ -59,6 +59,17 @@ BEFORE = {
         );
         CREATE INDEX score_history_day_idx ON score_history USING brin (day);
     """,
+    "0007_events_customer_check": """
+        DROP TRIGGER events_customer_check ON events;
+        DROP TRIGGER events_customer_check_update ON events;
+        DROP TRIGGER customers_delete_events ON customers;
+        DROP TRIGGER customers_truncate_events ON customers;
+        DROP TRIGGER customers_keep_id ON customers;
+        DROP FUNCTION events_check_customers(), customers_delete_events(), customers_truncate_events(),
+            customers_keep_id();
+        ALTER TABLE events ADD CONSTRAINT events_customer_id_fkey FOREIGN KEY (customer_id)
+            REFERENCES customers (id) ON DELETE CASCADE;
+    """,
 }
 SCHEMA = (
     "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "
