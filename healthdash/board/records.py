@@ -136,8 +136,10 @@ def _rows_of(held: dict[str, np.ndarray], key: str, ids: np.ndarray) -> dict[str
     starts, ends = np.searchsorted(keys, ids, "left"), np.searchsorted(keys, ids, "right")
     if len(ids) == 1:
         return {name: values[starts[0] : ends[0]] for name, values in held.items()}
-    pieces = [np.arange(start, end) for start, end in zip(starts, ends, strict=True)]
-    rows = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+    # the slices side by side, without an array per id: each output position less its slice's offset in the output,
+    # plus where the slice starts among the rows
+    lengths = ends - starts
+    rows = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths - starts, lengths)
     return {name: values[rows] for name, values in held.items()}
 
 
