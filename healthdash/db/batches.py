@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from psycopg2.errors import ForeignKeyViolation
-from pydantic_core import to_json
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
@@ -108,7 +108,7 @@ def record_batch(conn: Connection, events: Sequence[NewEvent], author: Author | 
                 if kind == "feature_use" and data["feature"] not in catalogue:
                     raise _unknown_feature(i, data["feature"])
         columns = {"customer_ids": customer_ids, "types": types, "times": times, "data": datas}
-        params: dict[str, str | None] = {name: to_json(values).decode() for name, values in columns.items()}
+        params: dict[str, str | None] = {name: orjson.dumps(values).decode() for name, values in columns.items()}
         params["recorded_by"] = None if author is None else author.actor[:200]
         # the events' trigger checks and locks their customers with one query; which one is missing is asked only
         # when one is (after the savepoint, the transaction goes on)
